@@ -1,0 +1,154 @@
+"""The `finmon` command: argument parsing, settings and logging set-up; each command is a named step."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from monitor.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("finmon")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+def _existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no such file")
+    return path
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.services import running_services
+    from monitor.worker import run_worker
+
+    with running_services(settings) as live:
+        if settings.kafka.embedded:
+            log.info("no Kafka configured: replay into FINMON_KAFKA__BOOTSTRAP_SERVERS=%s",
+                     ",".join(live.kafka.bootstrap_servers))
+        run_worker(live)
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from monitor.kafka import ensure_topics, make_producer
+    from monitor.replay import replay
+
+    if settings.kafka.embedded:
+        raise SettingsError("FINMON_KAFKA__BOOTSTRAP_SERVERS: replay needs a running broker (or use `finmon up`)")
+    ensure_topics(settings.kafka)
+    producer = make_producer(settings.kafka)
+    topic = args.topic or settings.kafka.raw_topic
+    with tqdm(desc=f"replay → {topic}", unit="msg") as bar:
+        sent = replay(args.file, producer, topic, rate=args.rate, on_sent=bar.update)
+    producer.close()
+    log.info("sent %d messages to %s", sent, topic)
+    return 0
+
+
+def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.up import run_up
+
+    return run_up(settings, demo=args.demo, replay_file=args.replay, rate=args.rate, view=not args.no_view,
+                  duration=args.duration)
+
+
+def cmd_bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.bench import bench_pipeline
+
+    return bench_pipeline(settings, texts_file=args.texts, limit=args.limit)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="finmon", description="Streaming sentiment and topic monitor for financial news.")
+    parser.add_argument("--config", type=_existing_file, help="TOML settings file (also FINMON_CONFIG)")
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="overrides FINMON_LOG_LEVEL")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    worker = commands.add_parser("worker", help="run a stream worker: news.raw → model → Elasticsearch")
+    worker.set_defaults(func=cmd_worker)
+
+    rep = commands.add_parser("replay", help="send a JSONL or CSV file of news to news.raw")
+    rep.add_argument("file", type=_existing_file, help="JSONL (one NewsItem per line) or CSV with title/text columns")
+    rep.add_argument("--rate", type=_positive_float, help="messages per second (default: as fast as possible)")
+    rep.add_argument("--topic", help="topic to send to (default: the raw topic)")
+    rep.set_defaults(func=cmd_replay)
+
+    up = commands.add_parser("up", help="run everything: servers (embedded unless configured), worker, live view")
+    up.add_argument("--demo", action="store_true", help="replay the demo feed shipped with finmon")
+    up.add_argument("--replay", type=_existing_file, help="replay this JSONL/CSV file instead")
+    up.add_argument("--rate", type=_positive_float, default=20.0, help="replay rate, messages/s (default 20)")
+    up.add_argument("--no-view", action="store_true", help="log instead of drawing the live view")
+    up.add_argument("--duration", type=_positive_float, help="stop after this many seconds")
+    up.set_defaults(func=cmd_up)
+
+    bench = commands.add_parser("bench", help="benchmarks that print figures")
+    benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    pipe = benches.add_parser("pipeline", help="docs/s of the scorer alone vs the whole Kafka → Faust → ES path")
+    pipe.add_argument("--texts", type=_existing_file, help="CSV with a text column (default: shared sentiment valid)")
+    pipe.add_argument("--limit", type=_positive_int, default=2000, help="texts to use (default 2000)")
+    pipe.set_defaults(func=cmd_bench_pipeline)
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("kafka", "aiokafka", "elastic_transport", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM unwinds like Ctrl-C, so context managers stop embedded servers (no orphans)."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config, **({"log_level": args.log_level} if args.log_level else {}))
+    except SettingsError as exc:
+        print(f"finmon: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    _terminate_as_interrupt()
+    func: Callable[[argparse.Namespace, Settings], int] = args.func
+    try:
+        return func(args, settings)
+    except SettingsError as exc:
+        print(f"finmon: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

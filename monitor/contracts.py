@@ -1,0 +1,47 @@
+"""The small interfaces between stream processing, the model and the sinks (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from monitor.schemas import ScoredNews
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Both heads' answer for one text, aggregated over its windows."""
+
+    topic: str
+    topic_confidence: float
+    sentiment: str
+    sentiment_probs: tuple[float, float, float]  # negative, neutral, positive
+    windows: int
+
+    @property
+    def sentiment_score(self) -> float:
+        negative, _, positive = self.sentiment_probs
+        return max(-1.0, min(1.0, positive - negative))
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A document the sink refused for good (not retriable), with its reason."""
+
+    doc: ScoredNews
+    reason: str
+
+
+class BatchScorer(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    def score(self, texts: Sequence[str]) -> list[Prediction]: ...
+
+
+class Sink(Protocol):
+    def write(self, docs: Sequence[ScoredNews]) -> list[Rejected]: ...

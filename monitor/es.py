@@ -1,0 +1,167 @@
+"""Thin Elasticsearch adapter: the client factory, the news index and an idempotent bulk sink."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout, HttpHeaders, Urllib3HttpNode
+from elasticsearch import ApiError, Elasticsearch, helpers
+
+from monitor.backoff import backoff_delays
+from monitor.contracts import Rejected
+from monitor.schemas import ScoredNews
+from monitor.settings import ElasticsearchSettings
+
+log = logging.getLogger(__name__)
+
+RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+NEWS_MAPPING: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "v": {"type": "integer"},
+        "id": {"type": "keyword"},
+        "url": {"type": "keyword", "ignore_above": 4096},
+        "source": {"type": "keyword"},
+        "title": {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 512}}},
+        "text": {"type": "text"},
+        "published_at": {"type": "date"},
+        "fetched_at": {"type": "date"},
+        "language": {"type": "keyword"},
+        "tickers": {"type": "keyword"},
+        "story_id": {"type": "keyword"},
+        "is_first": {"type": "boolean"},
+        "topic": {"type": "keyword"},
+        "topic_confidence": {"type": "float"},
+        "sentiment": {"type": "keyword"},
+        "sentiment_probs": {
+            "properties": {"negative": {"type": "float"}, "neutral": {"type": "float"}, "positive": {"type": "float"}}
+        },
+        "sentiment_score": {"type": "float"},
+        "windows": {"type": "integer"},
+        "model_name": {"type": "keyword"},
+        "model_version": {"type": "keyword"},
+        "scored_at": {"type": "date"},
+    },
+}
+
+
+class PlainJsonNode(Urllib3HttpNode):
+    """Sends application/json and application/x-ndjson instead of Elastic's versioned media types.
+
+    Servers that speak the Elasticsearch API but not its compatibility headers (OpenSearch, osmem) need it.
+    """
+
+    def perform_request(
+        self, method: str, target: str, body: bytes | None = None, headers: HttpHeaders | None = None, **kwargs: Any
+    ) -> Any:
+        if headers:
+            headers = headers.copy()
+            for name in list(headers):
+                value = headers[name]
+                if "vnd.elasticsearch+" in value:
+                    headers[name] = "application/x-ndjson" if "ndjson" in value else "application/json"
+        return super().perform_request(method, target, body=body, headers=headers, **kwargs)
+
+
+def make_client(settings: ElasticsearchSettings) -> Elasticsearch:
+    options: dict[str, Any] = {"request_timeout": settings.request_timeout, "verify_certs": settings.verify_certs}
+    if settings.api_key:
+        options["api_key"] = settings.api_key.get_secret_value()
+    elif settings.username:
+        password = settings.password.get_secret_value() if settings.password else ""
+        options["basic_auth"] = (settings.username, password)
+    if settings.ca_certs:
+        options["ca_certs"] = str(settings.ca_certs)
+    if settings.plain_json:
+        options["node_class"] = PlainJsonNode
+    options.update(settings.client_options)
+    return Elasticsearch(settings.urls, **options)
+
+
+def ensure_news_index(client: Elasticsearch, index: str) -> None:
+    """Create the news index with its mapping when missing."""
+    if client.indices.exists(index=index):
+        return
+    try:
+        client.indices.create(index=index, mappings=NEWS_MAPPING)
+        log.info("created index %s", index)
+    except ApiError as exc:
+        if "already_exists" not in str(exc):
+            raise
+
+
+class SinkStopped(Exception):
+    """The sink was asked to stop while it was still retrying; nothing of the batch may be acknowledged."""
+
+
+class EsNewsSink:
+    """Writes ScoredNews with `create` (the news id as `_id`): a replay or a redelivery never duplicates.
+
+    Retries connection errors and 429/5xx with backoff until they succeed or `stop()` is called;
+    returns the documents rejected for good (e.g. mapping errors) so the caller can dead-letter them.
+    """
+
+    def __init__(
+        self,
+        client: Elasticsearch,
+        index: str,
+        *,
+        max_backoff: float = 30.0,
+        sleep: Callable[[float], bool] | None = None,
+    ) -> None:
+        self.client = client
+        self.index = index
+        self.max_backoff = max_backoff
+        self._stopping = threading.Event()
+        self._sleep = sleep or self._stopping.wait
+        self.retries = 0
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def write(self, docs: Sequence[ScoredNews]) -> list[Rejected]:
+        pending = {doc.id: doc for doc in docs}
+        rejected: list[Rejected] = []
+        delays: Iterator[float] = backoff_delays(0.2, self.max_backoff)
+        while pending:
+            try:
+                retry, failed = self._bulk(list(pending.values()))
+            except (TransportConnectionError, ConnectionTimeout, ApiError) as exc:
+                if isinstance(exc, ApiError) and exc.meta.status not in RETRIABLE_STATUS:
+                    raise
+                retry, failed = list(pending), []
+                log.warning("Elasticsearch unavailable (%s); retrying", type(exc).__name__)
+            rejected += [Rejected(pending[i], reason) for i, reason in failed]
+            pending = {i: pending[i] for i in retry}
+            if pending:
+                self.retries += 1
+                if self._sleep(next(delays)):
+                    raise SinkStopped(f"{len(pending)} documents not indexed")
+        return rejected
+
+    def _bulk(self, docs: list[ScoredNews]) -> tuple[list[str], list[tuple[str, str]]]:
+        """One bulk request; returns ids to retry and (id, reason) of documents rejected for good."""
+        actions = ({"_op_type": "create", "_index": self.index, "_id": d.id, "_source": d.es_document()} for d in docs)
+        retry: list[str] = []
+        failed: list[tuple[str, str]] = []
+        for ok, item in helpers.streaming_bulk(
+            self.client, actions, raise_on_error=False, raise_on_exception=True, chunk_size=500, max_retries=0
+        ):
+            if ok:
+                continue
+            result = item["create"]
+            status = result.get("status", 0)
+            if status == 409:  # already indexed by an earlier delivery: that is success
+                continue
+            if status in RETRIABLE_STATUS:
+                retry.append(result["_id"])
+            else:
+                error = result.get("error", {})
+                reason = error.get("reason", str(error)) if isinstance(error, dict) else str(error)
+                failed.append((result["_id"], f"elasticsearch rejected ({status}): {reason}"))
+        return retry, failed

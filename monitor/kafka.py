@@ -1,0 +1,56 @@
+"""Thin Kafka adapter: client options from settings, topic creation, a kafka-python producer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from monitor.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+def client_options(settings: KafkaSettings) -> dict[str, Any]:
+    """kafka-python keyword arguments for the configured cluster and its security options."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "security_protocol": settings.security_protocol,
+    }
+    if settings.sasl_mechanism:
+        options["sasl_mechanism"] = settings.sasl_mechanism
+        options["sasl_plain_username"] = settings.sasl_username
+        options["sasl_plain_password"] = settings.sasl_password.get_secret_value() if settings.sasl_password else None
+    for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+        value = getattr(settings, name)
+        if value is not None:
+            options[name] = str(value)
+    return options
+
+
+def ensure_topics(settings: KafkaSettings) -> None:
+    """Create news.raw, news.scored and news.dlq when missing (existing topics are left as they are)."""
+    admin = KafkaAdminClient(**client_options(settings))
+    try:
+        existing = set(admin.list_topics())
+        wanted = [settings.raw_topic, settings.scored_topic, settings.dlq_topic]
+        new = [
+            NewTopic(name, settings.partitions, settings.replication_factor) for name in wanted if name not in existing
+        ]
+        if new:
+            try:
+                admin.create_topics(new)
+            except TopicAlreadyExistsError:
+                pass  # another process created it first
+            log.info("created topics %s", ", ".join(t.name for t in new))
+    finally:
+        admin.close()
+
+
+def make_producer(settings: KafkaSettings, **overrides: Any) -> KafkaProducer:
+    """An idempotent-where-supported producer that waits for all in-sync replicas."""
+    options = {**client_options(settings), "acks": "all", "enable_idempotence": True, "linger_ms": 5, **overrides}
+    return KafkaProducer(**options)

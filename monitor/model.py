@@ -1,0 +1,122 @@
+"""The multi-task network: one shared encoder, a topic head and a sentiment head, one forward pass."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers.utils import logging as hf_logging
+
+from monitor.modeldir import HEADS_FILE, TASKS, ModelFormatError, ModelSpec, resolve_base
+
+log = logging.getLogger(__name__)
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-6)
+
+
+class MultiTaskModel(nn.Module):
+    """Encoder + one linear head per task over the mean-pooled (or [CLS]) representation."""
+
+    def __init__(
+        self, encoder: PreTrainedModel, num_labels: dict[str, int], pooling: str = "mean", dropout: float = 0.1
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.pooling = pooling
+        self.dropout = nn.Dropout(dropout)
+        hidden = int(encoder.config.hidden_size)
+        self.heads = nn.ModuleDict({task: nn.Linear(hidden, n) for task, n in num_labels.items()})
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        pooled = mean_pool(hidden, attention_mask) if self.pooling == "mean" else hidden[:, 0]
+        pooled = self.dropout(pooled)
+        return {task: head(pooled) for task, head in self.heads.items()}
+
+
+def heads_state(model: MultiTaskModel) -> dict[str, torch.Tensor]:
+    return {
+        f"{task}.{name}": p.detach().cpu().contiguous()
+        for task, head in model.heads.items()
+        for name, p in head.state_dict().items()
+    }
+
+
+def save_heads(model: MultiTaskModel, model_dir: Path) -> None:
+    save_file(heads_state(model), str(model_dir / HEADS_FILE))
+
+
+def load_heads(model: MultiTaskModel, model_dir: Path) -> None:
+    path = model_dir / HEADS_FILE
+    if not path.is_file():
+        raise ModelFormatError(f"{model_dir}: missing {HEADS_FILE}")
+    state = load_file(str(path))
+    for task, head in model.heads.items():
+        head.load_state_dict({"weight": state[f"{task}.weight"], "bias": state[f"{task}.bias"]})
+
+
+def merge_lora(encoder: PreTrainedModel, adapter_dir: Path) -> None:
+    """Fold LoRA weights (PEFT's adapter layout) into the encoder: W += B @ A * alpha / r. No peft needed."""
+    config = json.loads((adapter_dir / "adapter_config.json").read_text())
+    scale = float(config["lora_alpha"]) / float(config["r"])
+    tensors = load_file(str(adapter_dir / "adapter_model.safetensors"))
+    params = dict(encoder.named_parameters())
+    merged = 0
+    for key, lora_a in tensors.items():
+        if ".lora_A." not in key:
+            continue
+        target = _encoder_param_name(key.split(".lora_A.")[0], params)
+        lora_b = tensors[key.replace(".lora_A.", ".lora_B.")]
+        with torch.no_grad():
+            params[target].add_((lora_b.float() @ lora_a.float()).to(params[target].dtype) * scale)
+        merged += 1
+    for key, value in tensors.items():  # modules_to_save and other full tensors shipped with the adapter
+        if ".lora_" in key:
+            continue
+        name = _encoder_param_name(key.removesuffix(".weight").removesuffix(".bias"), params, key)
+        with torch.no_grad():
+            params[name].copy_(value)
+    if merged == 0:
+        raise ModelFormatError(f"{adapter_dir}: no LoRA weights found")
+
+
+def _encoder_param_name(prefix: str, params: dict[str, torch.nn.Parameter], full: str | None = None) -> str:
+    """Map a PEFT key (base_model.model.encoder.layer.0....) to the encoder's own parameter name."""
+    suffix = full[len(prefix) :] if full else ".weight"
+    for strip in ("base_model.model.encoder.", "base_model.model.", "encoder.", ""):
+        if prefix.startswith(strip):
+            name = prefix[len(strip) :] + suffix
+            if name in params:
+                return name
+    raise ModelFormatError(f"adapter weight {prefix}{suffix} matches no encoder parameter")
+
+
+def load_tokenizer(spec: ModelSpec, model_dir: Path) -> PreTrainedTokenizerBase:
+    source = str(model_dir / spec.tokenizer) if spec.tokenizer else resolve_base(spec.base, model_dir)
+    return AutoTokenizer.from_pretrained(source)
+
+
+def load_model(model_dir: Path) -> tuple[MultiTaskModel, PreTrainedTokenizerBase, ModelSpec]:
+    """Load a finmon model directory onto the CPU, in eval mode, with any adapter merged."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    spec = ModelSpec.load(model_dir)
+    base = resolve_base(spec.base, model_dir)
+    encoder = AutoModel.from_pretrained(base)
+    if spec.adapter:
+        merge_lora(encoder, model_dir / spec.adapter)
+    model = MultiTaskModel(encoder, {task: len(spec.labels[task]) for task in TASKS}, spec.pooling)
+    load_heads(model, model_dir)
+    model.eval()
+    log.info("loaded model %s %s from %s", spec.name, spec.version, model_dir)
+    return model, load_tokenizer(spec, model_dir), spec

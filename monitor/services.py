@@ -1,0 +1,43 @@
+"""Resolve where Kafka and Elasticsearch are: configured ones as they are, missing ones started embedded."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+from monitor.embedded import ES_SERVERS, embedded_workdir, start_tansu, start_with_retry
+from monitor.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def running_services(settings: Settings) -> Iterator[Settings]:
+    """Yield settings that point at running servers; embedded ones stop when the block exits."""
+    if not (settings.kafka.embedded or settings.es.embedded):
+        yield settings
+        return
+    with contextlib.ExitStack() as stack:
+        workdir = stack.enter_context(embedded_workdir(settings.data_dir / "embedded"))
+        kafka, es = settings.kafka, settings.es
+        if kafka.embedded:
+            broker = start_with_retry(start_tansu, workdir)
+            stack.callback(broker.stop)
+            kafka = kafka.model_copy(update={"bootstrap_servers": [broker.address]})
+            log.info("embedded Kafka broker (Tansu) at %s", broker.address)
+        if es.embedded:
+            server = start_with_retry(ES_SERVERS[es.embedded_server], workdir)
+            stack.callback(server.stop)
+            es = es.model_copy(update={"urls": [server.address], "plain_json": es.embedded_server == "osmem"})
+            log.info("embedded Elasticsearch-API server (%s) at %s", es.embedded_server, server.address)
+        yield settings.model_copy(update={"kafka": kafka, "es": es})
+
+
+def service_env(settings: Settings) -> dict[str, str]:
+    """Environment that points a child finmon process at the same servers."""
+    return {
+        "FINMON_KAFKA__BOOTSTRAP_SERVERS": ",".join(settings.kafka.bootstrap_servers),
+        "FINMON_ES__URLS": ",".join(settings.es.urls),
+        "FINMON_ES__PLAIN_JSON": "true" if settings.es.plain_json else "false",
+    }

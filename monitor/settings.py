@@ -1,0 +1,208 @@
+"""The one settings object, built at the edge (CLI) from defaults, a TOML file and FINMON_* variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "FINMON_"
+CONFIG_ENV = "FINMON_CONFIG"
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split_commas(value: Any) -> Any:
+    """Accept `a,b` and JSON `["a","b"]` alike for list settings given as strings."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class KafkaSettings(BaseModel):
+    """Where news comes from and goes to. No bootstrap servers: finmon starts an embedded broker."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bootstrap_servers: CommaList = Field(default_factory=list, description="host:port list; empty = embedded")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = Field(None, description="CA certificate (PEM) for SSL listeners")
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    raw_topic: str = Field("news.raw", min_length=1)
+    scored_topic: str = Field("news.scored", min_length=1)
+    dlq_topic: str = Field("news.dlq", min_length=1)
+    partitions: int = Field(4, ge=1, description="partitions of topics finmon creates (caps worker parallelism)")
+    replication_factor: int = Field(1, ge=1)
+    consumer_group: str = Field("finmon-worker", min_length=1, description="also the Faust app id")
+    session_timeout: float = Field(6.0, ge=1, description="consumer group session timeout, seconds")
+    heartbeat_interval: float = Field(2.0, gt=0, description="consumer heartbeat interval, seconds")
+
+    _split = field_validator("bootstrap_servers", mode="before")(_split_commas)
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _check_hosts(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            name, sep, port = host.rpartition(":")
+            if not sep or not name or not port.isdigit():
+                raise ValueError(f"{host!r} is not host:port")
+        return hosts
+
+    @model_validator(mode="after")
+    def _check_sasl(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL") and not (self.sasl_mechanism and self.sasl_username):
+            raise ValueError("SASL protocols need sasl_mechanism and sasl_username")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return not self.bootstrap_servers
+
+
+class ElasticsearchSettings(BaseModel):
+    """Where scored news is indexed. No URLs: finmon starts an embedded Elasticsearch-API server."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    urls: CommaList = Field(default_factory=list, description="http(s)://host:port list; empty = embedded")
+    api_key: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    ca_certs: Path | None = Field(None, description="CA certificate (PEM) of the cluster")
+    verify_certs: bool = True
+    request_timeout: float = Field(30.0, gt=0)
+    plain_json: bool = Field(
+        False, description="send plain application/json instead of Elastic's versioned media types"
+    )
+    client_options: dict[str, Any] = Field(
+        default_factory=dict, description="extra keyword arguments for the elasticsearch.Elasticsearch client"
+    )
+    news_index: str = Field("finmon-news", min_length=1)
+    alerts_index: str = Field("finmon-alerts", min_length=1)
+    embedded_server: Literal["noida", "osmem"] = "noida"
+
+    _split = field_validator("urls", mode="before")(_split_commas)
+
+    @field_validator("urls")
+    @classmethod
+    def _check_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} must start with http:// or https://")
+        return urls
+
+    @field_validator("news_index", "alerts_index")
+    @classmethod
+    def _check_index(cls, name: str) -> str:
+        if name != name.lower() or any(c in name for c in ' "*\\<|,>/?'):
+            raise ValueError(f'{name!r} is not a valid index name (lowercase, no spaces or */\\<>|,?")')
+        return name
+
+    @property
+    def embedded(self) -> bool:
+        return not self.urls
+
+
+class ModelSettings(BaseModel):
+    """The scoring model and how batches are formed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str | None = Field(None, description="model directory or hub name; empty = the shipped default")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    max_batch: int = Field(64, ge=1, le=4096, description="most news items scored in one batch")
+    max_wait: float = Field(0.5, gt=0, le=60, description="seconds to wait for a batch to fill")
+    max_length: int | None = Field(None, ge=16, le=8192, description="tokens per window; empty = model's")
+    window_stride: int = Field(32, ge=0, description="tokens shared by consecutive windows of a long text")
+    torch_threads: int | None = Field(None, ge=1)
+
+
+class WorkerSettings(BaseModel):
+    """The Faust stream worker."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    es_retry_max_backoff: float = Field(30.0, gt=0, description="seconds between Elasticsearch retries, at most")
+    forward_scored: bool = True
+
+
+class Settings(BaseSettings):
+    """All of finmon's configuration. Env: FINMON_<SECTION>__<NAME>; file: TOML named by FINMON_CONFIG."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", nested_model_default_partial_update=True
+    )
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    es: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    data_dir: Path = Field(Path.home() / ".cache" / "finmon", description="caches and embedded server data")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_ENV)
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message names the setting (as its environment variable)."""
+
+
+def env_name(loc: tuple[int | str, ...]) -> str:
+    return ENV_PREFIX + "__".join(str(part).upper() for part in loc if not isinstance(part, int))
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings once, turning validation errors into one message per bad setting."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise SettingsError(f"{CONFIG_ENV}: config file {config_file} does not exist")
+        os.environ[CONFIG_ENV] = str(config_file)
+    file_name = os.environ.get(CONFIG_ENV)
+    if file_name and not Path(file_name).is_file():
+        raise SettingsError(f"{CONFIG_ENV}: config file {file_name} does not exist")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = [f"{env_name(err['loc'])}: {err['msg']}" for err in exc.errors()]
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+    except ValueError as exc:  # a TOML syntax error or an undecodable JSON list
+        raise SettingsError(f"invalid settings: {exc}") from None
