@@ -1,0 +1,78 @@
+"""Shared fixtures: real embedded servers (the same code `finmon up` uses) and a tiny random model."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.embedded import ES_SERVERS, embedded_workdir, start_tansu, start_with_retry
+from monitor.settings import ElasticsearchSettings, KafkaSettings, Settings
+from monitor.testing import make_tiny_model_dir
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is not here")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_model_dir(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="session")
+def server_workdir() -> Iterator[Path]:
+    with embedded_workdir() as workdir:
+        yield workdir
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(server_workdir: Path) -> Iterator[str]:
+    """A Tansu broker for the whole session, or the cluster named by KAFKA_BOOTSTRAP."""
+    if os.environ.get("KAFKA_BOOTSTRAP"):
+        yield os.environ["KAFKA_BOOTSTRAP"]
+        return
+    broker = start_with_retry(start_tansu, server_workdir)
+    yield broker.address
+    broker.stop()
+
+
+
+
+@pytest.fixture(scope="session", params=["noida", "osmem"])
+def es_settings(request: pytest.FixtureRequest, server_workdir: Path) -> Iterator[ElasticsearchSettings]:
+    """Each ES-API server in turn (both are run), or the real cluster named by ES_URL (then only that)."""
+    if os.environ.get("ES_URL"):
+        if request.param != "noida":
+            pytest.skip("ES_URL given: the real cluster is tested once")
+        yield ElasticsearchSettings(urls=[os.environ["ES_URL"]])
+        return
+    server = start_with_retry(ES_SERVERS[request.param], server_workdir)
+    yield ElasticsearchSettings(urls=[server.address], plain_json=request.param == "osmem")
+    server.stop()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for topic, group and index names, so tests never share state."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def settings(kafka_bootstrap: str, es_settings: ElasticsearchSettings, tiny_model_dir: Path, unique: str,
+             tmp_path: Path) -> Settings:
+    """Settings pointing at the session's servers with topics, group and index of this test alone."""
+    kafka = KafkaSettings(bootstrap_servers=[kafka_bootstrap], raw_topic=f"raw-{unique}",
+                          scored_topic=f"scored-{unique}", dlq_topic=f"dlq-{unique}", consumer_group=f"g-{unique}",
+                          partitions=2)
+    es = es_settings.model_copy(update={"news_index": f"news-{unique}", "alerts_index": f"alerts-{unique}"})
+    return Settings(kafka=kafka, es=es, model={"path": str(tiny_model_dir), "max_batch": 32, "max_wait": 0.2},
+                    data_dir=tmp_path / "data")
