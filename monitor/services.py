@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 
 from monitor.embedded import ES_SERVERS, embedded_workdir, start_tansu, start_with_retry
-from monitor.settings import Settings
+from monitor.settings import Settings, to_env
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +35,5 @@ def running_services(settings: Settings) -> Iterator[Settings]:
 
 
 def service_env(settings: Settings) -> dict[str, str]:
-    """Environment that points a child finmon process at the same servers."""
-    return {
-        "FINMON_KAFKA__BOOTSTRAP_SERVERS": ",".join(settings.kafka.bootstrap_servers),
-        "FINMON_ES__URLS": ",".join(settings.es.urls),
-        "FINMON_ES__PLAIN_JSON": "true" if settings.es.plain_json else "false",
-    }
+    """Environment that points a child finmon process at the same servers with the same settings."""
+    return to_env(settings)

@@ -175,11 +175,26 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        config_file = os.environ.get(CONFIG_ENV)
-        if config_file:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
-        return tuple(sources)
+        config_file = cls._config_file()
+        if config_file is None:
+            return (init_settings, env_settings)
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+
+    @classmethod
+    def _config_file(cls) -> Path | None:
+        name = os.environ.get(CONFIG_ENV)
+        return Path(name) if name else None
+
+
+def _with_config_file(config_file: Path) -> type[Settings]:
+    """Settings that read this TOML file (below the environment in precedence)."""
+
+    class FileSettings(Settings):
+        @classmethod
+        def _config_file(cls) -> Path | None:
+            return config_file
+
+    return FileSettings
 
 
 class SettingsError(Exception):
@@ -192,17 +207,39 @@ def env_name(loc: tuple[int | str, ...]) -> str:
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings once, turning validation errors into one message per bad setting."""
-    if config_file is not None:
-        if not config_file.is_file():
-            raise SettingsError(f"{CONFIG_ENV}: config file {config_file} does not exist")
-        os.environ[CONFIG_ENV] = str(config_file)
-    file_name = os.environ.get(CONFIG_ENV)
-    if file_name and not Path(file_name).is_file():
-        raise SettingsError(f"{CONFIG_ENV}: config file {file_name} does not exist")
+    config_file = config_file or Settings._config_file()
+    if config_file is not None and not config_file.is_file():
+        raise SettingsError(f"{CONFIG_ENV}: config file {config_file} does not exist")
+    cls = _with_config_file(config_file) if config_file else Settings
     try:
-        return Settings(**overrides)
+        return cls(**overrides)
     except ValidationError as exc:
         lines = [f"{env_name(err['loc'])}: {err['msg']}" for err in exc.errors()]
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
     except ValueError as exc:  # a TOML syntax error or an undecodable JSON list
         raise SettingsError(f"invalid settings: {exc}") from None
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        import json
+
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def to_env(settings: BaseModel, prefix: str = ENV_PREFIX) -> dict[str, str]:
+    """The FINMON_* variables that rebuild these settings in a child process (unset values are left out)."""
+    env: dict[str, str] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        key = f"{prefix}{name.upper()}"
+        if isinstance(value, BaseModel):
+            env.update(to_env(value, key + "__"))
+        elif value is not None:
+            env[key] = _env_value(value)
+    return env
