@@ -116,7 +116,7 @@ def kafka_answers(bootstrap: str) -> bool:
     """A real Metadata round trip through kafka-python."""
     from kafka import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000, api_version_auto_timeout_ms=2000)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
     try:
         admin.list_topics()
         return True

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
+from monitor.contracts import Rejected
 from monitor.model import MultiTaskModel, save_heads
 from monitor.modeldir import ModelSpec
+from monitor.schemas import ScoredNews
 
 TOPIC_LABELS = [
     "Analyst Update",
@@ -153,3 +156,18 @@ def make_tiny_model_dir(model_dir: Path, *, seed: int = 0, max_length: int = 64)
         max_length=max_length,
     ).save(model_dir)
     return model_dir
+
+
+class MemorySink:
+    """An in-memory Sink (same contract as EsNewsSink) for testing batch processing without a server."""
+
+    def __init__(self, reject: dict[str, str] | None = None) -> None:
+        self.docs: dict[str, ScoredNews] = {}
+        self.reject = reject or {}
+
+    def write(self, docs: Sequence[ScoredNews]) -> list[Rejected]:
+        rejected = [Rejected(doc, self.reject[doc.id]) for doc in docs if doc.id in self.reject]
+        for doc in docs:
+            if doc.id not in self.reject:
+                self.docs.setdefault(doc.id, doc)
+        return rejected

@@ -1,0 +1,60 @@
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.decoding import InvalidMessage, decode_news
+from monitor.processing import BatchProcessor
+from monitor.scorer import Scorer
+from monitor.settings import ModelSettings
+from monitor.testing import MemorySink
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("raw", "stage", "reason"),
+    [
+        (b"", "decode", "empty message"),
+        (b"\xff\xfe", "decode", "not UTF-8"),
+        (b'{"title": "x', "decode", "invalid JSON"),
+        (b"[1, 2]", "decode", "expected a JSON object, got list"),
+        (b'{"url": "https://e.com/1"}', "validate", "needs a title or a text"),
+        (b'{"title": "t", "published_at": "yesterday"}', "validate", "published_at"),
+        (b'{"title": "t", "tickers": "AAPL"}', "validate", "tickers"),
+    ],
+)
+def test_bad_messages_are_refused_with_a_reason(raw: bytes, stage: str, reason: str) -> None:
+    with pytest.raises(InvalidMessage, match=reason) as caught:
+        decode_news(raw)
+    assert caught.value.stage == stage
+
+
+@pytest.fixture(scope="module")
+def scorer(tiny_model_dir: Path) -> Scorer:
+    return Scorer.from_settings(ModelSettings(path=str(tiny_model_dir), device="cpu"))
+
+
+def good(i: int) -> bytes:
+    return json.dumps({"title": f"stock {i} up", "url": f"https://e.com/{i}", "source": "wire"}).encode()
+
+
+def test_batch_routes_good_items_to_the_sink_and_bad_ones_to_dead_letters(scorer: Scorer) -> None:
+    sink = MemorySink()
+    raws = [good(0), b"not json", good(1), b'{"title": ""}', good(2)]
+    result = BatchProcessor(scorer, sink, clock=lambda: NOW).process(raws)
+    assert [d.index for d in result.dead] == [1, 3]
+    assert [d.raw for d in result.dead] == [b"not json", b'{"title": ""}']
+    assert all(d.reason for d in result.dead)
+    assert len(result.scored) == 3 and set(sink.docs) == {doc.id for doc in result.scored}
+    doc = result.scored[0]
+    assert doc.scored_at == NOW and doc.model_name == "tiny-random" and doc.source == "wire"
+
+
+def test_documents_the_sink_rejects_become_dead_letters(scorer: Scorer) -> None:
+    bad_id = decode_news(good(1)).id
+    sink = MemorySink(reject={bad_id: "mapper_parsing_exception"})
+    result = BatchProcessor(scorer, sink, clock=lambda: NOW).process([good(0), good(1)])
+    assert [(d.index, d.stage, d.reason) for d in result.dead] == [(1, "index", "mapper_parsing_exception")]
+    assert [doc.id for doc in result.scored] == [decode_news(good(0)).id]

@@ -1,0 +1,171 @@
+"""The worker end to end on the real broker (Tansu) and both Elasticsearch-API servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer
+
+from monitor.es import make_client
+from monitor.kafka import client_options, ensure_topics, make_producer
+from monitor.replay import replay
+from monitor.settings import Settings, to_env
+
+pytestmark = pytest.mark.integration
+
+TOTAL, BAD = 500, 20
+MALFORMED = [
+    b'{"title": "Broken JSON',
+    b"[1, 2, 3]",
+    b'{"url": "https://e.example/no-title"}',
+    b'{"title": "Bad date", "published_at": "next tuesday"}',
+    b"\xff\xfe not utf-8",
+]
+
+
+def write_feed(path: Path) -> Path:
+    """500 lines: 480 distinct valid items and 20 malformed ones spread through the file."""
+    lines = []
+    for i in range(TOTAL):
+        if i % (TOTAL // BAD) == 7:
+            lines.append(MALFORMED[len(lines) % len(MALFORMED)])
+        else:
+            item = {"title": f"Acme shares move {i} after quarterly earnings", "url": f"https://e.example/n/{i}",
+                    "source": "wire", "published_at": "2026-11-20T10:00:00Z", "tickers": ["ACME"]}
+            lines.append(json.dumps(item).encode())
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{tail}")
+
+
+class Worker:
+    """`finmon worker` as a child process, as an operator runs it."""
+
+    def __init__(self, settings: Settings, log: Path) -> None:
+        self.log = log
+        env = {**os.environ, **to_env(settings), "FINMON_LOG_LEVEL": "INFO"}
+        with log.open("ab") as out:
+            self.process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "worker"], env=env, stdout=out,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(30)
+
+
+@pytest.fixture
+def worker_factory(settings: Settings, tmp_path: Path) -> Iterator[Callable[[], Worker]]:
+    ensure_topics(settings.kafka)
+    started: list[Worker] = []
+
+    def start() -> Worker:
+        started.append(Worker(settings, tmp_path / "worker.log"))
+        return started[-1]
+
+    yield start
+    for worker in started:
+        worker.kill(signal.SIGTERM)
+
+
+def indexed(settings: Settings) -> int:
+    client = make_client(settings.es)
+    if not client.indices.exists(index=settings.es.news_index):
+        return 0
+    client.indices.refresh(index=settings.es.news_index)
+    return int(client.count(index=settings.es.news_index)["count"])
+
+
+def committed(settings: Settings) -> int:
+    """Messages the worker's group has committed, summed over partitions (no end_offsets: see INFRA.md)."""
+    admin = KafkaAdminClient(**client_options(settings.kafka))
+    try:
+        group = settings.kafka.consumer_group
+        offsets = admin.list_group_offsets(group).get(group, {})
+    finally:
+        admin.close()
+    return sum(meta.offset for tp, meta in offsets.items() if tp.topic == settings.kafka.raw_topic and meta.offset > 0)
+
+
+def dead_letters(settings: Settings, expected: int) -> list:
+    consumer = KafkaConsumer(settings.kafka.dlq_topic, auto_offset_reset="earliest", consumer_timeout_ms=3000,
+                             **client_options(settings.kafka))
+    records = []
+    deadline = time.monotonic() + 30
+    while len(records) < expected and time.monotonic() < deadline:
+        records += [r for batch in consumer.poll(1000).values() for r in batch]
+    consumer.close()
+    return records
+
+
+def send_file(settings: Settings, path: Path, rate: float | None = None) -> int:
+    producer = make_producer(settings.kafka)
+    try:
+        return replay(path, producer, settings.kafka.raw_topic, rate=rate)
+    finally:
+        producer.close()
+
+
+def test_malformed_messages_go_to_the_dlq_and_a_replay_changes_nothing(
+    settings: Settings, worker_factory: Callable[[], Worker], tmp_path: Path
+) -> None:
+    feed = write_feed(tmp_path / "feed.jsonl")
+    worker = worker_factory()
+    assert send_file(settings, feed) == TOTAL
+    wait_for(lambda: indexed(settings) == TOTAL - BAD, 120, "480 indexed documents", worker.log)
+
+    records = dead_letters(settings, BAD)
+    assert len(records) == BAD
+    bad_lines = [line for line in feed.read_bytes().split(b"\n") if line in MALFORMED]
+    assert sorted(r.value for r in records) == sorted(bad_lines)
+    for record in records:
+        headers = dict(record.headers)
+        assert headers["finmon.error.reason"] and headers["finmon.error.stage"] in (b"decode", b"validate")
+        assert headers["finmon.source.topic"] == settings.kafka.raw_topic.encode()
+
+    wait_for(lambda: committed(settings) == TOTAL, 60, "the first 500 offsets committed", worker.log)
+    send_file(settings, feed)
+    wait_for(lambda: committed(settings) == 2 * TOTAL, 120, "the replay consumed and committed", worker.log)
+    assert indexed(settings) == TOTAL - BAD
+    assert len(dead_letters(settings, 2 * BAD)) == 2 * BAD
+
+
+def test_sigkill_mid_stream_then_restart_indexes_every_document_exactly_once(
+    settings: Settings, worker_factory: Callable[[], Worker], tmp_path: Path
+) -> None:
+    feed = write_feed(tmp_path / "feed.jsonl")
+    settings.model.max_batch = 8
+    first = worker_factory()
+    sender = threading.Thread(target=send_file, args=(settings, feed, 250.0))
+    sender.start()
+    wait_for(lambda: indexed(settings) >= 60, 120, "the first documents", first.log)
+    first.kill(signal.SIGKILL)
+    killed_at = indexed(settings)
+    sender.join()
+    assert killed_at < TOTAL - BAD, "the worker finished before it could be killed mid-stream"
+
+    second = worker_factory()
+    wait_for(lambda: indexed(settings) == TOTAL - BAD, 120, "all documents after the restart", second.log)
+    wait_for(lambda: committed(settings) == TOTAL, 60, "all offsets committed", second.log)
+    client = make_client(settings.es)
+    hits = client.search(index=settings.es.news_index, size=TOTAL, version=True, query={"match_all": {}})["hits"]["hits"]
+    assert len({hit["_id"] for hit in hits}) == TOTAL - BAD
+    assert {hit["_version"] for hit in hits} == {1}  # `create` never rewrote a document
