@@ -1,0 +1,1 @@
+"""Alerts on negative-news spikes: rules, a pure detector, an evaluator, webhook notifications, backtests."""

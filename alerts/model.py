@@ -1,0 +1,124 @@
+"""The alert data model (Alertmanager's): labels identify an alert, annotations describe it.
+
+Pure data: counts per scope, one assessment of a window, and the state changes the detector emits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+ALERT_NAME = "NegativeNewsSpike"
+Status = Literal["firing", "resolved"]
+ScopeKey = tuple[str, str]  # (kind, value): ("all", ""), ("topic", "earnings"), ("ticker", "AAPL")
+
+
+def fingerprint(labels: dict[str, str]) -> str:
+    """A stable 16-hex-digit id of a label set (what Alertmanager calls the fingerprint)."""
+    canonical = json.dumps(sorted(labels.items()), separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Series:
+    """Negative and total counts per step bucket, oldest first; the last buckets are the window."""
+
+    negatives: list[int]
+    totals: list[int]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One rule's verdict on one scope's latest window."""
+
+    negatives: int
+    volume: int
+    share: float
+    baseline_share: float
+    baseline_volume: int
+    lift: float
+    p_value: float
+    z: float
+    breach: bool
+    elevated: bool
+
+    def values(self) -> dict[str, float]:
+        return {
+            "negative_share": round(self.share, 4),
+            "baseline_share": round(self.baseline_share, 4),
+            "volume": self.volume,
+            "negatives": self.negatives,
+            "baseline_volume": self.baseline_volume,
+            "lift": round(self.lift, 3),
+            "p_value": float(f"{self.p_value:.3g}"),
+            "z": round(self.z, 2),
+        }
+
+
+@dataclass(frozen=True)
+class Observation:
+    """An assessment of one scope by one rule at one evaluation (window end)."""
+
+    rule: str
+    scope: ScopeKey
+    window_start: datetime
+    window_end: datetime
+    assessment: Assessment | None  # None: not enough data to judge
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """A state change (or a repeat) of one alert: what is indexed, notified and printed by the backtest."""
+
+    status: Status
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime | None
+    at: datetime  # when the detector emitted it (the evaluated window's end)
+    values: dict[str, float] = field(default_factory=dict)
+    repeat: int = 0  # 0 for the first firing notification of an episode, 1.. for re-sends
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.labels)
+
+    @property
+    def key(self) -> str:
+        """Unique per notification: the alert, its episode, its status and repeat count."""
+        return f"{self.fingerprint}-{int(self.starts_at.timestamp())}-{self.status}-{self.repeat}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "labels": self.labels,
+            "annotations": self.annotations,
+            "startsAt": iso(self.starts_at),
+            "endsAt": iso(self.ends_at) if self.ends_at else None,
+            "fingerprint": self.fingerprint,
+            "at": iso(self.at),
+            "repeat": self.repeat,
+            "values": self.values,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AlertEvent:
+        return cls(
+            status=data["status"],
+            labels=dict(data["labels"]),
+            annotations=dict(data["annotations"]),
+            starts_at=datetime.fromisoformat(data["startsAt"]),
+            ends_at=datetime.fromisoformat(data["endsAt"]) if data.get("endsAt") else None,
+            at=datetime.fromisoformat(data["at"]),
+            values=dict(data.get("values", {})),
+            repeat=int(data.get("repeat", 0)),
+        )
+
+
+def iso(moment: datetime) -> str:
+    """RFC 3339 in UTC with a Z, as Alertmanager writes times (naive datetimes are taken as UTC)."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.strftime("%Y-%m-%dT%H:%M:%SZ")
