@@ -76,6 +76,14 @@ class Spike:
         return self.start + timedelta(minutes=self.minutes)
 
 
+@dataclass(frozen=True)
+class Burst:
+    topic: str
+    start: datetime
+    end: datetime
+    rate: float  # extra neutral news per hour
+
+
 def volume_factor(minutes: np.ndarray) -> np.ndarray:
     """Daily cycle (peak 15:00 UTC at 1.6x, trough 03:00 at 0.4x), halved on weekends."""
     hours = (minutes % 1440) / 60.0
@@ -143,7 +151,6 @@ def _topic_events(
     """Background news of one topic (with spikes applied) plus its bursts of neutral news."""
     minutes = np.arange(config.minutes)
     counts = rng.poisson(topic.rate / 60.0 * volume_factor(minutes))
-    bursts = _bursts(config, rng, topic, minutes)
     events_minute = np.repeat(minutes, counts)
     ticker_ids = np.where(
         rng.random(len(events_minute)) < config.ticker_fraction,
@@ -163,33 +170,40 @@ def _topic_events(
         NewsEvent(START + timedelta(seconds=int(s)), topic.name, str(label), (tickers[t],) if t >= 0 else ())
         for s, label, t in zip(seconds, labels, ticker_ids, strict=True)
     ]
-    return out + bursts
-
-
-def _bursts(config: SimConfig, rng: np.random.Generator, topic: Topic, minutes: np.ndarray) -> list[NewsEvent]:
-    """Random bursts of neutral news (10-40 min at 2-4x the topic's rate): volume noise that must not alert."""
-    out: list[NewsEvent] = []
-    for _ in range(rng.poisson(config.bursts_per_topic_day * config.weeks * 7)):
-        onset, length = int(rng.integers(0, config.minutes - 40)), int(rng.integers(10, 41))
-        rate = topic.rate * float(rng.uniform(2, 4)) / 60.0
-        for minute in range(onset, onset + length):
-            for _ in range(rng.poisson(rate)):
-                out.append(
-                    NewsEvent(START + timedelta(seconds=minute * 60 + int(rng.integers(0, 60))), topic.name, "neutral")
-                )
     return out
 
 
-def generate(config: SimConfig) -> tuple[list[NewsEvent], list[Spike]]:
-    """The synthetic stream (sorted by time) and the spikes injected into it."""
+def place_bursts(config: SimConfig, rng: np.random.Generator) -> list[Burst]:
+    """Random bursts of neutral news (10-40 min at 2-4x a topic's rate): volume noise that must not alert."""
+    bursts: list[Burst] = []
+    for topic in config.topics:
+        for _ in range(rng.poisson(config.bursts_per_topic_day * config.weeks * 7)):
+            onset, length = int(rng.integers(0, config.minutes - 40)), int(rng.integers(10, 41))
+            start = START + timedelta(minutes=onset)
+            bursts.append(Burst(topic.name, start, start + timedelta(minutes=length), topic.rate * rng.uniform(2, 4)))
+    return bursts
+
+
+def _burst_events(burst: Burst, rng: np.random.Generator) -> list[NewsEvent]:
+    seconds = (burst.end - burst.start).total_seconds()
+    count = rng.poisson(burst.rate * seconds / 3600.0)
+    offsets = np.sort(rng.integers(0, int(seconds), size=count))
+    return [NewsEvent(burst.start + timedelta(seconds=int(o)), burst.topic, "neutral") for o in offsets]
+
+
+def generate(config: SimConfig) -> tuple[list[NewsEvent], list[Spike], list[Burst]]:
+    """The synthetic stream (sorted by time), the spikes injected into it and its bursts of neutral news."""
     rng = np.random.default_rng(config.seed)
     tickers, weights = _ticker_weights(config)
     spikes = inject_spikes(config, rng)
+    bursts = place_bursts(config, rng)
     events: list[NewsEvent] = []
     for topic in config.topics:
         events += _topic_events(config, rng, topic, spikes, tickers, weights)
+    for burst in bursts:
+        events += _burst_events(burst, rng)
     events.sort(key=lambda e: e.ts)
-    return events, spikes
+    return events, spikes, bursts
 
 
 def _scope_of(labels: dict[str, str]) -> ScopeKey:
@@ -235,6 +249,7 @@ class Report:
     delays_by_band: dict[str, list[float]] = field(default_factory=dict)
     delays_min: list[float] = field(default_factory=list)  # normal-volume spikes, minutes from onset
     late: int = 0  # normal-volume spikes alerted later than one window after onset
+    late_in_burst: int = 0  # of which a burst of neutral news diluted the spike's window
     false_by_scope: dict[str, int] = field(default_factory=dict)
     related: int = 0
     episodes_per_spike: list[int] = field(default_factory=list)
@@ -267,6 +282,7 @@ class Report:
             "delay_min_median": _median(self.delays_min),
             "delay_min_max": max(self.delays_min, default=None),
             "alerted_later_than_one_window": self.late,
+            "of_which_diluted_by_a_neutral_burst": self.late_in_burst,
             "window_min": window_min,
             "episodes_per_detected_spike_max": max(self.episodes_per_spike, default=0),
             "firing_notifications_per_episode": _range(self.firing_per_episode),
@@ -291,8 +307,18 @@ def band(rate: float) -> str:
     return f">={low:g}/h" if low == BANDS[0] else f"{low:g}-{BANDS[BANDS.index(low) - 1]:g}/h"
 
 
+def _overlaps(spike: Spike, burst: Burst, window: timedelta) -> bool:
+    """A burst of neutral news in the spike's topic during the spike or the window after its onset."""
+    return spike.scope == ("topic", burst.topic) and burst.start < spike.start + window and burst.end > spike.start
+
+
 def score(
-    alerts: Sequence[AlertEvent], spikes: Sequence[Spike], config: SimConfig, rules: Rules, scopes: int
+    alerts: Sequence[AlertEvent],
+    spikes: Sequence[Spike],
+    config: SimConfig,
+    rules: Rules,
+    scopes: int,
+    bursts: Sequence[Burst] = (),
 ) -> Report:
     """Match alert episodes to injected spikes: detections, delays, false and related alerts."""
     window = max(rule.window for rule in rules.rules)
@@ -321,7 +347,9 @@ def score(
             report.delays_by_band.setdefault(band(spike.rate), []).append(delay)
             if normal:
                 report.delays_min.append(delay)
-                report.late += delay > window.total_seconds() / 60
+                late = delay > window.total_seconds() / 60
+                report.late += late
+                report.late_in_burst += late and any(_overlaps(spike, b, window) for b in bursts)
     report.recall_by_band = {k: (v[0], v[1]) for k, v in sorted(bands.items())}
     for i, episode in enumerate(found):
         if i in matched:
@@ -348,9 +376,9 @@ def tracked_scopes(alerts_free_rules: Rules, config: SimConfig) -> int:
 
 def simulate(config: SimConfig, rules: Rules) -> dict[str, Any]:
     """Generate, backtest and score; returns the figures as a JSON-able mapping."""
-    events, spikes = generate(config)
+    events, spikes, bursts = generate(config)
     alerts = run_backtest(events, rules)
-    report = score(alerts, spikes, config, rules, tracked_scopes(rules, config))
+    report = score(alerts, spikes, config, rules, tracked_scopes(rules, config), bursts)
     window_min = max(rule.window for rule in rules.rules).total_seconds() / 60
     return {"events": len(events), **report.summary(config.normal_rate, window_min)}
 
