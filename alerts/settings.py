@@ -1,0 +1,57 @@
+"""The `alerts` section of finmon's settings (FINMON_ALERTS__*): rules file, receivers, secret, timings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from monitor.settings import CommaList
+
+
+def _split(value: Any) -> Any:
+    """Accept `a,b` and JSON `["a","b"]` alike for URL lists given as strings."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class AlertSettings(BaseModel):
+    """Where alerts go and how they are evaluated. No receivers: alerts are still indexed and shown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rules_file: Path | None = Field(None, description="YAML/TOML rules; empty = the shipped default rules")
+    webhook_urls: CommaList = Field(default_factory=list, description="receivers of Alertmanager v4 JSON")
+    slack_webhook_urls: CommaList = Field(default_factory=list, description="Slack incoming-webhook URLs")
+    hmac_secret: SecretStr | None = Field(None, description="signs every webhook (HMAC-SHA256 of timestamp.body)")
+    signature_header: str = Field("X-Finmon-Signature", min_length=1)
+    timestamp_header: str = Field("X-Finmon-Timestamp", min_length=1)
+    receiver: str = Field("finmon", min_length=1, description="the `receiver` field of Alertmanager payloads")
+    external_url: str = Field("http://localhost:5601", description="Kibana (or any) URL put in payloads")
+    time_field: Literal["scored_at", "published_at"] = Field(
+        "scored_at", description="news time that places a news item in a window"
+    )
+    lag: float = Field(60.0, ge=0, description="seconds a window is left open for news still being indexed")
+    evaluate_every: float = Field(30.0, gt=0, le=3600, description="seconds between evaluator runs")
+    deliver_every: float = Field(5.0, gt=0, le=3600, description="seconds between delivery runs")
+    request_timeout: float = Field(10.0, gt=0, description="seconds per webhook request")
+    retry_initial: float = Field(1.0, gt=0, description="seconds before the first retry")
+    retry_max: float = Field(300.0, gt=0, description="seconds between retries, at most")
+    give_up_after: float = Field(86400.0, gt=0, description="seconds after which an undelivered webhook is dropped")
+    lease: float = Field(120.0, ge=10, description="seconds an evaluator holds the one-evaluator lease")
+
+    _split = field_validator("webhook_urls", "slack_webhook_urls", mode="before")(_split)
+
+    @field_validator("webhook_urls", "slack_webhook_urls")
+    @classmethod
+    def _check_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} must start with http:// or https://")
+        return urls
