@@ -1,0 +1,1 @@
+"""Ingestion: polite scheduled feed scraping → normalised, deduplicated, story-linked NewsItems → news.raw."""

@@ -1,0 +1,140 @@
+"""The scraper as a service: `build_scraper(settings)` wires fetcher, state, linker and sink; `Scraper` runs
+every feed once (`run_once`) or on its schedule (`start`/`stop`), and exposes `stats` for the live view."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from monitor.ingest.body import BodyFetcher, ExtractUnavailable, RobotsCache, load_extractor
+from monitor.ingest.companies import default_extractor
+from monitor.ingest.dedup import StoryLinker
+from monitor.ingest.feeds import FeedConfig, load_feeds
+from monitor.ingest.fetch import Fetcher
+from monitor.ingest.language import LanguageDetector
+from monitor.ingest.normalize import Normalizer
+from monitor.ingest.pipeline import Ingestor, PollOutcome
+from monitor.ingest.scheduler import FeedScheduler
+from monitor.ingest.similarity import from_bytes
+from monitor.ingest.sinks import KafkaSink, Sink
+from monitor.ingest.stats import ScrapeStats
+from monitor.ingest.store import StateStore
+from monitor.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+
+MEMORY = "memory"  # state_path value for a state that lives only as long as the scraper (dry runs)
+
+
+class Scraper:
+    """Polls the configured feeds into a sink. `stop()` waits for running polls, then flushes and closes."""
+
+    def __init__(self, ingestor: Ingestor, feeds: list[FeedConfig], settings: Settings) -> None:
+        self.ingestor = ingestor
+        self.feeds = feeds
+        scrape = settings.scrape
+        self._scheduler = FeedScheduler(ingestor.poll, feeds, scrape.interval, scrape.jitter, scrape.workers)
+        self._workers = scrape.workers
+        self._closed = False
+
+    @property
+    def stats(self) -> ScrapeStats:
+        return self.ingestor.stats
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler.running
+
+    def run_once(self) -> list[PollOutcome]:
+        """Poll every feed once (in parallel, politely per host) and return what each did."""
+        with ThreadPoolExecutor(self._workers, thread_name_prefix="finmon-scrape") as pool:
+            return list(pool.map(self.ingestor.poll, self.feeds))
+
+    def start(self) -> None:
+        """Poll every feed on its own interval in background threads until stop()."""
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        """Stop polling, wait for polls in flight, flush the sink (Kafka) and close files and connections."""
+        if self._closed:
+            return
+        self._closed = True
+        self._scheduler.stop(wait=True)
+        self.ingestor.sink.close()
+        self.ingestor.fetcher.close()
+        self.ingestor.store.close()
+
+    def __enter__(self) -> Scraper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def state_file(settings: Settings) -> Path:
+    return settings.scrape.state_path or settings.data_dir / "ingest" / "state.sqlite3"
+
+
+def build_scraper(
+    settings: Settings,
+    *,
+    producer: Any = None,
+    sink: Sink | None = None,
+    feeds: list[FeedConfig] | None = None,
+    state_path: Path | str | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Scraper:
+    """A ready Scraper. Items go to `sink`, else to Kafka's raw topic through `producer` (flushed, not closed, on
+    stop) or a producer of its own (closed on stop). `state_path=MEMORY` keeps no state on disk."""
+    scrape = settings.scrape
+    clock = clock or (lambda: datetime.now(UTC))
+    feeds = load_feeds(scrape.feeds_file) if feeds is None else feeds
+    path = None if state_path == MEMORY else Path(state_path or state_file(settings))
+    store = StateStore(path, scrape.seen_max_items, scrape.seen_ttl_days * 86400, clock)
+    fetcher = Fetcher(scrape)
+    ingestor = Ingestor(
+        fetcher=fetcher,
+        store=store,
+        linker=_restored_linker(settings, store, clock()),
+        normalizer=Normalizer(default_extractor(), LanguageDetector(), scrape.max_future_skew),
+        sink=sink or _kafka_sink(settings, producer),
+        clock=clock,
+        body=_body_fetcher(settings, feeds, fetcher),
+        fetch_body_default=scrape.fetch_body,
+        body_min_chars=scrape.body_min_chars,
+    )
+    log.info("scraper: %d feeds, state in %s", len(feeds), path or "memory")
+    return Scraper(ingestor, feeds, settings)
+
+
+def _restored_linker(settings: Settings, store: StateStore, now: datetime) -> StoryLinker:
+    """A story linker holding the items emitted within the window before a restart."""
+    window = timedelta(hours=settings.scrape.dedup_window_hours)
+    linker = StoryLinker(window, settings.scrape.similarity_threshold)
+    for seen in store.recent(now - window):
+        if seen.signature:
+            linker.remember(seen.id, seen.story_id, seen.item_time, from_bytes(seen.signature))
+    return linker
+
+
+def _kafka_sink(settings: Settings, producer: Any) -> KafkaSink:
+    from monitor.kafka import make_producer
+
+    owns = producer is None
+    producer = producer or make_producer(settings.kafka)
+    return KafkaSink(producer, settings.kafka.raw_topic, settings.scrape.produce_timeout, owns_producer=owns)
+
+
+def _body_fetcher(settings: Settings, feeds: list[FeedConfig], fetcher: Fetcher) -> BodyFetcher | None:
+    wanted = settings.scrape.fetch_body or any(f.fetch_body for f in feeds)
+    if not wanted:
+        return None
+    try:
+        extract = load_extractor()
+    except ExtractUnavailable as exc:
+        raise SettingsError(f"FINMON_SCRAPE__FETCH_BODY: {exc}") from None
+    return BodyFetcher(fetcher, RobotsCache(fetcher), extract)
