@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
-from monitor.settings import CommaList
+# monitor.settings imports this module, so nothing of monitor is imported here.
+CommaList = Annotated[list[str], NoDecode]
 
 
 def _split(value: Any) -> Any:
