@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from alerts import cli as alerts_cli
 from monitor.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("finmon")
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--texts", type=_existing_file, help="CSV with a text column (default: shared sentiment valid)")
     pipe.add_argument("--limit", type=_positive_int, default=2000, help="texts to use (default 2000)")
     pipe.set_defaults(func=cmd_bench_pipeline)
+    alerts_cli.register(commands)
     return parser
 
 

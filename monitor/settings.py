@@ -23,6 +23,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from alerts.settings import AlertSettings
+
 ENV_PREFIX = "FINMON_"
 CONFIG_ENV = "FINMON_CONFIG"
 
@@ -163,6 +165,7 @@ class Settings(BaseSettings):
     es: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
     model: ModelSettings = Field(default_factory=ModelSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     data_dir: Path = Field(Path.home() / ".cache" / "finmon", description="caches and embedded server data")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
