@@ -10,7 +10,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from alerts import cli as alerts_cli
+from monitor.ingest import cli as ingest_cli
 from monitor.settings import Settings, SettingsError, load_settings
+from training import cli as training_cli
 
 log = logging.getLogger("finmon")
 
@@ -48,8 +50,10 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     with running_services(settings) as live:
         if settings.kafka.embedded:
-            log.info("no Kafka configured: replay into FINMON_KAFKA__BOOTSTRAP_SERVERS=%s",
-                     ",".join(live.kafka.bootstrap_servers))
+            log.info(
+                "no Kafka configured: replay into FINMON_KAFKA__BOOTSTRAP_SERVERS=%s",
+                ",".join(live.kafka.bootstrap_servers),
+            )
         run_worker(live)
     return 0
 
@@ -75,8 +79,9 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.up import run_up
 
-    return run_up(settings, demo=args.demo, replay_file=args.replay, rate=args.rate, view=not args.no_view,
-                  duration=args.duration)
+    return run_up(
+        settings, demo=args.demo, replay_file=args.replay, rate=args.rate, view=not args.no_view, duration=args.duration
+    )
 
 
 def cmd_bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
@@ -86,7 +91,9 @@ def cmd_bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="finmon", description="Streaming sentiment and topic monitor for financial news.")
+    parser = argparse.ArgumentParser(
+        prog="finmon", description="Streaming sentiment and topic monitor for financial news."
+    )
     parser.add_argument("--config", type=_existing_file, help="TOML settings file (also FINMON_CONFIG)")
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="overrides FINMON_LOG_LEVEL")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -114,14 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--texts", type=_existing_file, help="CSV with a text column (default: shared sentiment valid)")
     pipe.add_argument("--limit", type=_positive_int, default=2000, help="texts to use (default 2000)")
     pipe.set_defaults(func=cmd_bench_pipeline)
+    training_cli.register_bench(benches)
+    training_cli.register(commands)
+    ingest_cli.register(commands)
     alerts_cli.register(commands)
     return parser
 
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("kafka", "aiokafka", "elastic_transport", "urllib3"):
+    for noisy in ("kafka", "aiokafka", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    logging.getLogger("elastic_transport").setLevel(logging.ERROR)  # the sink logs its own retries
 
 
 def _terminate_as_interrupt() -> None:

@@ -148,10 +148,10 @@ def start_tansu(workdir: Path) -> ServerProcess:
     return server
 
 
-def start_noida(workdir: Path) -> ServerProcess:
+def start_noida(workdir: Path, port: int | None = None) -> ServerProcess:
     binary = _package_binary("noida_db", "noida-db")
-    port = free_port()
-    data_dir = workdir / "noida-data"
+    port = port or free_port()
+    data_dir = workdir / f"noida-data-{port}"
     args = [
         str(binary),
         "start",
@@ -169,16 +169,16 @@ def start_noida(workdir: Path) -> ServerProcess:
     return server
 
 
-def start_osmem(workdir: Path) -> ServerProcess:
+def start_osmem(workdir: Path, port: int | None = None) -> ServerProcess:
     binary = _package_binary("osmem_server", "bin", "osmem-server")
-    port = free_port()
+    port = port or free_port()
     args = [str(binary), "--addr", f"127.0.0.1:{port}", "--parent-pid", str(os.getpid()), "--no-stdin-watch"]
     server = _spawn("osmem", args, f"http://127.0.0.1:{port}", workdir)
     _wait_ready(server, lambda: es_answers(server.address))
     return server
 
 
-ES_SERVERS: dict[str, Callable[[Path], ServerProcess]] = {"noida": start_noida, "osmem": start_osmem}
+ES_SERVERS: dict[str, Callable[..., ServerProcess]] = {"noida": start_noida, "osmem": start_osmem}
 
 
 def start_with_retry(start: Callable[[Path], ServerProcess], workdir: Path, attempts: int = 3) -> ServerProcess:

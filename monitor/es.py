@@ -69,7 +69,12 @@ class PlainJsonNode(Urllib3HttpNode):
 
 
 def make_client(settings: ElasticsearchSettings) -> Elasticsearch:
-    options: dict[str, Any] = {"request_timeout": settings.request_timeout, "verify_certs": settings.verify_certs}
+    options: dict[str, Any] = {
+        "request_timeout": settings.request_timeout,
+        "verify_certs": settings.verify_certs,
+        "max_retries": settings.max_retries,
+        "retry_on_timeout": True,
+    }
     if settings.api_key:
         options["api_key"] = settings.api_key.get_secret_value()
     elif settings.username:
@@ -120,6 +125,7 @@ class EsNewsSink:
         self._stopping = threading.Event()
         self._sleep = sleep or self._stopping.wait
         self.retries = 0
+        self._index_ready = False
 
     def stop(self) -> None:
         self._stopping.set()
@@ -130,6 +136,9 @@ class EsNewsSink:
         delays: Iterator[float] = backoff_delays(0.2, self.max_backoff)
         while pending:
             try:
+                if not self._index_ready:
+                    ensure_news_index(self.client, self.index)
+                    self._index_ready = True
                 retry, failed = self._bulk(list(pending.values()))
             except (TransportConnectionError, ConnectionTimeout, ApiError) as exc:
                 if isinstance(exc, ApiError) and exc.meta.status not in RETRIABLE_STATUS:

@@ -24,6 +24,7 @@ from pydantic_settings import (
 )
 
 from alerts.settings import AlertSettings
+from monitor.ingest.settings import ScrapeSettings
 
 ENV_PREFIX = "FINMON_"
 CONFIG_ENV = "FINMON_CONFIG"
@@ -99,6 +100,7 @@ class ElasticsearchSettings(BaseModel):
     ca_certs: Path | None = Field(None, description="CA certificate (PEM) of the cluster")
     verify_certs: bool = True
     request_timeout: float = Field(30.0, gt=0)
+    max_retries: int = Field(1, ge=0, description="client-level retries per request (the sink adds its own backoff)")
     plain_json: bool = Field(
         False, description="send plain application/json instead of Elastic's versioned media types"
     )
@@ -165,6 +167,7 @@ class Settings(BaseSettings):
     es: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
     model: ModelSettings = Field(default_factory=ModelSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    scrape: ScrapeSettings = Field(default_factory=ScrapeSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     data_dir: Path = Field(Path.home() / ".cache" / "finmon", description="caches and embedded server data")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -17,7 +17,7 @@ from typing import Any
 import faust
 from faust.types import EventT
 
-from monitor.es import EsNewsSink, ensure_news_index, make_client
+from monitor.es import EsNewsSink, make_client
 from monitor.kafka import ensure_topics
 from monitor.processing import BatchProcessor, BatchResult, DeadLetter
 from monitor.scorer import Scorer
@@ -56,6 +56,7 @@ def make_app(settings: Settings) -> faust.App:
         topic_replication_factor=kafka.replication_factor,
         producer_acks=-1,
         web_enabled=False,
+        stream_wait_empty=False,  # a batch waiting on Elasticsearch must not block shutdown: it is redelivered
         autodiscover=False,
         datadir=str(settings.data_dir / "faust"),
     )
@@ -140,10 +141,10 @@ def build_worker(settings: Settings) -> NewsWorker:
     """Load the model and prepare topics and index first, so a bad setting fails before consuming."""
     scorer = Scorer.from_settings(settings.model)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    client = make_client(settings.es)
-    ensure_news_index(client, settings.es.news_index)
     ensure_topics(settings.kafka)
-    sink = EsNewsSink(client, settings.es.news_index, max_backoff=settings.worker.es_retry_max_backoff)
+    sink = EsNewsSink(
+        make_client(settings.es), settings.es.news_index, max_backoff=settings.worker.es_retry_max_backoff
+    )
     return NewsWorker(settings, BatchProcessor(scorer, sink), sink)
 
 

@@ -45,8 +45,6 @@ def kafka_bootstrap(server_workdir: Path) -> Iterator[str]:
     broker.stop()
 
 
-
-
 @pytest.fixture(scope="session", params=["noida", "osmem"])
 def es_settings(request: pytest.FixtureRequest, server_workdir: Path) -> Iterator[ElasticsearchSettings]:
     """Each ES-API server in turn (both are run), or the real cluster named by ES_URL (then only that)."""
@@ -67,12 +65,22 @@ def unique() -> str:
 
 
 @pytest.fixture
-def settings(kafka_bootstrap: str, es_settings: ElasticsearchSettings, tiny_model_dir: Path, unique: str,
-             tmp_path: Path) -> Settings:
+def settings(
+    kafka_bootstrap: str, es_settings: ElasticsearchSettings, tiny_model_dir: Path, unique: str, tmp_path: Path
+) -> Settings:
     """Settings pointing at the session's servers with topics, group and index of this test alone."""
-    kafka = KafkaSettings(bootstrap_servers=[kafka_bootstrap], raw_topic=f"raw-{unique}",
-                          scored_topic=f"scored-{unique}", dlq_topic=f"dlq-{unique}", consumer_group=f"g-{unique}",
-                          partitions=2)
+    kafka = KafkaSettings(
+        bootstrap_servers=[kafka_bootstrap],
+        raw_topic=f"raw-{unique}",
+        scored_topic=f"scored-{unique}",
+        dlq_topic=f"dlq-{unique}",
+        consumer_group=f"g-{unique}",
+        partitions=2,
+    )
     es = es_settings.model_copy(update={"news_index": f"news-{unique}", "alerts_index": f"alerts-{unique}"})
-    return Settings(kafka=kafka, es=es, model={"path": str(tiny_model_dir), "max_batch": 32, "max_wait": 0.2},
-                    data_dir=tmp_path / "data")
+    return Settings(
+        kafka=kafka,
+        es=es,
+        model={"path": str(tiny_model_dir), "max_batch": 32, "max_wait": 0.2},
+        data_dir=tmp_path / "data",
+    )

@@ -16,7 +16,12 @@ def test_csv_rows_become_news_items(tmp_path: Path) -> None:
     path = tmp_path / "news.csv"
     path.write_text('title,text,url,tickers\n"Fed, again",holds rates,https://e.com/f,"AAPL;MSFT"\n,,,\n')
     first, empty = (json.loads(r) for r in read_records(path))
-    assert first == {"title": "Fed, again", "text": "holds rates", "url": "https://e.com/f", "tickers": ["AAPL", "MSFT"]}
+    assert first == {
+        "title": "Fed, again",
+        "text": "holds rates",
+        "url": "https://e.com/f",
+        "tickers": ["AAPL", "MSFT"],
+    }
     assert empty == {}  # sent as is: the worker dead-letters it with its reason
 
 

@@ -47,7 +47,11 @@ def test_summary_is_accepted_as_text_and_content_joins_title_and_text() -> None:
 
 @pytest.mark.parametrize(
     ("payload", "field"),
-    [({}, "title or a text"), ({"title": "x", "v": 99}, "schema version"), ({"title": "x", "published_at": "soon"}, "published_at")],
+    [
+        ({}, "title or a text"),
+        ({"title": "x", "v": 99}, "schema version"),
+        ({"title": "x", "published_at": "soon"}, "published_at"),
+    ],
 )
 def test_invalid_items_say_why(payload: dict, field: str) -> None:
     with pytest.raises(ValidationError, match=field):
@@ -63,10 +67,17 @@ def test_json_round_trip_is_versioned() -> None:
 
 def test_scored_news_document_keeps_scores_and_bounds_the_signed_score() -> None:
     base = NewsItem(title="Shares plunge", url="https://e.com/p").model_dump(by_alias=True)
-    scored = ScoredNews(**base, topic="Stock Movement", topic_confidence=0.9, sentiment="negative",
-                        sentiment_probs=SentimentProbs(negative=0.8, neutral=0.15, positive=0.05),
-                        sentiment_score=-0.75, model_name="m", model_version="1",
-                        scored_at=datetime(2026, 1, 1, tzinfo=UTC))
+    scored = ScoredNews(
+        **base,
+        topic="Stock Movement",
+        topic_confidence=0.9,
+        sentiment="negative",
+        sentiment_probs=SentimentProbs(negative=0.8, neutral=0.15, positive=0.05),
+        sentiment_score=-0.75,
+        model_name="m",
+        model_version="1",
+        scored_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     doc = scored.es_document()
     assert doc["sentiment_probs"] == {"negative": 0.8, "neutral": 0.15, "positive": 0.05}
     assert doc["id"] == scored.id and doc["scored_at"] == "2026-01-01T00:00:00Z"

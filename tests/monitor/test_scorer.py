@@ -10,8 +10,9 @@ from monitor.testing import SENTIMENT_LABELS, TOPIC_LABELS
 
 @pytest.fixture(scope="module")
 def scorer(tiny_model_dir: Path) -> Scorer:
-    return Scorer.from_settings(ModelSettings(path=str(tiny_model_dir), device="cpu", max_batch=4, max_length=16,
-                                              window_stride=4))
+    return Scorer.from_settings(
+        ModelSettings(path=str(tiny_model_dir), device="cpu", max_batch=4, max_length=16, window_stride=4)
+    )
 
 
 def test_scores_every_text_with_both_heads_in_input_order(scorer: Scorer) -> None:
@@ -48,7 +49,11 @@ def test_empty_batch(scorer: Scorer) -> None:
 def test_model_directory_errors_are_clear(tmp_path: Path, tiny_model_dir: Path) -> None:
     with pytest.raises(ModelFormatError, match="not a finmon model directory"):
         ModelSpec.load(tmp_path)
-    spec = (tiny_model_dir / "finmon_model.json").read_text().replace('"normalizer_version": "1"', '"normalizer_version": "0"')
+    spec = (
+        (tiny_model_dir / "finmon_model.json")
+        .read_text()
+        .replace('"normalizer_version": "1"', '"normalizer_version": "0"')
+    )
     (tmp_path / "finmon_model.json").write_text(spec)
     with pytest.raises(ModelFormatError, match="normaliser"):
         ModelSpec.load(tmp_path)

@@ -72,7 +72,9 @@ def test_missing_or_broken_config_file(tmp_path: Path) -> None:
 
 
 def test_to_env_rebuilds_the_same_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = load_settings(kafka={"bootstrap_servers": ["a:1", "b:2"]}, es={"client_options": {"retry_on_timeout": True}})
+    settings = load_settings(
+        kafka={"bootstrap_servers": ["a:1", "b:2"]}, es={"client_options": {"retry_on_timeout": True}}
+    )
     for name, value in to_env(settings).items():
         monkeypatch.setenv(name, value)
     assert load_settings() == settings

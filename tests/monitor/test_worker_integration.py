@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
 
+from monitor.embedded import ES_SERVERS, free_port
 from monitor.es import make_client
 from monitor.kafka import client_options, ensure_topics, make_producer
 from monitor.replay import replay
@@ -39,8 +40,13 @@ def write_feed(path: Path) -> Path:
         if i % (TOTAL // BAD) == 7:
             lines.append(MALFORMED[len(lines) % len(MALFORMED)])
         else:
-            item = {"title": f"Acme shares move {i} after quarterly earnings", "url": f"https://e.example/n/{i}",
-                    "source": "wire", "published_at": "2026-11-20T10:00:00Z", "tickers": ["ACME"]}
+            item = {
+                "title": f"Acme shares move {i} after quarterly earnings",
+                "url": f"https://e.example/n/{i}",
+                "source": "wire",
+                "published_at": "2026-11-20T10:00:00Z",
+                "tickers": ["ACME"],
+            }
             lines.append(json.dumps(item).encode())
     path.write_bytes(b"\n".join(lines) + b"\n")
     return path
@@ -63,8 +69,13 @@ class Worker:
         self.log = log
         env = {**os.environ, **to_env(settings), "FINMON_LOG_LEVEL": "INFO"}
         with log.open("ab") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "worker"], env=env, stdout=out,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "monitor.cli", "worker"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.process.poll() is None:
@@ -106,8 +117,12 @@ def committed(settings: Settings) -> int:
 
 
 def dead_letters(settings: Settings, expected: int) -> list:
-    consumer = KafkaConsumer(settings.kafka.dlq_topic, auto_offset_reset="earliest", consumer_timeout_ms=3000,
-                             **client_options(settings.kafka))
+    consumer = KafkaConsumer(
+        settings.kafka.dlq_topic,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=3000,
+        **client_options(settings.kafka),
+    )
     records = []
     deadline = time.monotonic() + 30
     while len(records) < expected and time.monotonic() < deadline:
@@ -166,6 +181,38 @@ def test_sigkill_mid_stream_then_restart_indexes_every_document_exactly_once(
     wait_for(lambda: indexed(settings) == TOTAL - BAD, 120, "all documents after the restart", second.log)
     wait_for(lambda: committed(settings) == TOTAL, 60, "all offsets committed", second.log)
     client = make_client(settings.es)
-    hits = client.search(index=settings.es.news_index, size=TOTAL, version=True, query={"match_all": {}})["hits"]["hits"]
+    hits = client.search(index=settings.es.news_index, size=TOTAL, version=True, query={"match_all": {}})["hits"][
+        "hits"
+    ]
     assert len({hit["_id"] for hit in hits}) == TOTAL - BAD
     assert {hit["_version"] for hit in hits} == {1}  # `create` never rewrote a document
+
+
+def test_nothing_is_acknowledged_while_elasticsearch_is_down(
+    settings: Settings, worker_factory: Callable[[], Worker], tmp_path: Path, server_workdir: Path
+) -> None:
+    """The worker retries with backoff; offsets stay uncommitted until the documents are indexed."""
+    port = free_port()
+    settings.es = settings.es.model_copy(update={"urls": [f"http://127.0.0.1:{port}"]})
+    settings.worker.es_retry_max_backoff = 1.0
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        "".join(json.dumps({"title": f"Bonds rally {i}", "url": f"https://e.example/b/{i}"}) + "\n" for i in range(50))
+    )
+    send_file(settings, feed)
+    worker = worker_factory()
+    wait_for(
+        lambda: worker.log.exists() and "Elasticsearch unavailable" in worker.log.read_text(),
+        90,
+        "the worker to find Elasticsearch down",
+        worker.log,
+    )
+    assert committed(settings) == 0
+
+    kind = "osmem" if settings.es.plain_json else "noida"
+    server = ES_SERVERS[kind](server_workdir, port=port)
+    try:
+        wait_for(lambda: indexed(settings) == 50, 90, "the documents once Elasticsearch is up", worker.log)
+        wait_for(lambda: committed(settings) == 50, 60, "the offsets committed after indexing", worker.log)
+    finally:
+        server.stop()
