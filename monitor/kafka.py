@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -41,10 +42,8 @@ def ensure_topics(settings: KafkaSettings) -> None:
             NewTopic(name, settings.partitions, settings.replication_factor) for name in wanted if name not in existing
         ]
         if new:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process created it first
                 admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                pass  # another process created it first
             log.info("created topics %s", ", ".join(t.name for t in new))
     finally:
         admin.close()

@@ -66,8 +66,12 @@ def message_key(raw: bytes) -> bytes | None:
 class Pacer:
     """Spaces calls `1/rate` seconds apart on an injected clock (no drift: it schedules, not sleeps)."""
 
-    def __init__(self, rate: float | None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float | None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if rate is not None and rate <= 0:
             raise ValueError("rate must be positive")
         self.interval = 1.0 / rate if rate else 0.0
@@ -86,8 +90,15 @@ class Pacer:
         self.next_at += self.interval
 
 
-def replay(path: Path, producer: Producer, topic: str, *, rate: float | None = None,
-           on_sent: Callable[[int], None] | None = None, pacer: Pacer | None = None) -> int:
+def replay(
+    path: Path,
+    producer: Producer,
+    topic: str,
+    *,
+    rate: float | None = None,
+    on_sent: Callable[[int], None] | None = None,
+    pacer: Pacer | None = None,
+) -> int:
     """Send every record of `path` to `topic`; returns how many were sent."""
     pacer = pacer or Pacer(rate)
     sent = 0

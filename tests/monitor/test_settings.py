@@ -50,7 +50,7 @@ def test_a_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch, name: st
 
 def test_sasl_needs_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FINMON_KAFKA__SECURITY_PROTOCOL", "SASL_SSL")
-    with pytest.raises(SettingsError, match="FINMON_KAFKA: .*sasl_mechanism"):
+    with pytest.raises(SettingsError, match=r"FINMON_KAFKA: .*sasl_mechanism"):
         load_settings()
 
 
