@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from typing import Any
@@ -16,21 +17,25 @@ def primary_subtag(tag: str | None) -> str | None:
     return re.split(r"[-_]", tag.strip())[0].lower()
 
 
-class LanguageDetector:
-    """Detects the language of texts that declare none; short texts below `min_chars` stay unknown."""
+@functools.cache
+def _identifier() -> Any:
+    """py3langid's model with normalised probabilities (about a second to load, so loaded once per process)."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    def __init__(self, min_chars: int = 20) -> None:
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+class LanguageDetector:
+    """Detects the language of texts that declare none; texts shorter than `min_chars` or unclear stay unknown."""
+
+    def __init__(self, min_chars: int = 20, min_probability: float = 0.5) -> None:
         self.min_chars = min_chars
-        self._model: Any = None
-        self._lock = threading.Lock()
+        self.min_probability = min_probability
+        self._lock = threading.Lock()  # the identifier is not documented as thread-safe
 
     def detect(self, text: str) -> str | None:
         if len(text) < self.min_chars:
             return None
         with self._lock:
-            if self._model is None:
-                from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-                self._model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-            lang, prob = self._model.classify(text)
-        return str(lang) if prob >= 0.5 else None
+            lang, prob = _identifier().classify(text)
+        return str(lang) if prob >= self.min_probability else None

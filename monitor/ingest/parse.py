@@ -49,17 +49,18 @@ def parse_xml_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
     """RSS 0.9x/1.0/2.0 and Atom via feedparser; tolerates recoverable errors, refuses feeds with no entries."""
     headers = {"content-location": url, "content-type": content_type or "application/xml"}
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
-    if parsed.bozo and not parsed.entries:
+    usable = [e for e in parsed.entries if e.get("title") or e.get("link") or e.get("summary")]
+    if parsed.get("bozo") and not usable:
         raise FeedParseError(f"malformed feed: {parsed.get('bozo_exception')}")
-    if not parsed.version and not parsed.entries:
+    if not parsed.get("version") and not usable:
         raise FeedParseError("not an RSS or Atom feed")
-    if parsed.bozo:
+    if parsed.get("bozo"):
         log.warning("feed %s has errors but entries were read: %s", url, parsed.get("bozo_exception"))
     feed = parsed.feed
     return ParsedFeed(
         title=str(feed.get("title", "")),
         language=feed.get("language") or None,
-        entries=[_xml_entry(e) for e in parsed.entries],
+        entries=[_xml_entry(e) for e in usable],
     )
 
 

@@ -2,7 +2,7 @@
 
 Company names are matched case-sensitively with word boundaries that treat a hyphen as part of the word, so
 "Meta-analysis" and "apple pie" do not match. Names that are also ordinary words ("Apple", "Target", "Shell")
-are flagged ambiguous in the table and only count when the text has business context.
+are flagged ambiguous in the table and only count with business context near them.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ BUSINESS_WORDS = re.compile(
     r"merger|antitrust|regulators?|lawsuit|layoffs|IPO|sales|company|Inc|Corp|plc|results|forecasts?|outlook)\b",
     re.IGNORECASE,
 )
+CONTEXT_CHARS = 200  # context words for an ambiguous name must be this close to it
 NAME_LEFT = r"(?<![\w&\-])"
 NAME_RIGHT = r"(?![\w&]|-\w)"
 
@@ -113,7 +114,8 @@ class TickerExtractor:
         found = set()
         for match in self._names.finditer(text):
             company, ambiguous = self._by_surface[match.group(0)]
-            if not ambiguous or company.ticker in explicit or self._has_context(company, text):
+            near = text[max(0, match.start() - CONTEXT_CHARS) : match.end() + CONTEXT_CHARS]
+            if not ambiguous or company.ticker in explicit or self._has_context(company, near):
                 found.add(company.ticker)
         return found
 
