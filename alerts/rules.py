@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import tomllib
 from datetime import timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -182,7 +181,7 @@ def _read_mapping(text: str, name: str) -> Any:
 
 
 def default_rules_text() -> str:
-    return resources.files("alerts").joinpath(DEFAULT_RULES_FILE).read_text(encoding="utf-8")
+    return Path(__file__).with_name(DEFAULT_RULES_FILE).read_text(encoding="utf-8")
 
 
 def load_rules(path: Path | None = None) -> Rules:

@@ -1,0 +1,138 @@
+"""The notifier against a real HTTP receiver on 127.0.0.1 (retries driven by the manual clock, no sleeps)."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from webhook_receiver import SECRET, Receiver
+
+from alerts.backtest import ManualClock
+from alerts.model import AlertEvent
+from alerts.notifier import Notifier, NotifierConfig
+from alerts.outbox import MemoryOutbox, Outbox, Target
+
+LABELS = {
+    "alertname": "NegativeNewsSpike",
+    "rule": "topic",
+    "scope": "topic",
+    "severity": "warning",
+    "topic": "earnings",
+}
+
+
+def event(status: str = "firing") -> AlertEvent:
+    start = datetime(2024, 1, 2, 11, 30, tzinfo=UTC)
+    end = start + timedelta(minutes=40) if status == "resolved" else None
+    return AlertEvent(
+        status,
+        LABELS,
+        {"summary": "Negative news 50% vs baseline 20% (2.5x) in topic earnings"},  # type: ignore[arg-type]
+        start,
+        end,
+        end or start,
+        {"negative_share": 0.5},
+    )
+
+
+def notifier(
+    receiver: Receiver,
+    clock: ManualClock,
+    outbox: Outbox | None = None,
+    kind: str = "alertmanager",
+    timeout: float = 5.0,
+) -> Notifier:
+    config = NotifierConfig(
+        targets=(Target(receiver.url, kind),),
+        secret=SECRET,
+        retry_initial=2.0,  # type: ignore[arg-type]
+        retry_max=60.0,
+        give_up_after=timedelta(hours=1),
+    )
+    return Notifier(config, outbox or MemoryOutbox(), httpx.Client(timeout=timeout), clock, random.Random(1))
+
+
+def test_signed_alertmanager_payload_is_delivered(receiver: Receiver, clock: ManualClock) -> None:
+    n = notifier(receiver, clock)
+    n.enqueue([event()])
+    assert n.deliver_due().delivered == 1
+    (request,) = receiver.requests
+    assert request.signature_ok
+    assert request.headers["content-type"] == "application/json"
+    payload = request.json()
+    assert payload["version"] == "4" and payload["alerts"][0]["labels"] == LABELS
+
+
+def test_500_then_200_is_retried_with_backoff_once_delivered(receiver: Receiver, clock: ManualClock) -> None:
+    receiver.statuses = [500]
+    n = notifier(receiver, clock)
+    n.enqueue([event()])
+    first = n.deliver_due()
+    assert (first.delivered, first.retrying) == (0, 1)
+    assert n.deliver_due().delivered == 0 and len(receiver.requests) == 1  # not due yet: backoff
+    clock.advance(timedelta(seconds=2))
+    assert n.deliver_due().delivered == 1
+    assert len(receiver.requests) == 2 and all(r.signature_ok for r in receiver.requests)
+    assert receiver.requests[0].body == receiver.requests[1].body
+    clock.advance(timedelta(minutes=10))
+    assert n.deliver_due().delivered == 0 and len(receiver.requests) == 2  # delivered once, never again
+
+
+def test_400_is_not_retried(receiver: Receiver, clock: ManualClock) -> None:
+    receiver.statuses = [400]
+    n = notifier(receiver, clock)
+    n.enqueue([event()])
+    stats = n.deliver_due()
+    assert stats.failed == 1 and "HTTP 400" in stats.errors[0]
+    clock.advance(timedelta(hours=1))
+    n.deliver_due()
+    assert len(receiver.requests) == 1
+
+
+def test_timeout_is_retried(receiver: Receiver, clock: ManualClock) -> None:
+    receiver.hold = threading.Event()
+    n = notifier(receiver, clock, timeout=0.3)
+    n.enqueue([event()])
+    assert n.deliver_due().retrying == 1
+    receiver.hold.set()
+    receiver.hold = None
+    clock.advance(timedelta(seconds=2))
+    assert n.deliver_due().delivered == 1
+
+
+def test_gives_up_after_the_configured_age(receiver: Receiver, clock: ManualClock) -> None:
+    receiver.statuses = [503] * 100
+    n = notifier(receiver, clock)
+    n.enqueue([event()])
+    outcomes = []
+    for _ in range(12):
+        outcomes.append(n.deliver_due())
+        clock.advance(timedelta(minutes=10))
+    assert sum(o.failed for o in outcomes) == 1
+    assert 2 <= len(receiver.requests) <= 12
+
+
+def test_same_notification_enqueued_twice_is_sent_once(receiver: Receiver, clock: ManualClock) -> None:
+    outbox = MemoryOutbox()
+    n = notifier(receiver, clock, outbox)
+    n.enqueue([event()])
+    n.enqueue([event()])  # e.g. re-evaluation after a crash before the detector state was saved
+    n.deliver_due()
+    assert len(receiver.requests) == 1
+
+
+def test_resolved_and_slack_notifications(receiver: Receiver, clock: ManualClock) -> None:
+    n = notifier(receiver, clock, kind="slack")
+    n.enqueue([event("firing"), event("resolved")])
+    assert n.deliver_due().delivered == 2
+    texts = [r.json()["text"] for r in receiver.requests]
+    assert "[FIRING]" in texts[0] and "[RESOLVED]" in texts[1]
+
+
+def test_delivery_for_a_removed_receiver_is_dropped(receiver: Receiver, clock: ManualClock) -> None:
+    outbox = MemoryOutbox()
+    notifier(receiver, clock, outbox).enqueue([event()])
+    other = Notifier(NotifierConfig(targets=()), outbox, httpx.Client(), clock)
+    assert other.deliver_due().failed == 1 and receiver.requests == []

@@ -1,0 +1,72 @@
+"""A real webhook receiver for the alerts tests: scripted answers, every signature verified."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from alerts.backtest import ManualClock
+from alerts.signing import verify
+
+SECRET = "test-secret"
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    signature_ok: bool
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver that answers with scripted status codes and verifies every signature."""
+
+    url: str
+    statuses: list[int] = field(default_factory=list)  # answered in order; 200 once exhausted
+    requests: list[Received] = field(default_factory=list)
+    hold: threading.Event | None = None  # when set: requests wait on it (to make the client time out)
+    clock: ManualClock | None = None  # the receiver's clock for the signature's freshness check
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            ok = verify(
+                SECRET,
+                headers.get("x-finmon-timestamp", ""),
+                body,
+                headers.get("x-finmon-signature", ""),
+                now=receiver.clock().timestamp() if receiver.clock else 0.0,
+            )
+            receiver.requests.append(Received(self.path, headers, body, ok))
+            if receiver.hold is not None:
+                receiver.hold.wait(5)
+            status = receiver.statuses.pop(0) if receiver.statuses else 200
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"ok" if status < 300 else b"no")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    return Handler
+
+
+def start_receiver() -> tuple[Receiver, ThreadingHTTPServer]:
+    """A receiver on a free loopback port, served by a background thread until `server.shutdown()`."""
+    box: list[Receiver] = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: _handler(box[0])(*a))
+    box.append(Receiver(url=f"http://127.0.0.1:{server.server_address[1]}/hook"))
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return box[0], server
