@@ -11,6 +11,7 @@ from pathlib import Path
 
 from alerts import cli as alerts_cli
 from monitor.ingest import cli as ingest_cli
+from monitor.modeldir import ModelFormatError
 from monitor.settings import Settings, SettingsError, load_settings
 from training import cli as training_cli
 
@@ -110,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="run everything: servers (embedded unless configured), worker, live view")
     up.add_argument("--demo", action="store_true", help="replay the demo feed shipped with finmon")
     up.add_argument("--replay", type=_existing_file, help="replay this JSONL/CSV file instead")
-    up.add_argument("--rate", type=_positive_float, default=20.0, help="replay rate, messages/s (default 20)")
+    up.add_argument("--rate", type=_positive_float, default=5.0, help="replay rate, messages/s (default 5)")
     up.add_argument("--no-view", action="store_true", help="log instead of drawing the live view")
     up.add_argument("--duration", type=_positive_float, help="stop after this many seconds")
     up.set_defaults(func=cmd_up)
@@ -158,6 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args, settings)
     except SettingsError as exc:
         print(f"finmon: {exc}", file=sys.stderr)
+        return 2
+    except ModelFormatError as exc:
+        print(f"finmon: FINMON_MODEL__PATH: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

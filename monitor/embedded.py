@@ -113,8 +113,12 @@ def _wait_ready(server: ServerProcess, probe: Callable[[], bool], timeout: float
 
 
 def kafka_answers(bootstrap: str) -> bool:
-    """A real Metadata round trip through kafka-python."""
+    """A real Metadata round trip through kafka-python (after the port accepts, to keep its log quiet)."""
     from kafka import KafkaAdminClient
+
+    host, _, port = bootstrap.rpartition(":")
+    with socket.create_connection((host, int(port)), timeout=1):
+        pass
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
     try:
