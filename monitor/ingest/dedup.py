@@ -22,7 +22,8 @@ class StoryLink:
 class _Entry:
     item_id: str
     story_id: str
-    when: datetime
+    when: datetime  # the item's time: two items link only if these are within the window
+    added: datetime  # when the linker saw it: entries are forgotten a window after this
     sig: tuple[int, ...]
 
 
@@ -34,8 +35,9 @@ def story_text(title: str, text: str, lead_chars: int = 300) -> str:
 class StoryLinker:
     """Links each new item to the most similar recent item (MinHash + LSH) or opens a new story.
 
-    Entries older than `window` (by item time, relative to the newest seen) are forgotten, so memory is bounded
-    by the window and a story told again weeks later counts as new.
+    Two items link when their item times are within `window` and their estimated Jaccard similarity reaches
+    `threshold`. Entries are forgotten a window after they were seen (`now` is passed in), so memory is
+    bounded by what arrives in one window, and a story told again weeks later counts as new.
     """
 
     def __init__(self, window: timedelta, threshold: float) -> None:
@@ -48,30 +50,33 @@ class StoryLinker:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def link(self, item_id: str, title: str, text: str, when: datetime) -> tuple[StoryLink, tuple[int, ...]]:
+    def link(
+        self, item_id: str, title: str, text: str, when: datetime, now: datetime
+    ) -> tuple[StoryLink, tuple[int, ...]]:
         """Assign a story to the item (idempotent for an id already linked) and remember it."""
         known = self._entries.get(item_id)
         if known is not None:
             return StoryLink(known.story_id, known.story_id == item_id), known.sig
+        self.expire(now)
         sig = signature(shingles(story_text(title, text)))
         match, score = self._best_match(sig, when)
         link = StoryLink(match.story_id, False, score) if match else StoryLink(item_id, True)
-        self.remember(item_id, link.story_id, when, sig)
+        self.remember(item_id, link.story_id, when, sig, now)
         return link, sig
 
-    def remember(self, item_id: str, story_id: str, when: datetime, sig: tuple[int, ...]) -> None:
+    def remember(self, item_id: str, story_id: str, when: datetime, sig: tuple[int, ...], added: datetime) -> None:
         """Add an already-linked item (also used to restore state after a restart)."""
+        self.expire(added)
         if item_id in self._entries:
             return
-        self._entries[item_id] = _Entry(item_id, story_id, when, sig)
+        self._entries[item_id] = _Entry(item_id, story_id, when, added, sig)
         self._order.append(item_id)
         for key in band_keys(sig):
             self._buckets[key].add(item_id)
-        self.expire(when - self.window)
 
-    def expire(self, before: datetime) -> None:
-        """Forget entries older than `before` (insertion order approximates time order)."""
-        while self._order and self._entries[self._order[0]].when < before:
+    def expire(self, now: datetime) -> None:
+        """Forget entries seen more than a window before `now` (they were added in time order)."""
+        while self._order and self._entries[self._order[0]].added < now - self.window:
             self._forget(self._order.popleft())
 
     def _forget(self, item_id: str) -> None:

@@ -150,8 +150,9 @@ class Ingestor:
         return len(batch)
 
     def _linked(self, item: NewsItem) -> tuple[NewsItem, SeenItem]:
-        when = item.published_at or self.clock()
-        link, sig = self.linker.link(item.id, item.title, item.text, when)
+        now = self.clock()
+        when = item.published_at or now
+        link, sig = self.linker.link(item.id, item.title, item.text, when, now)
         linked = item.model_copy(update={"story_id": link.story_id, "is_first": link.is_first})
         return linked, SeenItem(item.id, link.story_id, when, to_bytes(sig))
 

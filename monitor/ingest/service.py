@@ -117,7 +117,7 @@ def _restored_linker(settings: Settings, store: StateStore, now: datetime) -> St
     linker = StoryLinker(window, settings.scrape.similarity_threshold)
     for seen in store.recent(now - window):
         if seen.signature:
-            linker.remember(seen.id, seen.story_id, seen.item_time, from_bytes(seen.signature))
+            linker.remember(seen.id, seen.story_id, seen.item_time, from_bytes(seen.signature), seen.seen_at or now)
     return linker
 
 

@@ -39,6 +39,7 @@ class SeenItem:
     story_id: str
     item_time: datetime
     signature: bytes | None = None
+    seen_at: datetime | None = None  # filled when read back
 
 
 class StateStore:
@@ -86,14 +87,15 @@ class StateStore:
             self.prune()
 
     def recent(self, since: datetime) -> Iterator[SeenItem]:
-        """Items whose time is at or after `since`, oldest first (to restore story linking)."""
+        """Items emitted at or after `since`, in the order they were emitted (to restore story linking)."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, story_id, item_time, signature FROM seen WHERE item_time >= ? ORDER BY item_time",
+                "SELECT id, story_id, item_time, signature, seen_at FROM seen WHERE seen_at >= ? ORDER BY seen_at",
                 (since.timestamp(),),
             ).fetchall()
-        for item_id, story_id, item_time, sig in rows:
-            yield SeenItem(item_id, story_id, datetime.fromtimestamp(item_time, UTC), sig)
+        for item_id, story_id, item_time, sig, seen_at in rows:
+            when, seen = datetime.fromtimestamp(item_time, UTC), datetime.fromtimestamp(seen_at, UTC)
+            yield SeenItem(item_id, story_id, when, sig, seen)
 
     def count(self) -> int:
         with self._lock:

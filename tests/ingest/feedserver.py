@@ -38,8 +38,8 @@ class Route:
 
     @classmethod
     def fixture(cls, name: str, **options: object) -> Route:
-        content_type = CONTENT_TYPES[Path(name).suffix]
-        return cls(body=fixture_bytes(name), content_type=content_type, **options)  # type: ignore[arg-type]
+        options.setdefault("content_type", CONTENT_TYPES[Path(name).suffix])
+        return cls(body=fixture_bytes(name), **options)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -58,7 +58,7 @@ class FeedServer:
         self.streamed_bytes = 0
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
 
     @property
     def base(self) -> str:

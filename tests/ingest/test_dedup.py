@@ -96,8 +96,8 @@ def _linker() -> StoryLinker:
 
 def test_a_reworded_copy_joins_the_first_items_story() -> None:
     linker = _linker()
-    first, _ = linker.link("a", *SAME_STORY[1][0], T0)
-    copy, _ = linker.link("b", *SAME_STORY[1][1], T0 + timedelta(minutes=40))
+    first, _ = linker.link("a", *SAME_STORY[1][0], T0, T0)
+    copy, _ = linker.link("b", *SAME_STORY[1][1], T0 + timedelta(minutes=40), T0 + timedelta(hours=1))
     assert (first.story_id, first.is_first) == ("a", True)
     assert (copy.story_id, copy.is_first) == ("a", False)
     assert copy.score >= THRESHOLD
@@ -105,31 +105,31 @@ def test_a_reworded_copy_joins_the_first_items_story() -> None:
 
 def test_different_stories_open_their_own_story() -> None:
     linker = _linker()
-    linker.link("a", *DIFFERENT_STORIES[0][0], T0)
-    other, _ = linker.link("b", *DIFFERENT_STORIES[0][1], T0)
+    linker.link("a", *DIFFERENT_STORIES[0][0], T0, T0)
+    other, _ = linker.link("b", *DIFFERENT_STORIES[0][1], T0, T0)
     assert (other.story_id, other.is_first) == ("b", True)
 
 
 def test_a_copy_outside_the_window_is_a_new_story() -> None:
     linker = _linker()
-    linker.link("a", *APPLE, T0)
-    late, _ = linker.link("b", *APPLE, T0 + timedelta(hours=49))
+    linker.link("a", *APPLE, T0, T0)
+    late, _ = linker.link("b", *APPLE, T0 + timedelta(hours=49), T0 + timedelta(hours=49))
     assert late.is_first and late.story_id == "b"
 
 
 def test_old_entries_are_forgotten_so_memory_stays_bounded() -> None:
     linker = _linker()
     for i in range(5):
-        linker.link(f"old-{i}", f"story number {i} about widgets", "", T0)
-    linker.link("new", "a later story", "", T0 + timedelta(hours=72))
+        linker.link(f"old-{i}", f"story number {i} about widgets", "", T0, T0)
+    linker.link("new", "a later story", "", T0 + timedelta(hours=72), T0 + timedelta(hours=72))
     assert len(linker) == 1
 
 
 def test_linking_the_same_id_again_returns_the_same_story() -> None:
     linker = _linker()
-    linker.link("a", *APPLE, T0)
-    linker.link("b", *SAME_STORY[0][1], T0)
-    again, _ = linker.link("b", *SAME_STORY[0][1], T0)
+    linker.link("a", *APPLE, T0, T0)
+    linker.link("b", *SAME_STORY[0][1], T0, T0)
+    again, _ = linker.link("b", *SAME_STORY[0][1], T0, T0)
     assert (again.story_id, again.is_first) == ("a", False)
     assert len(linker) == 2
 
@@ -137,8 +137,18 @@ def test_linking_the_same_id_again_returns_the_same_story() -> None:
 def test_remembered_items_link_later_copies() -> None:
     """What a restart does: items restored from the store link copies that arrive after it."""
     before = _linker()
-    _, sig = before.link("a", *APPLE, T0)
+    _, sig = before.link("a", *APPLE, T0, T0)
     after = _linker()
-    after.remember("a", "a", T0, sig)
-    copy, _ = after.link("b", *SAME_STORY[0][1], T0 + timedelta(hours=1))
+    after.remember("a", "a", T0, sig, added=T0)
+    copy, _ = after.link("b", *SAME_STORY[0][1], T0 + timedelta(hours=1), T0 + timedelta(hours=2))
+    assert (copy.story_id, copy.is_first) == ("a", False)
+
+
+def test_old_dated_copies_still_link_when_a_fresh_item_came_between() -> None:
+    """Feeds deliver items of all ages: a new item must not push out older-dated ones seen at the same time."""
+    linker = _linker()
+    now = T0 + timedelta(days=300)
+    linker.link("a", *APPLE, T0, now)
+    linker.link("fresh", "An unrelated story published just now", "", now, now)
+    copy, _ = linker.link("b", *SAME_STORY[0][1], T0 + timedelta(hours=1), now)
     assert (copy.story_id, copy.is_first) == ("a", False)
