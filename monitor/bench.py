@@ -1,0 +1,123 @@
+"""`finmon bench pipeline`: the scorer alone vs the whole path (replay → Kafka → Faust → scorer → ES), one run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from monitor.es import make_client
+from monitor.kafka import ensure_topics, make_producer
+from monitor.replay import replay
+from monitor.scorer import Scorer
+from monitor.services import running_services
+from monitor.settings import Settings, SettingsError
+from monitor.up import worker_process
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TEXTS = Path("..") / "shared" / "data" / "tfns" / "valid.csv"
+
+
+def load_texts(path: Path | None, limit: int) -> list[str]:
+    path = path or DEFAULT_TEXTS
+    if not path.is_file():
+        raise SettingsError(f"--texts: {path} not found (give a CSV with a text column)")
+    with path.open(newline="", encoding="utf-8") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle) if row.get("text")]
+    if not texts:
+        raise SettingsError(f"--texts: {path} has no text column or no rows")
+    return texts[:limit]
+
+
+def scorer_alone(scorer: Scorer, texts: list[str]) -> float:
+    """Docs/s of the scorer on the batches a worker would see (max_batch texts in arrival order)."""
+    scorer.score(texts[: scorer.max_batch])  # warm-up, as the worker is warm
+    began = time.perf_counter()
+    for start in range(0, len(texts), scorer.max_batch):
+        scorer.score(texts[start : start + scorer.max_batch])
+    return len(texts) / (time.perf_counter() - began)
+
+
+def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"benchmark timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def whole_path(settings: Settings, texts: list[str], workdir: Path) -> float:
+    """Docs/s from the first message produced to the last document searchable, with a warm worker."""
+    client = make_client(settings.es)
+    index = settings.es.news_index
+
+    def indexed() -> int:
+        if not client.indices.exists(index=index):
+            return 0
+        client.indices.refresh(index=index)
+        return int(client.count(index=index)["count"])
+
+    feed = workdir / "bench.jsonl"
+    run = uuid.uuid4().hex[:8]
+    feed.write_text(
+        "".join(json.dumps({"title": t, "url": f"https://bench.example/{run}/{i}"}) + "\n" for i, t in enumerate(texts))
+    )
+    warmup = workdir / "warmup.jsonl"
+    warmup.write_text(json.dumps({"title": "warm-up", "url": f"https://bench.example/{run}/warmup"}) + "\n")
+    ensure_topics(settings.kafka)
+    producer = make_producer(settings.kafka)
+    try:
+        with worker_process(settings, workdir / "worker.log"):
+            replay(warmup, producer, settings.kafka.raw_topic)
+            _wait(lambda: indexed() == 1, 300, "the worker to start")
+            began = time.perf_counter()
+            replay(feed, producer, settings.kafka.raw_topic)
+            _wait(lambda: indexed() == len(texts) + 1, 600, "every document to be indexed")
+            return len(texts) / (time.perf_counter() - began)
+    finally:
+        producer.close()
+
+
+def bench_pipeline(settings: Settings, *, texts_file: Path | None, limit: int) -> int:
+    texts = load_texts(texts_file, limit)
+    console = Console()
+    suffix = uuid.uuid4().hex[:8]
+    isolated = settings.model_copy(
+        update={
+            "kafka": settings.kafka.model_copy(
+                update={
+                    "raw_topic": f"bench.raw.{suffix}",
+                    "scored_topic": f"bench.scored.{suffix}",
+                    "dlq_topic": f"bench.dlq.{suffix}",
+                    "consumer_group": f"bench-{suffix}",
+                }
+            ),
+            "es": settings.es.model_copy(update={"news_index": f"finmon-bench-{suffix}"}),
+        }
+    )
+    console.print(
+        f"texts: {len(texts)}; model: {settings.model.path or 'default'}; max_batch "
+        f"{settings.model.max_batch}, max_wait {settings.model.max_wait}s"
+    )
+    alone = scorer_alone(Scorer.from_settings(settings.model), texts)
+    console.print(f"scorer alone: {alone:.1f} docs/s")
+    with running_services(isolated) as live, tempfile.TemporaryDirectory() as tmp:
+        path = whole_path(live, texts, Path(tmp))
+        make_client(live.es).indices.delete(index=live.es.news_index)
+    table = Table(title="finmon bench pipeline")
+    table.add_column("measure")
+    table.add_column("docs/s", justify="right")
+    table.add_row("scorer alone", f"{alone:.1f}")
+    table.add_row("whole path (replay → Kafka → Faust → scorer → Elasticsearch)", f"{path:.1f}")
+    table.add_row("ratio whole path / scorer alone", f"{path / alone:.3f}")
+    console.print(table)
+    return 0
