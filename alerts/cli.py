@@ -31,7 +31,7 @@ def _positive_int(text: str) -> int:
 
 def _rules(path: Path | None, settings: Settings) -> Any:
     try:
-        return load_rules(path or settings.alerts.rules_file)  # type: ignore[attr-defined]
+        return load_rules(path or settings.alerts.rules_file)
     except RulesError as exc:
         raise SettingsError(str(exc)) from None
 

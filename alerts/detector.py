@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from alerts.model import ALERT_NAME, AlertEvent, Assessment, Observation, fingerprint, iso
+from alerts.model import ALERT_NAME, AlertEvent, Assessment, Observation, Status, fingerprint, iso
 from alerts.rules import Rule, Rules
 
 Clock = Callable[[], datetime]
@@ -123,16 +123,16 @@ class Detector:
             events += self._update(state, rule, obs, now)
         for fp in sorted(set(self.states) - seen):  # scopes without data this time are not elevated
             state = self.states[fp]
-            rule = self._rules.get(state.labels["rule"])
-            events += self._update(state, rule, None, now) if rule else self._retire(state, now)
+            known = self._rules.get(state.labels["rule"])
+            events += self._update(state, known, None, now) if known else self._retire(state, now)
         self._prune()
         return events
 
     def firing(self) -> list[AlertEvent]:
         """The alerts firing now (as firing events carrying their latest annotations)."""
         return [
-            self._event(s, "firing", s.last_sent or s.starts_at)
-            for s in self.states.values()  # type: ignore[arg-type]
+            self._event(s, "firing", s.last_sent or s.starts_at or self.clock())
+            for s in self.states.values()
             if s.firing
         ]
 
@@ -174,12 +174,12 @@ class Detector:
         state.history = []
         return [self._resolve(state, now)] if state.firing else []
 
-    def _event(self, state: AlertState, status: str, now: datetime, ends_at: datetime | None = None) -> AlertEvent:
+    def _event(self, state: AlertState, status: Status, now: datetime, ends_at: datetime | None = None) -> AlertEvent:
         assert state.starts_at is not None
         return AlertEvent(
             status=status,
             labels=dict(state.labels),
-            annotations=dict(state.annotations),  # type: ignore[arg-type]
+            annotations=dict(state.annotations),
             starts_at=state.starts_at,
             ends_at=ends_at,
             at=now,

@@ -46,7 +46,7 @@ class Scope(_Strict):
     """Which news a rule watches: all of it, each topic, or each of the `limit` most active tickers."""
 
     kind: Literal["all", "topic", "ticker"] = "all"
-    limit: int = Field(10, ge=1, le=1000, description="topics / most active tickers evaluated, at most")
+    limit: int = Field(default=10, ge=1, le=1000, description="topics / most active tickers evaluated, at most")
 
 
 class Baseline(_Strict):
@@ -59,10 +59,12 @@ class Baseline(_Strict):
 
     kind: Literal["median", "trailing", "ewma"] = "median"
     length: Duration = timedelta(hours=24)
-    bucket: Duration = Field(timedelta(hours=1), description="median only: the sub-periods whose shares are taken")
-    min_bucket_volume: int = Field(20, ge=1, description="median only: sub-periods with fewer news are skipped")
-    half_life: Duration = Field(timedelta(hours=6), description="ewma only: weight halves with this age")
-    min_volume: int = Field(200, ge=1, description="news needed in the baseline period to judge at all")
+    bucket: Duration = Field(
+        default=timedelta(hours=1), description="median only: the sub-periods whose shares are taken"
+    )
+    min_bucket_volume: int = Field(default=20, ge=1, description="median only: sub-periods with fewer news are skipped")
+    half_life: Duration = Field(default=timedelta(hours=6), description="ewma only: weight halves with this age")
+    min_volume: int = Field(default=200, ge=1, description="news needed in the baseline period to judge at all")
 
     @model_validator(mode="after")
     def _positive(self) -> Baseline:
@@ -75,15 +77,15 @@ class Test(_Strict):
     """The statistical test of a window's negative count against the baseline share."""
 
     kind: Literal["binomial", "poisson"] = "binomial"
-    max_p_value: float = Field(0.001, gt=0, lt=1)
-    min_lift: float = Field(1.5, ge=1.0, description="window share / baseline share needed")
+    max_p_value: float = Field(default=0.001, gt=0, lt=1)
+    min_lift: float = Field(default=1.5, ge=1.0, description="window share / baseline share needed")
 
 
 class Fire(_Strict):
     """Fire when `n` of the last `m` evaluations breach."""
 
-    n: int = Field(2, ge=1)
-    m: int = Field(3, ge=1, le=100)
+    n: int = Field(default=2, ge=1)
+    m: int = Field(default=3, ge=1, le=100)
 
     @model_validator(mode="after")
     def _n_of_m(self) -> Fire:
@@ -95,9 +97,9 @@ class Fire(_Strict):
 class Resolve(_Strict):
     """Resolved after `clear_windows` evaluations in a row where the window is no longer elevated."""
 
-    clear_windows: int = Field(3, ge=1)
-    max_p_value: float = Field(0.05, gt=0, lt=1)
-    min_lift: float = Field(1.2, ge=1.0)
+    clear_windows: int = Field(default=3, ge=1)
+    max_p_value: float = Field(default=0.05, gt=0, lt=1)
+    min_lift: float = Field(default=1.2, ge=1.0)
 
 
 class Rule(_Strict):
@@ -107,12 +109,12 @@ class Rule(_Strict):
     scope: Scope = Field(default_factory=Scope)
     window: Duration = timedelta(minutes=30)
     baseline: Baseline = Field(default_factory=Baseline)
-    min_volume: int = Field(40, ge=1)
+    min_volume: int = Field(default=40, ge=1)
     test: Test = Field(default_factory=Test)
     fire: Fire = Field(default_factory=Fire)
     repeat_interval: Duration = timedelta(hours=4)
     resolve: Resolve = Field(default_factory=Resolve)
-    severity: str = Field("warning", min_length=1)
+    severity: str = Field(default="warning", min_length=1)
     labels: dict[str, str] = Field(default_factory=dict, description="extra labels on every alert of the rule")
 
     @model_validator(mode="after")

@@ -165,7 +165,7 @@ def build_evaluator(
     es_client: Elasticsearch | None = None,
 ) -> AlertService:
     """An AlertService on the Elasticsearch named by `settings.es` (which must be running)."""
-    alerts: AlertSettings = settings.alerts  # type: ignore[attr-defined]
+    alerts: AlertSettings = settings.alerts
     clock = clock or (lambda: datetime.now(UTC))
     rules = rules or load_rules(alerts.rules_file)
     client = es_client or make_client(settings.es)

@@ -28,25 +28,29 @@ class AlertSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rules_file: Path | None = Field(None, description="YAML/TOML rules; empty = the shipped default rules")
+    rules_file: Path | None = Field(default=None, description="YAML/TOML rules; empty = the shipped default rules")
     webhook_urls: CommaList = Field(default_factory=list, description="receivers of Alertmanager v4 JSON")
     slack_webhook_urls: CommaList = Field(default_factory=list, description="Slack incoming-webhook URLs")
-    hmac_secret: SecretStr | None = Field(None, description="signs every webhook (HMAC-SHA256 of timestamp.body)")
-    signature_header: str = Field("X-Finmon-Signature", min_length=1)
-    timestamp_header: str = Field("X-Finmon-Timestamp", min_length=1)
-    receiver: str = Field("finmon", min_length=1, description="the `receiver` field of Alertmanager payloads")
-    external_url: str = Field("http://localhost:5601", description="Kibana (or any) URL put in payloads")
-    time_field: Literal["scored_at", "published_at"] = Field(
-        "scored_at", description="news time that places a news item in a window"
+    hmac_secret: SecretStr | None = Field(
+        default=None, description="signs every webhook (HMAC-SHA256 of timestamp.body)"
     )
-    lag: float = Field(60.0, ge=0, description="seconds a window is left open for news still being indexed")
-    evaluate_every: float = Field(30.0, gt=0, le=3600, description="seconds between evaluator runs")
-    deliver_every: float = Field(5.0, gt=0, le=3600, description="seconds between delivery runs")
-    request_timeout: float = Field(10.0, gt=0, description="seconds per webhook request")
-    retry_initial: float = Field(1.0, gt=0, description="seconds before the first retry")
-    retry_max: float = Field(300.0, gt=0, description="seconds between retries, at most")
-    give_up_after: float = Field(86400.0, gt=0, description="seconds after which an undelivered webhook is dropped")
-    lease: float = Field(120.0, ge=10, description="seconds an evaluator holds the one-evaluator lease")
+    signature_header: str = Field(default="X-Finmon-Signature", min_length=1)
+    timestamp_header: str = Field(default="X-Finmon-Timestamp", min_length=1)
+    receiver: str = Field(default="finmon", min_length=1, description="the `receiver` field of Alertmanager payloads")
+    external_url: str = Field(default="http://localhost:5601", description="Kibana (or any) URL put in payloads")
+    time_field: Literal["scored_at", "published_at"] = Field(
+        default="scored_at", description="news time that places a news item in a window"
+    )
+    lag: float = Field(default=60.0, ge=0, description="seconds a window is left open for news still being indexed")
+    evaluate_every: float = Field(default=30.0, gt=0, le=3600, description="seconds between evaluator runs")
+    deliver_every: float = Field(default=5.0, gt=0, le=3600, description="seconds between delivery runs")
+    request_timeout: float = Field(default=10.0, gt=0, description="seconds per webhook request")
+    retry_initial: float = Field(default=1.0, gt=0, description="seconds before the first retry")
+    retry_max: float = Field(default=300.0, gt=0, description="seconds between retries, at most")
+    give_up_after: float = Field(
+        default=86400.0, gt=0, description="seconds after which an undelivered webhook is dropped"
+    )
+    lease: float = Field(default=120.0, ge=10, description="seconds an evaluator holds the one-evaluator lease")
 
     _split = field_validator("webhook_urls", "slack_webhook_urls", mode="before")(_split)
 
