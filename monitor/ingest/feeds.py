@@ -62,8 +62,5 @@ def load_feeds(path: Path | None) -> list[FeedConfig]:
             raise SettingsError(f"FINMON_SCRAPE__FEEDS_FILE: {path} does not exist")
         user = _parse(path.read_text("utf-8"), str(path))
         feeds = [*default_feeds(), *user.feeds] if user.include_defaults else user.feeds
-    unique: dict[str, FeedConfig] = {}
-    for feed in feeds:
-        if feed.enabled:
-            unique[feed.url] = feed  # a user entry for a default URL overrides it
-    return list(unique.values())
+    unique = {feed.url: feed for feed in feeds}  # a later entry for the same URL overrides (or disables) it
+    return [feed for feed in unique.values() if feed.enabled]
