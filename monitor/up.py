@@ -18,6 +18,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer
 
+from monitor.embedded import die_with_parent
 from monitor.es import ensure_news_index, make_client
 from monitor.kafka import client_options, ensure_topics, make_producer
 from monitor.modeldir import ModelSpec, default_model_dir
@@ -39,8 +40,14 @@ def worker_process(settings: Settings, log_file: Path) -> Iterator[subprocess.Po
     log_file.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **to_env(settings)}
     with log_file.open("ab") as out:
-        process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "worker"], env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "worker"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
     try:
         yield process
     finally:
@@ -59,8 +66,9 @@ class DeadLetterCounter:
     def __init__(self, settings: Settings) -> None:
         self.count = 0
         self._stop = threading.Event()
-        self._consumer = KafkaConsumer(settings.kafka.dlq_topic, auto_offset_reset="earliest",
-                                       **client_options(settings.kafka))
+        self._consumer = KafkaConsumer(
+            settings.kafka.dlq_topic, auto_offset_reset="earliest", **client_options(settings.kafka)
+        )
         self._thread = threading.Thread(target=self._run, name="finmon-dlq-counter", daemon=True)
         self._thread.start()
 
@@ -85,9 +93,13 @@ class Sampler:
 
     def snapshot(self) -> Snapshot:
         self.client.indices.refresh(index=self.index)
-        response = self.client.search(index=self.index, size=8, sort=[{"scored_at": "desc"}],
-                                      aggs=_aggregations(), source=["published_at", "sentiment", "topic", "title",
-                                                                    "tickers"])
+        response = self.client.search(
+            index=self.index,
+            size=8,
+            sort=[{"scored_at": "desc"}],
+            aggs=_aggregations(),
+            source=["published_at", "sentiment", "topic", "title", "tickers"],
+        )
         total = int(response["hits"]["total"]["value"])
         aggs = response["aggregations"]
         return Snapshot(
@@ -113,8 +125,13 @@ def _rows(agg: dict[str, Any]) -> list[TopicRow]:
 
 
 def _headline(source: dict[str, Any]) -> Headline:
-    return Headline(str(source.get("published_at", ""))[11:16], source.get("sentiment", ""),
-                    source.get("topic", ""), source.get("title", ""), tuple(source.get("tickers", [])))
+    return Headline(
+        str(source.get("published_at", ""))[11:16],
+        source.get("sentiment", ""),
+        source.get("topic", ""),
+        source.get("title", ""),
+        tuple(source.get("tickers", [])),
+    )
 
 
 def _feed(settings: Settings, path: Path, rate: float) -> threading.Thread:
@@ -131,8 +148,9 @@ def _feed(settings: Settings, path: Path, rate: float) -> threading.Thread:
     return thread
 
 
-def run_up(settings: Settings, *, demo: bool, replay_file: Path | None, rate: float, view: bool,
-           duration: float | None) -> int:
+def run_up(
+    settings: Settings, *, demo: bool, replay_file: Path | None, rate: float, view: bool, duration: float | None
+) -> int:
     from monitor.view import LiveView, LogView
 
     ModelSpec.load(Path(settings.model.path) if settings.model.path else default_model_dir())  # fail before starting

@@ -45,8 +45,9 @@ def _headlines(snapshot: Snapshot) -> Table:
     table.add_column("headline", ratio=6, overflow="ellipsis", no_wrap=True)
     for item in snapshot.latest:
         tickers = f" [{', '.join(item.tickers)}]" if item.tickers else ""
-        table.add_row(item.time, Text(item.sentiment, SENTIMENT_STYLE.get(item.sentiment, "")), item.topic,
-                      item.title + tickers)
+        table.add_row(
+            item.time, Text(item.sentiment, SENTIMENT_STYLE.get(item.sentiment, "")), item.topic, item.title + tickers
+        )
     return table
 
 
@@ -100,7 +101,7 @@ class LiveView:
 class LogView:
     """One log line every few seconds (for `--no-view`, services and CI)."""
 
-    def __init__(self, every: float = 5.0) -> None:
+    def __init__(self, every: float = 2.0) -> None:
         self.every = every
         self.last = 0.0
 
@@ -115,5 +116,11 @@ class LogView:
         if now - self.last < self.every:
             return
         self.last = now
-        log.info("%.1f docs/s, %d indexed, %.0f%% negative, %d dead letters, %d alerts firing", snapshot.rate,
-                 snapshot.indexed, 100 * snapshot.negative_share, snapshot.dead_letters, len(snapshot.alerts))
+        log.info(
+            "%.1f docs/s, %d indexed, %.0f%% negative, %d dead letters, %d alerts firing",
+            snapshot.rate,
+            snapshot.indexed,
+            100 * snapshot.negative_share,
+            snapshot.dead_letters,
+            len(snapshot.alerts),
+        )

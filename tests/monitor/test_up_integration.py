@@ -1,0 +1,84 @@
+"""`finmon up` as a user runs it: embedded servers, a worker and the demo feed; nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    return {pid for pid in pids if Path(f"/proc/{pid}").exists() and "Z" not in _state(pid)}
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+def start_up(tmp_path: Path, tiny_model_dir: Path, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FINMON_")}
+    env.update({"FINMON_MODEL__PATH": str(tiny_model_dir), "FINMON_DATA_DIR": str(tmp_path / "data")})
+    log = tmp_path / "up.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "up", "--no-view", *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return process, log
+
+
+def wait_for(predicate, timeout: float, what: str, log: Path) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.2)
+
+
+def test_demo_flows_and_sigterm_stops_every_server(tmp_path: Path, tiny_model_dir: Path) -> None:
+    process, log = start_up(tmp_path, tiny_model_dir, "--demo", "--rate", "200")
+    try:
+        wait_for(lambda: re.search(r" 331 indexed", log.read_text()) is not None, 180, "the demo feed indexed", log)
+        spawned = children(process.pid)
+        assert len(spawned) >= 3  # broker, Elasticsearch-API server, worker
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) in (0, 130)
+        wait_for(lambda: not alive(spawned), 30, "the servers and the worker to stop", log)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_sigkill_of_up_leaves_no_orphans(tmp_path: Path, tiny_model_dir: Path) -> None:
+    process, log = start_up(tmp_path, tiny_model_dir)
+    wait_for(lambda: len(children(process.pid)) >= 3, 120, "servers and worker to start", log)
+    spawned = children(process.pid)
+    process.kill()
+    process.wait()
+    wait_for(lambda: not alive(spawned), 30, "the children to follow their parent", log)
