@@ -93,17 +93,19 @@ class Normalizer:
             return None
         published = plausible_time(entry.published, fetched_at, self.max_future_skew)
         url = entry_url(entry)
-        return NewsItem(
-            url=url,
-            source=feed.source,
-            title=title,
-            text=text,
-            published_at=published,
-            fetched_at=fetched_at,
-            language=self.language(entry, feed, f"{title}. {text}"),
-            tickers=self.tickers.extract(f"{title}\n{text}"),
-            # an entry without a URL keeps its feed guid as identity, so a re-poll gives the same id
-            id="" if url or not entry.guid else _guid_id(feed.source, entry.guid),
+        return NewsItem.model_validate(
+            {
+                "url": url,
+                "source": feed.source,
+                "title": title,
+                "text": text,
+                "published_at": published,
+                "fetched_at": fetched_at,
+                "language": self.language(entry, feed, f"{title}. {text}"),
+                "tickers": self.tickers.extract(f"{title}\n{text}"),
+                # an entry without a URL keeps its feed guid as identity, so a re-poll gives the same id
+                "id": "" if url or not entry.guid else _guid_id(feed.source, entry.guid),
+            }
         )
 
     def language(self, entry: RawEntry, feed: FeedContext, text: str) -> str | None:
