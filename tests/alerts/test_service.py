@@ -1,0 +1,67 @@
+"""Settings of the alerts section and the scheduler wiring of the service (no Elasticsearch needed)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
+
+from alerts.evaluator import Evaluator, window_end
+from alerts.notifier import Notifier
+from alerts.outbox import MemoryOutbox
+from alerts.rules import load_rules
+from alerts.service import ActiveAlert, AlertService, notifier_config
+from alerts.settings import AlertSettings
+from alerts.sources import MemorySource
+from alerts.stores import AlwaysLease, MemoryHistory, MemoryStateStore
+from monitor.settings import SettingsError, load_settings
+
+
+def test_alert_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FINMON_CONFIG", raising=False)
+    monkeypatch.setenv("FINMON_ALERTS__WEBHOOK_URLS", "http://a.example/hook,http://b.example/hook")
+    monkeypatch.setenv("FINMON_ALERTS__HMAC_SECRET", "s3cret")
+    alerts = load_settings().alerts
+    assert alerts.webhook_urls == ["http://a.example/hook", "http://b.example/hook"]
+    assert alerts.hmac_secret is not None and alerts.hmac_secret.get_secret_value() == "s3cret"
+    config = notifier_config(alerts)
+    assert [t.kind for t in config.targets] == ["alertmanager", "alertmanager"] and config.secret == "s3cret"
+    assert "s3cret" not in repr(alerts)
+
+
+def test_bad_alert_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FINMON_CONFIG", raising=False)
+    monkeypatch.setenv("FINMON_ALERTS__SLACK_WEBHOOK_URLS", "hooks.slack.com/x")
+    with pytest.raises(SettingsError, match="FINMON_ALERTS__SLACK_WEBHOOK_URLS"):
+        load_settings()
+
+
+def test_window_end_is_aligned_and_lagged() -> None:
+    rules = load_rules()
+    now = datetime(2024, 1, 2, 12, 3, 30, tzinfo=UTC)
+    assert window_end(now, rules.step, rules.step * 0) == datetime(2024, 1, 2, 12, 0, tzinfo=UTC)
+    assert window_end(now, rules.step, rules.step) == datetime(2024, 1, 2, 11, 55, tzinfo=UTC)
+
+
+def test_service_runs_its_jobs_on_the_scheduler_and_stops() -> None:
+    rules = load_rules()
+    clock = lambda: datetime(2024, 1, 2, 12, 0, tzinfo=UTC)  # noqa: E731
+    notifier = Notifier(notifier_config(AlertSettings()), MemoryOutbox(), httpx.Client(), clock)
+    state = MemoryStateStore()
+    evaluator = Evaluator(rules, MemorySource([], rules.step), state, MemoryHistory(), notifier, AlwaysLease(), clock)
+    service = AlertService(evaluator, notifier, AlertSettings(evaluate_every=3600, deliver_every=3600))
+    ran = threading.Event()
+    service.start()
+    assert service._scheduler is not None
+    service._scheduler.add_listener(
+        lambda e: ran.set() if isinstance(e, JobExecutionEvent) and e.job_id == "alerts-evaluate" else None,
+        EVENT_JOB_EXECUTED,
+    )
+    assert ran.wait(10) or state.last_end is not None
+    service.stop()
+    assert state.last_end == datetime(2024, 1, 2, 11, 55, tzinfo=UTC)
+    assert service.firing() == [] and service._scheduler is None
+    assert ActiveAlert.__dataclass_fields__.keys() >= {"labels", "summary", "starts_at", "negative_share"}
