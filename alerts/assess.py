@@ -20,13 +20,16 @@ def median_share(rule: Rule, rules: Rules, negatives: list[int], totals: list[in
     return statistics.median(shares) if len(shares) >= 3 else None
 
 
-def baseline_share(rule: Rule, rules: Rules, negatives: list[int], totals: list[int]) -> float:
-    """The baseline's negative share, kept off 0 and 1 by half a news item so that it stays testable."""
+def baseline_share(rule: Rule, rules: Rules, negatives: list[int], totals: list[int]) -> float | None:
+    """The baseline's negative share, kept off 0 and 1 by half a news item so that it stays testable.
+
+    None for a median baseline with fewer than 3 usable sub-periods: not established yet (e.g. the first hours
+    of a new scope), where one burst of neutral news would otherwise pass for the norm.
+    """
     floor = 0.5 / (sum(totals) + 1.0)
     if rule.baseline.kind == "median":
         median = median_share(rule, rules, negatives, totals)
-        if median is not None:
-            return min(max(median, floor), 1.0 - floor)
+        return None if median is None else min(max(median, floor), 1.0 - floor)
     if rule.baseline.kind == "ewma":
         step_s = rules.step.total_seconds()
         half_life_steps = rule.baseline.half_life.total_seconds() / step_s
@@ -54,6 +57,8 @@ def assess(rule: Rule, rules: Rules, series: Series) -> Assessment | None:
         return None
     negatives, volume = sum(series.negatives[-window:]), sum(series.totals[-window:])
     base = baseline_share(rule, rules, base_neg, base_tot)
+    if base is None:
+        return None
     share = negatives / volume if volume else 0.0
     lift = share / base
     p = p_value(rule, negatives, volume, base) if volume else 1.0

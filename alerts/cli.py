@@ -75,13 +75,24 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     """Generate synthetic streams with known spikes, backtest them and print the quality figures (JSON)."""
-    from alerts.simulate import SimConfig, simulate
+    from alerts.simulate import SimConfig, generate, simulate
 
     rules = _rules(args.rules, settings)
     config = SimConfig(weeks=args.weeks, seed=args.seed, normal_rate=args.normal_rate)
+    if args.write_events:
+        _write_events(args.write_events, generate(config)[0])
     figures = simulate(config, rules)
     print(json.dumps(figures, indent=2))
     return 0
+
+
+def _write_events(path: Path, events: Any) -> None:
+    """The synthetic stream as backtest input (JSONL), so `finmon alerts backtest` can replay it."""
+    with path.open("w", encoding="utf-8") as out:
+        for e in events:
+            ts = e.ts.isoformat().replace("+00:00", "Z")
+            out.write(json.dumps({"ts": ts, "topic": e.topic, "sentiment": e.sentiment, "tickers": list(e.tickers)}))
+            out.write("\n")
 
 
 def register(commands: Any) -> None:
@@ -108,4 +119,5 @@ def register(commands: Any) -> None:
         default=200.0,
         help="news/hour in a scope that counts as normal volume (default 200)",
     )
+    sim.add_argument("--write-events", type=Path, help="also write the synthetic stream here (backtest input)")
     sim.set_defaults(func=cmd_simulate)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -65,21 +68,30 @@ def load_heads(model: MultiTaskModel, model_dir: Path) -> None:
 
 
 def merge_lora(encoder: PreTrainedModel, adapter_dir: Path) -> None:
-    """Fold LoRA weights (PEFT's adapter layout) into the encoder: W += B @ A * alpha / r. No peft needed."""
+    """Fold LoRA weights (PEFT's adapter layout) into the encoder: W += B @ A * scale. No peft needed.
+
+    scale is alpha/r (alpha/sqrt(r) with rsLoRA), per module where PEFT's rank/alpha patterns say so.
+    """
     config = json.loads((adapter_dir / "adapter_config.json").read_text())
-    scale = float(config["lora_alpha"]) / float(config["r"])
+    if config.get("use_dora"):
+        raise ModelFormatError(f"{adapter_dir}: DoRA adapters are not supported by the peft-free merge")
     tensors = load_file(str(adapter_dir / "adapter_model.safetensors"))
     params = dict(encoder.named_parameters())
     merged = 0
     for key, lora_a in tensors.items():
+        if "lora_embedding" in key or "lora_magnitude" in key:
+            raise ModelFormatError(f"{adapter_dir}: unsupported adapter weight {key}")
         if ".lora_A." not in key:
             continue
-        target = _encoder_param_name(key.split(".lora_A.")[0], params)
-        lora_b = tensors[key.replace(".lora_A.", ".lora_B.")]
+        module = key.split(".lora_A.")[0]
+        target = _encoder_param_name(module, params)
+        delta = tensors[key.replace(".lora_A.", ".lora_B.")].float() @ lora_a.float()
+        if config.get("fan_in_fan_out"):
+            delta = delta.T
         with torch.no_grad():
-            params[target].add_((lora_b.float() @ lora_a.float()).to(params[target].dtype) * scale)
+            params[target].add_((delta * _lora_scale(config, module, lora_a.shape[0])).to(params[target].dtype))
         merged += 1
-    for key, value in tensors.items():  # modules_to_save and other full tensors shipped with the adapter
+    for key, value in tensors.items():  # biases and modules_to_save shipped with the adapter
         if ".lora_" in key:
             continue
         name = _encoder_param_name(key.removesuffix(".weight").removesuffix(".bias"), params, key)
@@ -87,6 +99,15 @@ def merge_lora(encoder: PreTrainedModel, adapter_dir: Path) -> None:
             params[name].copy_(value)
     if merged == 0:
         raise ModelFormatError(f"{adapter_dir}: no LoRA weights found")
+
+
+def _lora_scale(config: dict[str, Any], module: str, rank: int) -> float:
+    """alpha/r of one module, honouring PEFT's alpha_pattern and rsLoRA (the rank comes from the weights)."""
+    alpha = float(config["lora_alpha"])
+    for pattern, value in (config.get("alpha_pattern") or {}).items():
+        if module.endswith(pattern) or re.fullmatch(rf".*\.{pattern}$", module):
+            alpha = float(value)
+    return alpha / math.sqrt(rank) if config.get("use_rslora") else alpha / rank
 
 
 def _encoder_param_name(prefix: str, params: dict[str, torch.nn.Parameter], full: str | None = None) -> str:

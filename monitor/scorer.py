@@ -13,6 +13,7 @@ from monitor.batching import mean_by_owner, plan_microbatches
 from monitor.contracts import Prediction
 from monitor.model import MultiTaskModel, load_model
 from monitor.modeldir import ModelSpec, default_model_dir
+from monitor.onnx_backend import OnnxRunner, cached_int8_model, softmax
 from monitor.schemas import SENTIMENT_LABELS
 from monitor.settings import ModelSettings
 from monitor.textnorm import normalize
@@ -42,8 +43,10 @@ class Scorer:
         max_length: int | None = None,
         stride: int = 32,
         max_tokens: int | None = None,
+        runner: OnnxRunner | None = None,
     ) -> None:
         self.device = torch.device(device)
+        self.runner = runner  # when set, batches run through ONNX Runtime instead of torch
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.spec = spec
@@ -61,6 +64,7 @@ class Scorer:
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)
         model, tokenizer, spec = load_model(model_dir)
+        runner = _onnx_runner(model, model_dir, settings) if settings.backend == "onnx" else None
         return cls(
             model,
             tokenizer,
@@ -69,6 +73,7 @@ class Scorer:
             max_batch=settings.max_batch,
             max_length=settings.max_length,
             stride=settings.window_stride,
+            runner=runner,
         )
 
     @property
@@ -124,6 +129,9 @@ class Scorer:
         for i, row in enumerate(rows):
             input_ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
             mask[i, : len(row)] = 1
+        if self.runner is not None:
+            logits = self.runner(input_ids.numpy(), mask.numpy())
+            return {task: softmax(value).tolist() for task, value in logits.items()}
         with torch.inference_mode(), self._autocast():
             logits = self.model(input_ids.to(self.device), mask.to(self.device))
         return {task: torch.softmax(value.float(), dim=-1).cpu().tolist() for task, value in logits.items()}
@@ -133,3 +141,9 @@ class Scorer:
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.autocast("cuda", dtype=dtype)
+
+
+def _onnx_runner(model: MultiTaskModel, model_dir: Path, settings: ModelSettings) -> OnnxRunner:
+    if settings.device == "cuda":
+        raise RuntimeError("FINMON_MODEL__BACKEND=onnx runs on the CPU; use the torch backend for CUDA")
+    return OnnxRunner(cached_int8_model(model, model_dir, settings.onnx_cache_dir), settings.torch_threads)

@@ -145,6 +145,12 @@ class ModelSettings(BaseModel):
     max_length: int | None = Field(None, ge=16, le=8192, description="tokens per window; empty = model's")
     window_stride: int = Field(32, ge=0, description="tokens shared by consecutive windows of a long text")
     torch_threads: int | None = Field(None, ge=1)
+    backend: Literal["torch", "onnx"] = Field(
+        "torch", description="torch, or ONNX Runtime int8 on CPU (exported and cached on first use; finmon[onnx])"
+    )
+    onnx_cache_dir: Path = Field(
+        Path.home() / ".cache" / "finmon" / "onnx", description="where exported ONNX models are cached"
+    )
 
 
 class WorkerSettings(BaseModel):

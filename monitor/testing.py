@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from transformers import BertConfig, BertModel, BertTokenizerFast
+from transformers import BertConfig, BertModel
+from transformers.models.bert import BertTokenizerFast
 
 from monitor.contracts import Rejected
 from monitor.model import MultiTaskModel, save_heads

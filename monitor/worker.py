@@ -98,11 +98,11 @@ class NewsWorker:
         self.processed = 0
         self.dead_lettered = 0
         self.app.agent(self.raw_topic, name="finmon.score", concurrency=1)(self.consume)
-        self.app.on_before_shutdown.connect(self._on_shutdown)
+        self.app.on_before_shutdown.connect(self._on_shutdown)  # type: ignore[arg-type]
 
     async def consume(self, stream: faust.StreamT) -> None:
         model = self.settings.model
-        async for events in stream.take_events(model.max_batch, within=model.max_wait):
+        async for events in stream.take_events(model.max_batch, within=model.max_wait):  # type: ignore[attr-defined]
             try:
                 await self.handle(events)
             except BaseException:

@@ -10,6 +10,7 @@ import contextlib
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ FEED_TYPES = (
 )
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.5"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+CHUNK = 65536
 
 
 class FetchError(Exception):
@@ -156,7 +158,7 @@ class Fetcher:
         deadline = time.monotonic() + self.settings.total_timeout
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_bytes(chunk_size=65536):
+        for chunk in _decoded(url, response):
             size += len(chunk)
             if size > max_bytes:
                 raise FetchError("oversize", url, f"body exceeds {max_bytes} bytes")
@@ -164,6 +166,26 @@ class Fetcher:
                 raise FetchError("timeout", url, f"took longer than {self.settings.total_timeout:g}s in all")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _decoded(url: str, response: httpx.Response) -> Iterator[bytes]:
+    """The body decoded in bounded pieces: a small gzip bomb cannot expand into memory before the cap sees it."""
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        yield from response.iter_raw(CHUNK)
+        return
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise FetchError("protocol", url, f"unsupported Content-Encoding {encoding!r}")
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # 32: accept a gzip or a zlib header
+    try:
+        for raw in response.iter_raw(CHUNK // 4):
+            data = raw
+            while data:
+                yield inflater.decompress(data, CHUNK)
+                data = inflater.unconsumed_tail
+        yield inflater.flush()
+    except zlib.error as exc:
+        raise FetchError("protocol", url, f"undecodable {encoding} body: {exc}") from None
 
 
 def looks_like_xml_feed(body: bytes) -> bool:

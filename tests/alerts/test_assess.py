@@ -69,3 +69,9 @@ def test_median_baseline_ignores_an_earlier_neutral_burst() -> None:
 def test_too_thin_baseline_gives_no_verdict() -> None:
     empty = Series([0] * 78, [1] * 78)
     assert assess(RULES.rules[0], RULES, empty) is None
+
+
+def test_median_baseline_needs_three_usable_sub_periods() -> None:
+    """Two hours of history, one of them a neutral burst: no verdict rather than a diluted norm."""
+    neg, tot = [0] * 48 + [4] * 12 + [1] * 12, [0] * 48 + [20] * 12 + [100] * 12
+    assert assess(RULES.rules[0], RULES, Series(neg + [10] * 6, tot + [20] * 6)) is None

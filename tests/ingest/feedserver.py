@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,6 +33,7 @@ class Route:
     last_modified: str | None = None
     delay: float = 0.0  # seconds before answering (waits on the server's stop event, so teardown is quick)
     gzip: bool = False
+    deflate: bool = False
     endless: bool = False  # stream without Content-Length until the client hangs up
     location: str | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
@@ -56,6 +58,9 @@ class FeedServer:
         self.requests: list[Request] = []
         self.stopping = threading.Event()
         self.streamed_bytes = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._count_lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
@@ -80,6 +85,15 @@ class FeedServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
+    def entered(self) -> None:
+        with self._count_lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def left(self) -> None:
+        with self._count_lock:
+            self.in_flight -= 1
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -95,9 +109,13 @@ class FeedServer:
                 if route is None:
                     self._send(404, b"not found", "text/plain")
                     return
-                if route.delay and server.stopping.wait(route.delay):
-                    return
-                self._answer(route)
+                server.entered()
+                try:
+                    if route.delay and server.stopping.wait(route.delay):
+                        return
+                    self._answer(route)
+                finally:
+                    server.left()
 
             def _answer(self, route: Route) -> None:
                 if route.location:
@@ -112,6 +130,8 @@ class FeedServer:
                 body, headers = route.body, {**self._validators(route), **route.extra_headers}
                 if route.gzip and "gzip" in self.headers.get("Accept-Encoding", ""):
                     body, headers["Content-Encoding"] = gzip.compress(body), "gzip"
+                elif route.deflate and "deflate" in self.headers.get("Accept-Encoding", ""):
+                    body, headers["Content-Encoding"] = zlib.compress(body), "deflate"
                 self._send(route.status, body, route.content_type, headers)
 
             def _unchanged(self, route: Route) -> bool:

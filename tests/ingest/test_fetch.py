@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from monitor.ingest.fetch import Fetcher, FetchError, Validators
+from monitor.ingest.fetch import Fetcher, FetchError, HostGate, Validators
+from monitor.ingest.politeness import HostRateLimiter
 from monitor.ingest.settings import ScrapeSettings
 
 from .feedserver import FeedServer, Route, fixture_bytes
@@ -79,9 +81,45 @@ def test_an_endless_body_is_cut_off_at_the_cap(fetcher: Fetcher, feed_server: Fe
     assert feed_server.streamed_bytes < 256_000_000  # the server was still willing to send much more
 
 
+def test_deflate_bodies_are_decoded(fetcher: Fetcher, feed_server: FeedServer) -> None:
+    feed_server.routes["/rss.z"] = Route.fixture("markets.rss.xml", deflate=True)
+    assert fetcher.fetch(feed_server.url("/rss.z")).body == fixture_bytes("markets.rss.xml")
+
+
 def test_a_gzip_bomb_is_cut_off_by_the_decoded_size(fetcher: Fetcher, feed_server: FeedServer) -> None:
-    feed_server.routes["/bomb"] = Route(body=b"<rss>" + b"\0" * 2_000_000, gzip=True)
+    """20 MB of zeros compress to 20 KB: the cap counts decoded bytes, inflated at most 64 KB at a time."""
+    feed_server.routes["/bomb"] = Route(body=b"<rss>" + b"\0" * 20_000_000, gzip=True)
     assert _error(fetcher, feed_server.url("/bomb")).kind == "oversize"
+
+
+def test_a_corrupt_gzip_body_is_a_protocol_error(fetcher: Fetcher, feed_server: FeedServer) -> None:
+    feed_server.routes["/bad.gz"] = Route(body=b"not gzip at all", extra_headers={"Content-Encoding": "gzip"})
+    assert _error(fetcher, feed_server.url("/bad.gz")).kind == "protocol"
+
+
+def test_requests_to_one_host_respect_the_concurrency_limit(
+    scrape_settings: ScrapeSettings, feed_server: FeedServer
+) -> None:
+    feed_server.routes["/slowish"] = Route.fixture("markets.rss.xml", delay=0.1)
+    fetcher = Fetcher(scrape_settings.model_copy(update={"host_concurrency": 1}))
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(fetcher.fetch, [feed_server.url("/slowish")] * 4))
+    finally:
+        fetcher.close()
+    assert all(r.status == 200 for r in results)
+    assert feed_server.max_in_flight == 1
+
+
+def test_the_gate_waits_for_the_hosts_next_slot() -> None:
+    waits: list[float] = []
+    gate = HostGate(2, HostRateLimiter(2.0, lambda: 50.0), waits.append)
+    for _ in range(3):
+        with gate.enter("http://a.test/rss"):
+            pass
+    with gate.enter("http://b.test/rss"):
+        pass
+    assert waits == [2.0, 4.0]
 
 
 @pytest.mark.parametrize("status", [404, 500, 503])

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer
 
+from monitor.cli import main
 from monitor.ingest.feeds import FeedConfig
 from monitor.ingest.service import MEMORY, build_scraper
 from monitor.kafka import client_options, ensure_topics
@@ -56,3 +58,26 @@ def test_scraped_items_are_produced_once_keyed_by_id(
     assert [key.decode() for key, _ in records] == [item.id for item in items]
     assert len({item.id for item in items}) == 7
     assert sum(1 for item in items if item.is_first is False) == 1
+
+
+def test_finmon_scrape_runs_on_schedule_into_the_broker(
+    kafka_bootstrap: str, unique: str, feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed_server.routes["/deals.json"] = Route.fixture("deals.feed.json", etag='"d1"')
+    feeds = tmp_path / "feeds.toml"
+    feeds.write_text(f'[[feeds]]\nname = "deals"\nurl = "{feed_server.url("/deals.json")}"\ninterval = 0.2\n')
+    env = {
+        "FINMON_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "FINMON_KAFKA__RAW_TOPIC": f"raw-{unique}",
+        "FINMON_KAFKA__PARTITIONS": "1",
+        "FINMON_DATA_DIR": str(tmp_path / "data"),
+        "FINMON_SCRAPE__JITTER": "0",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["scrape", "--feeds", str(feeds), "--duration", "1.5"]) == 0
+    records = _consume(KafkaSettings(bootstrap_servers=[kafka_bootstrap], raw_topic=f"raw-{unique}"), 3)
+    assert len(records) == 3
+    polls = feed_server.requests_to("/deals.json")
+    assert len(polls) >= 2 and polls[-1].headers.get("if-none-match") == '"d1"'
+    assert (tmp_path / "data" / "ingest" / "state.sqlite3").is_file()

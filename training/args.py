@@ -1,0 +1,66 @@
+"""Training arguments: one typed dataclass, each field with its help text (the CLI is built from it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from monitor.modeldir import DEFAULT_BASE
+
+
+def _arg(default: object, help: str, **extra: object) -> object:
+    return field(default=default, metadata={"help": help, **extra})
+
+
+@dataclass
+class TrainArgs:
+    output: str = _arg("runs/model", "output model directory (checkpoints go to OUTPUT/checkpoint)")
+    base: str = _arg(DEFAULT_BASE, "pre-trained encoder: package:<module>, a hub name or a local directory")
+    mode: Literal["lora", "full"] = _arg("lora", "lora: train LoRA adapters + heads; full: train every weight")
+    sentiment: tuple[str, ...] = _arg((), "sentiment training file(s), CSV or JSONL")
+    topic: tuple[str, ...] = _arg((), "topic training file(s), CSV or JSONL")
+    multi: tuple[str, ...] = _arg((), "file(s) with a column per task named 'sentiment' / 'topic' (blank = no label)")
+    text_column: str = _arg("text", "column holding the text")
+    label_column: str = _arg("label", "column holding the label in --sentiment/--topic files")
+    label_map: tuple[str, ...] = _arg((), "TASK=FILE.json: map label ids to names, e.g. sentiment=ids.json")
+    eval_sentiment: str | None = _arg(None, "sentiment file evaluated once at the end for the card (not for selection)")
+    eval_topic: str | None = _arg(None, "topic file evaluated once at the end for the card (not for selection)")
+    valid_fraction: float = _arg(0.1, "share of the training rows held out (stratified) for early stopping")
+    epochs: int = _arg(3, "most passes over the training data")
+    max_steps: int = _arg(0, "stop after this many optimiser steps (0 = no limit)")
+    batch_size: int = _arg(32, "examples per optimiser step (both tasks mixed)")
+    lr: float | None = _arg(None, "encoder learning rate (default: 1e-3 for lora, 1e-4 for full)")
+    head_lr: float = _arg(2e-3, "learning rate of the classification heads")
+    weight_decay: float = _arg(0.01, "AdamW weight decay (not on biases and LayerNorm)")
+    warmup_ratio: float = _arg(0.06, "share of the steps with a linear warm-up; linear decay to 0 after")
+    max_length: int = _arg(64, "tokens per training text (tweets are short once links are stripped)")
+    window: int = _arg(128, "tokens per scoring window recorded in the model (long texts get several)")
+    class_weights: Literal["sqrt", "inverse", "none"] = _arg("sqrt", "class weighting of the loss for each task")
+    dropout: float = _arg(0.1, "dropout before the heads")
+    lora_r: int = _arg(16, "LoRA rank")
+    lora_alpha: int = _arg(32, "LoRA alpha (scale alpha/r)")
+    lora_dropout: float = _arg(0.1, "dropout on the LoRA input")
+    lora_targets: str = _arg("query,key,value,dense", "comma-separated module names that get LoRA")
+    eval_steps: int = _arg(0, "evaluate, checkpoint and maybe stop every this many steps (0 = each epoch)")
+    patience: int = _arg(2, "stop after this many evaluations without a better held-out macro-F1")
+    seed: int = _arg(13, "seed of the split, the batch order, dropout and initialisation")
+    bf16: bool = _arg(True, "bf16 autocast where the device supports it")
+    device: Literal["auto", "cpu", "cuda"] = _arg("auto", "where to train")
+    threads: int | None = _arg(None, "torch CPU threads (default: torch's choice)")
+    resume: bool = _arg(False, "continue from OUTPUT/checkpoint/last.pt")
+    name: str = _arg("finmon-minilm", "model name recorded in finmon_model.json")
+    version: str = _arg("1", "model version recorded in finmon_model.json")
+
+    @property
+    def encoder_lr(self) -> float:
+        if self.lr is not None:
+            return self.lr
+        return 1e-3 if self.mode == "lora" else 1e-4
+
+    def validate(self) -> None:
+        if not (self.sentiment or self.topic or self.multi):
+            raise ValueError("no training data: give --sentiment, --topic or --multi files")
+        if not 0 <= self.valid_fraction < 1:
+            raise ValueError("--valid-fraction must be in [0, 1)")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("--epochs and --batch-size must be at least 1")

@@ -1,0 +1,140 @@
+"""`finmon train`, `finmon eval` and `finmon bench scorer`: argument parsing and progress bars only."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shlex
+import sys
+import time
+import typing
+from pathlib import Path
+from typing import Any
+
+from training.args import TrainArgs
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
+    """One option per dataclass field, typed from the annotation, with the field's help text."""
+    hints = typing.get_type_hints(cls)
+    for spec in dataclasses.fields(cls):
+        kind, options = hints[spec.name], {"help": spec.metadata.get("help", ""), "default": spec.default}
+        args = typing.get_args(kind)
+        if kind is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(kind) is tuple:
+            options.update(nargs="+", type=str)
+        elif typing.get_origin(kind) is typing.Literal:
+            options["choices"] = list(args)
+        else:
+            base = next((a for a in args if a is not type(None)), kind) if args else kind
+            options["type"] = base
+        options["help"] = f"{options['help']} (default: {spec.default!r})"
+        parser.add_argument(_flag(spec.name), **options)
+
+
+def args_from_namespace(cls: type, namespace: argparse.Namespace) -> Any:
+    values = {f.name: getattr(namespace, f.name) for f in dataclasses.fields(cls)}
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def cmd_train(namespace: argparse.Namespace, settings: Any) -> int:
+    from tqdm import tqdm
+
+    from training.pipeline import finish, prepare
+
+    args: TrainArgs = args_from_namespace(TrainArgs, namespace)
+    command = "finmon train " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else "finmon train"
+    try:
+        prepared = prepare(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"finmon train: {exc}", file=sys.stderr)
+        return 2
+    trainer = prepared.trainer
+    started = time.monotonic()
+    with tqdm(
+        total=trainer.total_steps,
+        initial=trainer.progress.global_step,
+        desc=f"train {args.mode}",
+        unit="step",
+        mininterval=5,
+    ) as bar:
+
+        def on_step(step: int, loss: float) -> None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+
+        trainer.fit(on_step)
+    metrics = finish(prepared, time.monotonic() - started, command)
+    print(
+        json.dumps(
+            {
+                name: {"accuracy": round(r["accuracy"], 4), "macro_f1": round(r["macro_f1"], 4)}
+                for name, r in metrics["reports"].items()
+            },
+            indent=2,
+        )
+    )
+    return 0
+
+
+def cmd_eval(namespace: argparse.Namespace, settings: Any) -> int:
+    from monitor.modeldir import ModelFormatError
+    from monitor.scorer import Scorer
+    from training.data import DataError
+    from training.evaluate import evaluate_file
+
+    model_settings = settings.model.model_copy(update={"path": str(namespace.model) if namespace.model else None})
+    try:
+        scorer = Scorer.from_settings(model_settings)
+        report = evaluate_file(
+            scorer, scorer.spec.labels, namespace.data, namespace.task, namespace.text_column, namespace.label_column
+        )
+    except (DataError, ModelFormatError, ValueError) as exc:
+        print(f"finmon eval: {exc}", file=sys.stderr)
+        return 2
+    print(
+        json.dumps(
+            report if namespace.matrix else {k: v for k, v in report.items() if k != "confusion_matrix"}, indent=2
+        )
+    )
+    return 0
+
+
+def cmd_bench_scorer(namespace: argparse.Namespace, settings: Any) -> int:
+    from training.bench import bench_scorer
+
+    result = bench_scorer(settings, namespace.texts, namespace.model, namespace.backend, namespace.limit)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add `train` and `eval` to finmon's sub-commands."""
+    train = commands.add_parser("train", help="fine-tune the multi-task model (full or LoRA) into a model directory")
+    add_dataclass_arguments(train, TrainArgs)
+    train.set_defaults(func=cmd_train)
+
+    ev = commands.add_parser("eval", help="accuracy, macro-F1 and per-class figures of a model on a labelled file")
+    ev.add_argument("--model", type=Path, help="model directory (default: the configured or shipped model)")
+    ev.add_argument("--data", type=Path, required=True, help="CSV/JSONL with text and label columns")
+    ev.add_argument("--task", choices=["sentiment", "topic"], required=True, help="which head to evaluate")
+    ev.add_argument("--text-column", default="text", help="column with the text (default: text)")
+    ev.add_argument("--label-column", default="label", help="column with the label name or id (default: label)")
+    ev.add_argument("--matrix", action="store_true", help="include the confusion matrix in the JSON")
+    ev.set_defaults(func=cmd_eval)
+
+
+def register_bench(benches: Any) -> None:
+    """Add `scorer` to the `finmon bench` group."""
+    bench = benches.add_parser("scorer", help="docs/s of the finmon scorer vs a naive fp32 baseline, label agreement")
+    bench.add_argument("--texts", type=Path, help="CSV/JSONL with a text column (default: shared sentiment valid)")
+    bench.add_argument("--model", type=Path, help="model directory (default: the configured or shipped model)")
+    bench.add_argument("--backend", choices=["onnx", "torch"], default="onnx", help="finmon scorer backend")
+    bench.add_argument("--limit", type=int, default=0, help="use only the first N texts (0 = all)")
+    bench.set_defaults(func=cmd_bench_scorer)
