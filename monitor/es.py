@@ -9,6 +9,8 @@ from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout, HttpHeaders, Urllib3HttpNode
+from elastic_transport._models import DEFAULT, DefaultType
+from elastic_transport._node import NodeApiResponse
 from elasticsearch import ApiError, Elasticsearch, helpers
 
 from monitor.backoff import backoff_delays
@@ -57,15 +59,20 @@ class PlainJsonNode(Urllib3HttpNode):
     """
 
     def perform_request(
-        self, method: str, target: str, body: bytes | None = None, headers: HttpHeaders | None = None, **kwargs: Any
-    ) -> Any:
+        self,
+        method: str,
+        target: str,
+        body: bytes | None = None,
+        headers: HttpHeaders | None = None,
+        request_timeout: DefaultType | float | None = DEFAULT,
+    ) -> NodeApiResponse:
         if headers:
             headers = headers.copy()
             for name in list(headers):
                 value = headers[name]
                 if "vnd.elasticsearch+" in value:
                     headers[name] = "application/x-ndjson" if "ndjson" in value else "application/json"
-        return super().perform_request(method, target, body=body, headers=headers, **kwargs)
+        return super().perform_request(method, target, body=body, headers=headers, request_timeout=request_timeout)
 
 
 def make_client(settings: ElasticsearchSettings) -> Elasticsearch:

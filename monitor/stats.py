@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 class RateMeter:
@@ -58,3 +61,30 @@ class Snapshot:
     def negative_share(self) -> float:
         total = sum(row.count for row in self.topics)
         return sum(row.negative for row in self.topics) / total if total else 0.0
+
+
+class ReplayClock:
+    """The event time of a replayed feed, for alerting on a demo replay in accelerated time.
+
+    `sent()` is called per record sent with its published time; the clock reads the published time of the
+    newest record sent at least `lag` seconds ago (by the injected monotonic clock), so that what it calls
+    "now" has had time to be scored and indexed. Before anything qualifies it reads `start`.
+    """
+
+    def __init__(self, start: datetime, lag: float, monotonic: Callable[[], float]) -> None:
+        self.lag = lag
+        self.monotonic = monotonic
+        self.current = start
+        self.pending: deque[tuple[float, datetime]] = deque()
+        self._lock = threading.Lock()
+
+    def sent(self, published_at: datetime) -> None:
+        with self._lock:
+            self.pending.append((self.monotonic(), published_at))
+
+    def __call__(self) -> datetime:
+        cutoff = self.monotonic() - self.lag
+        with self._lock:
+            while self.pending and self.pending[0][0] <= cutoff:
+                self.current = max(self.current, self.pending.popleft()[1])
+            return self.current

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from transformers import BertConfig, BertModel
-from transformers.models.bert import BertTokenizerFast
+from transformers import BertConfig, BertModel, BertTokenizer
 
 from monitor.contracts import Rejected
 from monitor.model import MultiTaskModel, save_heads
@@ -123,14 +122,14 @@ _WORDS = [
 ]
 
 
-def make_tokenizer(directory: Path) -> BertTokenizerFast:
+def make_tokenizer(directory: Path) -> BertTokenizer:
     """A WordPiece tokenizer over a small vocabulary (letters as a fallback for unknown words)."""
     directory.mkdir(parents=True, exist_ok=True)
     letters = [chr(c) for c in range(ord("a"), ord("z") + 1)] + list("0123456789$.,&%'-:!?")
     pieces = ["##" + ch for ch in letters]
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *letters, *pieces, *_WORDS]
     (directory / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
-    return BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
+    return BertTokenizer(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
 
 
 def make_tiny_model_dir(model_dir: Path, *, seed: int = 0, max_length: int = 64) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -11,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,20 +20,30 @@ from typing import Any
 from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer
 
+from alerts.rules import Rules, load_rules
+from alerts.service import AlertService, build_evaluator
 from monitor.embedded import die_with_parent
 from monitor.es import ensure_news_index, make_client
+from monitor.ingest.service import Scraper, build_scraper
 from monitor.kafka import client_options, ensure_topics, make_producer
 from monitor.modeldir import ModelSpec, default_model_dir
-from monitor.replay import replay
+from monitor.replay import read_records, replay
 from monitor.services import running_services
 from monitor.settings import Settings, to_env
-from monitor.stats import Headline, RateMeter, Snapshot, TopicRow
+from monitor.stats import Headline, RateMeter, ReplayClock, Snapshot, TopicRow
 
 log = logging.getLogger(__name__)
 
 
+DEMO_INDEX_LAG = 3.0  # seconds between replaying a demo news item and counting it in an alert window
+
+
 def demo_feed() -> Path:
     return Path(str(resources.files("monitor") / "demo" / "feed.jsonl"))
+
+
+def demo_rules() -> Path:
+    return Path(str(resources.files("monitor") / "demo" / "rules.yaml"))
 
 
 @contextlib.contextmanager
@@ -98,7 +110,7 @@ class Sampler:
             size=8,
             sort=[{"scored_at": "desc"}],
             aggs=_aggregations(),
-            source=["published_at", "sentiment", "topic", "title", "tickers"],
+            source_includes=["published_at", "sentiment", "topic", "title", "tickers"],
         )
         total = int(response["hits"]["total"]["value"])
         aggs = response["aggregations"]
@@ -134,11 +146,18 @@ def _headline(source: dict[str, Any]) -> Headline:
     )
 
 
-def _feed(settings: Settings, path: Path, rate: float) -> threading.Thread:
+def _feed(settings: Settings, path: Path, rate: float, clock: ReplayClock | None = None) -> threading.Thread:
+    times = _published_times(path) if clock is not None else []
+
+    def on_sent(count: int) -> None:
+        for _ in range(count):
+            if clock is not None and times:
+                clock.sent(times.pop(0))
+
     def run() -> None:
         producer = make_producer(settings.kafka)
         try:
-            sent = replay(path, producer, settings.kafka.raw_topic, rate=rate)
+            sent = replay(path, producer, settings.kafka.raw_topic, rate=rate, on_sent=on_sent)
             log.info("replayed %d items from %s", sent, path)
         finally:
             producer.close()
@@ -148,12 +167,89 @@ def _feed(settings: Settings, path: Path, rate: float) -> threading.Thread:
     return thread
 
 
+def _published_times(path: Path) -> list[datetime]:
+    """published_at of each record of a replay file, in order (the previous one where a record has none)."""
+    times: list[datetime] = []
+    for raw in read_records(path):
+        try:
+            value = json.loads(raw).get("published_at")
+            times.append(datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC))
+        except (ValueError, AttributeError):
+            times.append(times[-1] if times else datetime.now(UTC))
+    return times
+
+
+def demo_alerting(settings: Settings, feed: Path) -> tuple[Settings, Rules, ReplayClock]:
+    """Alerting on the demo replay: event time (published_at) on a clock that follows the replay, demo rules
+    sized for a feed of a few hundred news, evaluated every second so the accelerated day is followed."""
+    times = _published_times(feed)
+    clock = ReplayClock(times[0] if times else datetime.now(UTC), lag=DEMO_INDEX_LAG, monotonic=time.monotonic)
+    alerts = settings.alerts.model_copy(update={"time_field": "published_at", "evaluate_every": 1.0})
+    return settings.model_copy(update={"alerts": alerts}), load_rules(demo_rules()), clock
+
+
+@contextlib.contextmanager
+def alert_service(settings: Settings, rules: Rules | None, clock: ReplayClock | None) -> Iterator[AlertService]:
+    service = build_evaluator(settings, rules=rules, clock=clock)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@contextlib.contextmanager
+def scraper(settings: Settings) -> Iterator[Scraper]:
+    with build_scraper(settings) as running:
+        running.start()
+        yield running
+
+
+def _alert_rows(service: AlertService | None) -> list[dict[str, object]]:
+    if service is None:
+        return []
+    return [
+        {
+            "summary": alert.summary or ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items())),
+            "labels": alert.labels,
+            "starts_at": alert.starts_at.isoformat(),
+            "negative_share": alert.negative_share,
+            "baseline_share": alert.baseline_share,
+            "volume": alert.volume,
+        }
+        for alert in service.firing()
+    ]
+
+
+def _scrape_note(running: Scraper | None) -> list[str]:
+    if running is None:
+        return []
+    counts = running.stats.snapshot()["counts"]
+    return [
+        "feeds: {polls} polls, {emitted} new, {duplicates} duplicates, {linked} linked, {failures} failures".format(
+            **{key: counts.get(key, 0) for key in ("polls", "emitted", "duplicates", "linked", "failures")}
+        )
+    ]
+
+
 def run_up(
-    settings: Settings, *, demo: bool, replay_file: Path | None, rate: float, view: bool, duration: float | None
+    settings: Settings,
+    *,
+    demo: bool,
+    replay_file: Path | None,
+    rate: float,
+    view: bool,
+    duration: float | None,
+    scrape: bool | None = None,
+    alerts: bool = True,
 ) -> int:
+    """Servers, worker, optional feed replay, scraper (default: when nothing is replayed), alert evaluator and
+    the live view, until Ctrl-C/SIGTERM or `duration`."""
     from monitor.view import LiveView, LogView
 
     ModelSpec.load(Path(settings.model.path) if settings.model.path else default_model_dir())  # fail before starting
+    feed = replay_file or (demo_feed() if demo else None)
+    scrape = feed is None if scrape is None else scrape
     with running_services(settings) as live:
         ensure_topics(live.kafka)
         client = make_client(live.es)
@@ -162,9 +258,16 @@ def run_up(
         with worker_process(live, worker_log) as worker, contextlib.ExitStack() as stack:
             dead = DeadLetterCounter(live)
             stack.callback(dead.close)
-            feed = replay_file or (demo_feed() if demo else None)
+            service: AlertService | None = None
+            clock: ReplayClock | None = None
+            if alerts:
+                alert_settings, rules = live, None
+                if demo and replay_file is None:
+                    alert_settings, rules, clock = demo_alerting(live, demo_feed())
+                service = stack.enter_context(alert_service(alert_settings, rules, clock))
+            running = stack.enter_context(scraper(live)) if scrape else None
             if feed is not None:
-                _feed(live, feed, rate)
+                _feed(live, feed, rate, clock)
             sampler = Sampler(live, client, dead)
             screen = LiveView(live, worker_log) if view else LogView()
             deadline = time.monotonic() + duration if duration else None
@@ -173,6 +276,9 @@ def run_up(
                     if worker.poll() is not None:
                         log.error("the worker exited with %s; see %s", worker.returncode, worker_log)
                         return 1
-                    screen.update(sampler.snapshot())
+                    snapshot = sampler.snapshot()
+                    snapshot.alerts = _alert_rows(service)
+                    snapshot.notes = _scrape_note(running)
+                    screen.update(snapshot)
                     time.sleep(1.0)
     return 0

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
@@ -71,7 +71,7 @@ def render(snapshot: Snapshot, settings: Settings, worker_log: Path) -> Group:
         f"worker log {worker_log}  ·  Ctrl-C stops",
         style="grey50",
     )
-    parts = [header, where, _alerts(snapshot), _rows_table("Topics", snapshot.topics, "topic")]
+    parts: list[RenderableType] = [header, where, _alerts(snapshot), _rows_table("Topics", snapshot.topics, "topic")]
     if snapshot.tickers:
         parts.append(_rows_table("Most mentioned tickers", snapshot.tickers, "ticker"))
     parts.append(_headlines(snapshot))

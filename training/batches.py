@@ -16,11 +16,26 @@ def encode(texts: Sequence[str], tokenizer, max_length: int) -> list[list[int]]:
     return list(tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)["input_ids"])
 
 
-def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
-    """The same shuffled batches for the same (seed, epoch), so a resumed run skips exactly what it did."""
+def epoch_batches(
+    n: int, batch_size: int, seed: int, epoch: int, lengths: Sequence[int] | None = None, pool: int = 50
+) -> list[list[int]]:
+    """The same shuffled batches for the same (seed, epoch), so a resumed run skips exactly what it did.
+
+    With `lengths`, batches are bucketed: the shuffled order is cut into pools of `pool` batches, each pool is
+    sorted by length and cut into batches, and the batches are shuffled. Batches stay random in content and
+    order, but hold texts of similar length, so dynamic padding wastes little compute."""
+    rng = random.Random(seed * 100_003 + epoch)
     order = list(range(n))
-    random.Random(seed * 100_003 + epoch).shuffle(order)
-    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    rng.shuffle(order)
+    if lengths is None:
+        return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    batches: list[list[int]] = []
+    span = batch_size * pool
+    for start in range(0, n, span):
+        chunk = sorted(order[start : start + span], key=lambda i: lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
 
 
 def pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

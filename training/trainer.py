@@ -165,7 +165,8 @@ class Trainer:
         return out_of_steps or p.bad_evals >= self.config.patience
 
     def _run_epoch(self, on_step: StepCallback | None) -> None:
-        batches = epoch_batches(len(self.train.examples), self.config.batch_size, self.config.seed, self.progress.epoch)
+        lengths = [len(ids) for ids in self.train.ids]
+        batches = epoch_batches(len(lengths), self.config.batch_size, self.config.seed, self.progress.epoch, lengths)
         for batch in batches[self.progress.step_in_epoch :]:
             loss = self._step(batch)
             self.progress.step_in_epoch += 1

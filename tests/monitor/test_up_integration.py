@@ -67,6 +67,8 @@ def test_demo_flows_and_sigterm_stops_every_server(tmp_path: Path, tiny_model_di
         wait_for(lambda: re.search(r" 331 indexed", log.read_text()) is not None, 180, "the demo feed indexed", log)
         spawned = children(process.pid)
         assert len(spawned) >= 3  # broker, Elasticsearch-API server, worker
+        assert "alert evaluator started" in log.read_text()
+        assert "scraper:" not in log.read_text()  # --demo replays, it does not scrape
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) in (0, 130)
         wait_for(lambda: not alive(spawned), 30, "the servers and the worker to stop", log)
