@@ -160,7 +160,12 @@ def final_reports(args: TrainArgs, output: Path, prepared: Prepared) -> dict[str
         for task, path in evals.items():
             if path:
                 reports[task] = evaluate_file(
-                    scorer, dict(trainer.labels), Path(path), task, args.text_column, args.label_column
+                    scorer,
+                    {k: list(v) for k, v in trainer.labels.items()},
+                    Path(path),
+                    task,
+                    args.text_column,
+                    args.label_column,
                 )
     return reports
 
