@@ -1,0 +1,99 @@
+"""Two optimiser steps on a tiny random model (LoRA and full), export, and the exported directory loaded back
+as the worker loads it gives the in-memory model's logits and probabilities."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from monitor.model import load_model
+from monitor.modeldir import SPEC_FILE, ModelSpec
+from monitor.schemas import SENTIMENT_LABELS
+from monitor.scorer import Scorer
+from monitor.settings import ModelSettings
+from monitor.textnorm import normalize
+from training.args import TrainArgs
+from training.pipeline import finish, prepare
+
+TEXTS = ["Fed cuts rates; stocks rise https://t.co/x", "oil price falls", "apple earnings beat, shares jump"]
+
+
+def tiny_args(base: Path, output: Path, mode: str, sentiment: Path, topic: Path) -> TrainArgs:
+    return TrainArgs(
+        output=str(output),
+        base=str(base),
+        mode=mode,  # type: ignore[arg-type]
+        sentiment=(str(sentiment),),
+        topic=(str(topic),),
+        epochs=1,
+        max_steps=2,
+        batch_size=4,
+        eval_steps=1,
+        valid_fraction=0.25,
+        lr=1e-2,
+        head_lr=1e-2,
+        warmup_ratio=0.0,
+        max_length=32,
+        window=32,
+        lora_r=4,
+        lora_alpha=8,
+        bf16=False,
+        device="cpu",
+        name="tiny-trained",
+    )
+
+
+def logits_of(model: torch.nn.Module, tokenizer, texts: list[str]) -> dict[str, torch.Tensor]:
+    encoded = tokenizer(
+        [normalize(t) for t in texts], padding=True, truncation=True, max_length=32, return_tensors="pt"
+    )
+    model.eval()
+    with torch.inference_mode():
+        return model(encoded["input_ids"], encoded["attention_mask"])
+
+
+@pytest.mark.parametrize("mode", ["lora", "full"])
+def test_two_steps_export_and_load_round_trip(
+    mode: str, tiny_base: Path, sentiment_csv: Path, topic_csv: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "model"
+    prepared = prepare(tiny_args(tiny_base, output, mode, sentiment_csv, topic_csv))
+    model = prepared.trainer.model
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+
+    progress = prepared.trainer.fit()
+    assert progress.global_step == 2 and len(progress.history) == 2
+
+    trained = {name for name, p in model.named_parameters() if not torch.equal(p, before[name])}
+    assert any(name.startswith("heads.") for name in trained)
+    if mode == "lora":
+        assert any("lora_B" in name for name in trained)
+        assert all("lora_" in name or name.startswith("heads.") for name in trained)  # the base stays frozen
+    else:
+        assert any(name.startswith("encoder.encoder.layer.") for name in trained)
+
+    metrics = finish(prepared, 1.0, "finmon train (test)")
+    assert metrics["steps"] == 2
+    spec = ModelSpec.load(output)
+    assert spec.name == "tiny-trained" and spec.max_length == 32
+    assert (spec.adapter is not None) == (mode == "lora")
+    assert json.loads((output / SPEC_FILE).read_text())["extra"]["mode"] == mode
+    assert (output / "README.md").is_file() and (output / "metrics.json").is_file()
+
+    expected = logits_of(model.cpu(), prepared.tokenizer, TEXTS)
+    loaded, tokenizer, _ = load_model(output)
+    got = logits_of(loaded, tokenizer, TEXTS)
+    for task in ("topic", "sentiment"):
+        torch.testing.assert_close(got[task], expected[task], atol=1e-5, rtol=1e-4)
+
+    predictions = Scorer.from_settings(ModelSettings(path=str(output), device="cpu", backend="torch")).score(TEXTS)
+    sentiment = torch.softmax(expected["sentiment"], -1)
+    order = [spec.labels["sentiment"].index(name) for name in SENTIMENT_LABELS]
+    topic = torch.softmax(expected["topic"], -1)
+    for i, p in enumerate(predictions):
+        assert p.sentiment_probs == pytest.approx(sentiment[i, order].tolist(), abs=1e-5)
+        assert p.topic == spec.labels["topic"][int(topic[i].argmax())]
+        assert p.topic_confidence == pytest.approx(float(topic[i].max()), abs=1e-5)
