@@ -41,7 +41,7 @@ class DataSource:
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:  # -sig: spreadsheet exports start with a BOM
         reader = csv.DictReader(handle)
         if not reader.fieldnames:
             raise DataError(f"{path}: empty file (no header row)")
@@ -50,7 +50,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -76,7 +76,7 @@ def _check_columns(source: DataSource, row: Mapping[str, str], number: int) -> N
     wanted = [source.text_column, *source.label_columns.values()]
     missing = [column for column in wanted if column not in row]
     if missing:
-        found = ", ".join(sorted(row)) or "none"
+        found = ", ".join(sorted(column for column in row if column is not None)) or "none"  # None: surplus fields
         raise DataError(f"{source.path}:{number}: missing column {', '.join(map(repr, missing))} (found: {found})")
 
 
