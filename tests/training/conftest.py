@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from transformers import BertConfig, BertModel
+import torch
+from transformers import BertConfig, BertModel, BertTokenizer
 
-from monitor.testing import make_tokenizer
+from monitor.model import MultiTaskModel, save_heads
+from monitor.modeldir import ModelSpec
+from monitor.testing import SENTIMENT_LABELS, TOPIC_LABELS, make_tokenizer
 
 HEADLINES = [
     ("fed cut rates and stocks rise", "1", "1"),
@@ -35,21 +38,47 @@ def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) 
     return path
 
 
-@pytest.fixture(scope="session")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A local base directory (config, weights and tokenizer together), as `--base` accepts."""
-    directory = tmp_path_factory.mktemp("tiny-base")
-    tokenizer = make_tokenizer(directory)
+def word_tokenizer(directory: Path) -> BertTokenizer:
+    """monitor.testing's small WordPiece vocabulary, loaded from its vocab.txt: under transformers 5,
+    make_tokenizer's `BertTokenizer(vocab_file=...)` ignores the file and maps every word to [UNK]."""
+    make_tokenizer(directory)
+    tokenizer = BertTokenizer.from_pretrained(str(directory))
+    assert len(tokenizer) > 100, "the test vocabulary did not load"
     tokenizer.save_pretrained(str(directory))
+    return tokenizer
+
+
+def tiny_encoder(vocab_size: int, seed: int = 0) -> BertModel:
+    torch.manual_seed(seed)
     config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
+        vocab_size=vocab_size,
         hidden_size=32,
         num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=64,
         max_position_embeddings=128,
     )
-    BertModel(config, add_pooling_layer=False).save_pretrained(str(directory))
+    return BertModel(config, add_pooling_layer=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local base directory (config, weights and tokenizer together), as `--base` accepts."""
+    directory = tmp_path_factory.mktemp("tiny-base")
+    tiny_encoder(len(word_tokenizer(directory))).save_pretrained(str(directory))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def word_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finmon model directory (full encoder, tokenizer, heads) over a tiny random BERT that sees words."""
+    directory = tmp_path_factory.mktemp("word-model")
+    tokenizer = word_tokenizer(directory / "tokenizer")
+    encoder = tiny_encoder(len(tokenizer), seed=1)
+    encoder.save_pretrained(str(directory / "encoder"))
+    save_heads(MultiTaskModel(encoder, {"topic": len(TOPIC_LABELS), "sentiment": len(SENTIMENT_LABELS)}), directory)
+    labels = {"topic": TOPIC_LABELS, "sentiment": SENTIMENT_LABELS}
+    ModelSpec(name="tiny-words", version="0", labels=labels, max_length=32).save(directory)
     return directory
 
 
