@@ -65,7 +65,7 @@ def export_fp32(model: MultiTaskModel, path: Path) -> None:
     axes.update({task: {0: "batch"} for task in TASKS})
     with torch.no_grad():
         torch.onnx.export(
-            _Logits(model),
+            _Logits(model).eval(),  # export restores the wrapper's mode: a new module's train() would leak into model
             (sample, sample),
             str(path),
             input_names=["input_ids", "attention_mask"],
