@@ -1,0 +1,75 @@
+"""`finmon bench scorer` on the tiny model: both docs/s figures, their ratio and label agreement."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.settings import Settings, SettingsError
+from training.bench import bench_scorer, load_texts
+
+HEADLINES = [
+    "Fed cut rates and stocks rise",
+    "oil price falls as growth slows https://t.co/x",
+    "apple earnings beat, record revenue",
+    "bank shares plunge after sec probe",
+    "gold prices up on inflation report",
+    "tesla ceo resigns; shares drop",
+    "dollar down against the euro and the market falls",
+    "nvidia stock jumps to record high",
+]
+
+
+@pytest.fixture(autouse=True)
+def no_finmon_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("FINMON_")]:
+        monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def texts(tmp_path: Path) -> Path:
+    path = tmp_path / "texts.jsonl"
+    path.write_text("".join(json.dumps({"text": t, "label": 0}) + "\n" for t in HEADLINES * 10))
+    return path
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_bench_reports_both_speeds_their_ratio_and_agreement(
+    backend: str, word_model_dir: Path, texts: Path, tmp_path: Path
+) -> None:
+    if backend == "onnx":
+        pytest.importorskip("onnxruntime")
+    settings = Settings(model={"path": str(word_model_dir), "device": "cpu", "onnx_cache_dir": str(tmp_path / "onnx")})
+    result = bench_scorer(settings, texts, None, backend, 50)
+    assert result["texts"] == 50 and result["model"] == "tiny-words 0"
+    assert result["finmon"]["backend"] == backend and result["baseline"]["padded_to"] == 32
+    for path in ("finmon", "baseline"):
+        assert result[path]["docs_per_s"] > 0
+        assert result[path]["docs_per_s"] == pytest.approx(50 / result[path]["seconds"])
+    assert result["speedup"] == pytest.approx(result["finmon"]["docs_per_s"] / result["baseline"]["docs_per_s"])
+    assert set(result["label_agreement"]) == {"sentiment", "topic"}
+    assert all(0.0 <= share <= 1.0 for share in result["label_agreement"].values())
+    if backend == "torch":  # same weights and texts (all within one window), both fp32: padding changes no label
+        assert result["label_agreement"] == {"sentiment": 1.0, "topic": 1.0}
+    json.dumps(result)  # the CLI prints it as JSON
+
+
+def test_texts_are_read_from_csv_or_jsonl_with_a_limit(texts: Path, tmp_path: Path) -> None:
+    assert load_texts(texts, 3) == HEADLINES[:3]
+    csv_file = tmp_path / "texts.csv"
+    csv_file.write_text('text,label\n"a, b",0\n,1\nc,2\n')
+    assert load_texts(csv_file, 0) == ["a, b", "c"]
+
+
+def test_missing_texts_name_the_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SettingsError, match=r"--texts: .*nowhere\.csv not found"):
+        load_texts(tmp_path / "nowhere.csv", 0)
+    (tmp_path / "titles.csv").write_text("title\nfed cuts rates\n")
+    with pytest.raises(SettingsError, match=r"--texts: .*titles\.csv has no text column"):
+        load_texts(tmp_path / "titles.csv", 0)
+    assert main(["bench", "scorer", "--texts", str(tmp_path / "nowhere.csv")]) == 2
+    assert "--texts" in capsys.readouterr().err

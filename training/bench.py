@@ -1,0 +1,116 @@
+"""`finmon bench scorer`: docs/s of the finmon scorer vs a naive fp32 baseline on the same texts, one run.
+
+The baseline is what a first attempt looks like: the same model in torch fp32, batches of 64 texts in arrival
+order, each padded to (and cut at) the model's window length. Label agreement shows what the faster path costs in
+answers: int8 rounding, and texts longer than a window, which the scorer reads as several overlapping windows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import torch
+
+from monitor.modeldir import TASKS
+from monitor.scorer import Scorer
+from monitor.settings import Settings, SettingsError
+from monitor.textnorm import normalize
+from training.data import DataError, read_rows
+
+DEFAULT_TEXTS = Path("..") / "shared" / "data" / "tfns" / "valid.csv"  # as `finmon bench pipeline`, from the cwd
+BASELINE_BATCH = 64
+SCORE_CALL = 512  # texts per Scorer.score call (as `finmon eval`); the scorer length-sorts within each call
+WARMUP = 32
+
+T = TypeVar("T")
+
+
+def load_texts(path: Path | None, limit: int) -> list[str]:
+    """The non-empty `text` column of a CSV/JSONL file, the first `limit` rows (0 = all)."""
+    path = path or DEFAULT_TEXTS
+    if not path.is_file():
+        raise SettingsError(f"--texts: {path} not found (give a CSV/JSONL file with a text column)")
+    try:
+        texts = [row["text"] for _, row in read_rows(path) if row.get("text")]
+    except DataError as exc:
+        raise SettingsError(f"--texts: {exc}") from None
+    if not texts:
+        raise SettingsError(f"--texts: {path} has no text column or no rows")
+    return texts[:limit] if limit > 0 else texts
+
+
+def finmon_labels(scorer: Scorer, texts: Sequence[str]) -> dict[str, list[str]]:
+    """Labels of the finmon scorer (it normalises, windows, length-sorts and pads per micro-batch)."""
+    predictions = []
+    for start in range(0, len(texts), SCORE_CALL):
+        predictions.extend(scorer.score(texts[start : start + SCORE_CALL]))
+    return {"topic": [p.topic for p in predictions], "sentiment": [p.sentiment for p in predictions]}
+
+
+def baseline_labels(scorer: Scorer, texts: Sequence[str]) -> dict[str, list[str]]:
+    """Labels of the naive path: torch fp32, arrival-order batches padded to the window length."""
+    model, labels = scorer.model.eval(), scorer.spec.labels  # load_model gives fp32 weights
+    out: dict[str, list[str]] = {task: [] for task in TASKS}
+    with torch.inference_mode():
+        for start in range(0, len(texts), BASELINE_BATCH):
+            encoded = scorer.tokenizer(
+                [normalize(text) for text in texts[start : start + BASELINE_BATCH]],
+                truncation=True,
+                max_length=scorer.max_length,
+                padding="max_length",
+                return_tensors="pt",
+            )
+            logits = model(encoded["input_ids"].to(scorer.device), encoded["attention_mask"].to(scorer.device))
+            for task in TASKS:
+                out[task].extend(labels[task][i] for i in logits[task].argmax(-1).tolist())
+    return out
+
+
+def timed(run: Callable[[Scorer, Sequence[str]], T], scorer: Scorer, texts: Sequence[str]) -> tuple[T, float]:
+    """Result and seconds of `run` after an untimed warm-up on the first texts."""
+    run(scorer, texts[:WARMUP])
+    began = time.perf_counter()
+    result = run(scorer, texts)
+    return result, time.perf_counter() - began
+
+
+def agreement(a: Sequence[str], b: Sequence[str]) -> float:
+    return sum(x == y for x, y in zip(a, b, strict=True)) / max(1, len(a))
+
+
+def bench_scorer(
+    settings: Settings, texts: Path | None, model: Path | None, backend: str, limit: int
+) -> dict[str, Any]:
+    """Docs/s of both paths on the same texts, the speed-up and the share of identical labels per task."""
+    sample = load_texts(texts, limit)
+    update: dict[str, Any] = {"backend": backend}
+    if model is not None:
+        update["path"] = str(model)
+    if backend == "onnx":
+        update["device"] = "cpu"  # ONNX Runtime runs on the CPU: the baseline runs there too
+    scorer = Scorer.from_settings(settings.model.model_copy(update=update))  # exports/caches ONNX here, untimed
+    ours, ours_s = timed(finmon_labels, scorer, sample)
+    naive, naive_s = timed(baseline_labels, scorer, sample)
+    return {
+        "texts": len(sample),
+        "model": f"{scorer.name} {scorer.version}",
+        "device": str(scorer.device),
+        "finmon": {
+            "backend": backend,
+            "max_batch": scorer.max_batch,
+            "seconds": ours_s,
+            "docs_per_s": len(sample) / ours_s,
+        },
+        "baseline": {
+            "backend": "torch fp32",
+            "batch": BASELINE_BATCH,
+            "padded_to": scorer.max_length,
+            "seconds": naive_s,
+            "docs_per_s": len(sample) / naive_s,
+        },
+        "speedup": naive_s / ours_s,
+        "label_agreement": {task: agreement(ours[task], naive[task]) for task in ("sentiment", "topic")},
+    }
