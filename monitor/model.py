@@ -113,6 +113,7 @@ def _lora_scale(config: dict[str, Any], module: str, rank: int) -> float:
 def _encoder_param_name(prefix: str, params: dict[str, torch.nn.Parameter], full: str | None = None) -> str:
     """Map a PEFT key (base_model.model.encoder.layer.0....) to the encoder's own parameter name."""
     suffix = full[len(prefix) :] if full else ".weight"
+    prefix = prefix.replace(".base_layer", "")  # PEFT keeps a wrapped layer's own bias under base_layer
     for strip in ("base_model.model.encoder.", "base_model.model.", "encoder.", ""):
         if prefix.startswith(strip):
             name = prefix[len(strip) :] + suffix

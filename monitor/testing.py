@@ -129,7 +129,7 @@ def make_tokenizer(directory: Path) -> BertTokenizer:
     pieces = ["##" + ch for ch in letters]
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *letters, *pieces, *_WORDS]
     (directory / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
-    return BertTokenizer(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
+    return BertTokenizer(vocab=str(directory / "vocab.txt"), do_lower_case=True)
 
 
 def make_tiny_model_dir(model_dir: Path, *, seed: int = 0, max_length: int = 64) -> Path:
