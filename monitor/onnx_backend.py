@@ -84,20 +84,28 @@ def quantize_int8(source: Path, target: Path) -> None:
     quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
 
 
-def cached_int8_model(model: MultiTaskModel, model_dir: Path, cache_dir: Path) -> Path:
-    """The int8 ONNX file of this model directory, exported and quantised on first use."""
+def cached_onnx_model(model: MultiTaskModel, model_dir: Path, cache_dir: Path, precision: str = "int8") -> Path:
+    """The ONNX file of this model directory (int8: dynamically quantised; fp32: as exported), made on first use."""
+    if precision not in ("int8", "fp32"):
+        raise ValueError(f"unknown ONNX precision {precision!r}; expected int8 or fp32")
     _require_onnx()
-    target = cache_dir / f"{model_dir.name}-{model_fingerprint(model_dir)}" / "model.int8.onnx"
+    target = cache_dir / f"{model_dir.name}-{model_fingerprint(model_dir)}" / f"model.{precision}.onnx"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    log.info("exporting %s to ONNX int8 (once) at %s", model_dir, target)
+    log.info("exporting %s to ONNX %s (once) at %s", model_dir, precision, target)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        fp32, int8 = Path(tmp) / "model.onnx", Path(tmp) / "model.int8.onnx"
+        fp32, int8 = Path(tmp) / "model.fp32.onnx", Path(tmp) / "model.int8.onnx"
         export_fp32(model, fp32)
-        quantize_int8(fp32, int8)
-        os.replace(int8, target)  # atomic: a concurrent worker sees either no file or a whole one
+        if precision == "int8":
+            quantize_int8(fp32, int8)
+        os.replace(int8 if precision == "int8" else fp32, target)  # atomic: others see no file or a whole one
     return target
+
+
+def cached_int8_model(model: MultiTaskModel, model_dir: Path, cache_dir: Path) -> Path:
+    """The int8 ONNX file of this model directory, exported and quantised on first use."""
+    return cached_onnx_model(model, model_dir, cache_dir, "int8")
 
 
 class OnnxRunner:

@@ -13,7 +13,7 @@ from monitor.batching import mean_by_owner, plan_microbatches
 from monitor.contracts import Prediction
 from monitor.model import MultiTaskModel, load_model
 from monitor.modeldir import ModelSpec, default_model_dir
-from monitor.onnx_backend import OnnxRunner, cached_int8_model, softmax
+from monitor.onnx_backend import OnnxRunner, cached_onnx_model, softmax
 from monitor.schemas import SENTIMENT_LABELS
 from monitor.settings import ModelSettings
 from monitor.textnorm import normalize
@@ -146,4 +146,5 @@ class Scorer:
 def _onnx_runner(model: MultiTaskModel, model_dir: Path, settings: ModelSettings) -> OnnxRunner:
     if settings.device == "cuda":
         raise RuntimeError("FINMON_MODEL__BACKEND=onnx runs on the CPU; use the torch backend for CUDA")
-    return OnnxRunner(cached_int8_model(model, model_dir, settings.onnx_cache_dir), settings.torch_threads)
+    path = cached_onnx_model(model, model_dir, settings.onnx_cache_dir, settings.onnx_precision)
+    return OnnxRunner(path, settings.torch_threads)

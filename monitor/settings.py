@@ -148,6 +148,9 @@ class ModelSettings(BaseModel):
     backend: Literal["torch", "onnx"] = Field(
         "torch", description="torch, or ONNX Runtime int8 on CPU (exported and cached on first use; finmon[onnx])"
     )
+    onnx_precision: Literal["int8", "fp32"] = Field(
+        "int8", description="onnx backend: int8 (dynamic quantisation, fastest) or fp32 (labels identical to torch)"
+    )
     onnx_cache_dir: Path = Field(
         Path.home() / ".cache" / "finmon" / "onnx", description="where exported ONNX models are cached"
     )

@@ -82,11 +82,11 @@ def agreement(a: Sequence[str], b: Sequence[str]) -> float:
 
 
 def bench_scorer(
-    settings: Settings, texts: Path | None, model: Path | None, backend: str, limit: int
+    settings: Settings, texts: Path | None, model: Path | None, backend: str, limit: int, precision: str = "int8"
 ) -> dict[str, Any]:
     """Docs/s of both paths on the same texts, the speed-up and the share of identical labels per task."""
     sample = load_texts(texts, limit)
-    update: dict[str, Any] = {"backend": backend}
+    update: dict[str, Any] = {"backend": backend, "onnx_precision": precision}
     if model is not None:
         update["path"] = str(model)
     if backend == "onnx":
@@ -99,7 +99,7 @@ def bench_scorer(
         "model": f"{scorer.name} {scorer.version}",
         "device": str(scorer.device),
         "finmon": {
-            "backend": backend,
+            "backend": f"onnx {precision}" if backend == "onnx" else backend,
             "max_batch": scorer.max_batch,
             "seconds": ours_s,
             "docs_per_s": len(sample) / ours_s,

@@ -109,7 +109,9 @@ def cmd_eval(namespace: argparse.Namespace, settings: Any) -> int:
 def cmd_bench_scorer(namespace: argparse.Namespace, settings: Any) -> int:
     from training.bench import bench_scorer
 
-    result = bench_scorer(settings, namespace.texts, namespace.model, namespace.backend, namespace.limit)
+    result = bench_scorer(
+        settings, namespace.texts, namespace.model, namespace.backend, namespace.limit, namespace.precision
+    )
     print(json.dumps(result, indent=2))
     return 0
 
@@ -136,5 +138,11 @@ def register_bench(benches: Any) -> None:
     bench.add_argument("--texts", type=Path, help="CSV/JSONL with a text column (default: shared sentiment valid)")
     bench.add_argument("--model", type=Path, help="model directory (default: the configured or shipped model)")
     bench.add_argument("--backend", choices=["onnx", "torch"], default="onnx", help="finmon scorer backend")
+    bench.add_argument(
+        "--precision",
+        choices=["int8", "fp32"],
+        default="int8",
+        help="ONNX precision (default int8)",
+    )
     bench.add_argument("--limit", type=int, default=0, help="use only the first N texts (0 = all)")
     bench.set_defaults(func=cmd_bench_scorer)

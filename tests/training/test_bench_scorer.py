@@ -46,7 +46,10 @@ def test_bench_reports_both_speeds_their_ratio_and_agreement(
     settings = Settings(model={"path": str(word_model_dir), "device": "cpu", "onnx_cache_dir": str(tmp_path / "onnx")})
     result = bench_scorer(settings, texts, None, backend, 50)
     assert result["texts"] == 50 and result["model"] == "tiny-words 0"
-    assert result["finmon"]["backend"] == backend and result["baseline"]["padded_to"] == 32
+    assert (
+        result["finmon"]["backend"] == {"onnx": "onnx int8", "torch": "torch"}[backend]
+        and result["baseline"]["padded_to"] == 32
+    )
     for path in ("finmon", "baseline"):
         assert result[path]["docs_per_s"] > 0
         assert result[path]["docs_per_s"] == pytest.approx(50 / result[path]["seconds"])
