@@ -11,6 +11,7 @@ from pathlib import Path
 
 from alerts import cli as alerts_cli
 from monitor.ingest import cli as ingest_cli
+from monitor.mappings import SetupError
 from monitor.modeldir import ModelFormatError
 from monitor.settings import Settings, SettingsError, load_settings
 from training import cli as training_cli
@@ -56,6 +57,22 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
                 ",".join(live.kafka.bootstrap_servers),
             )
         run_worker(live)
+    return 0
+
+
+def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
+    """Create or check index templates, the ILM policy and indices; print one line per object."""
+    from monitor.es import make_client
+    from monitor.es_setup import run_setup
+
+    if settings.es.embedded:
+        raise SettingsError("FINMON_ES__URLS: setup needs a running Elasticsearch (the embedded one sets itself up)")
+    client = make_client(settings.es)
+    try:
+        for step in run_setup(client, settings.es):
+            print(step)
+    finally:
+        client.close()
     return 0
 
 
@@ -108,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run a stream worker: news.raw → model → Elasticsearch")
     worker.set_defaults(func=cmd_worker)
+
+    setup = commands.add_parser("setup", help="create or check Elasticsearch index templates, ILM policy, indices")
+    setup.set_defaults(func=cmd_setup)
 
     rep = commands.add_parser("replay", help="send a JSONL or CSV file of news to news.raw")
     rep.add_argument("file", type=_existing_file, help="JSONL (one NewsItem per line) or CSV with title/text columns")
@@ -173,6 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"finmon: {exc}", file=sys.stderr)
         return 2
+    except SetupError as exc:
+        print(f"finmon: {exc}", file=sys.stderr)
+        return 1
     except ModelFormatError as exc:
         print(f"finmon: FINMON_MODEL__PATH: {exc}", file=sys.stderr)
         return 2

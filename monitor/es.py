@@ -15,41 +15,16 @@ from elasticsearch import ApiError, Elasticsearch, helpers
 
 from monitor.backoff import backoff_delays
 from monitor.contracts import Rejected
+from monitor.mappings import NEWS_MAPPING
+from monitor.metrics import Metrics
 from monitor.schemas import ScoredNews
 from monitor.settings import ElasticsearchSettings
 
 log = logging.getLogger(__name__)
 
-RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+__all__ = ["NEWS_MAPPING", "EsNewsSink", "SinkStopped", "ensure_news_index", "make_client"]
 
-NEWS_MAPPING: dict[str, Any] = {
-    "dynamic": False,
-    "properties": {
-        "v": {"type": "integer"},
-        "id": {"type": "keyword"},
-        "url": {"type": "keyword", "ignore_above": 4096},
-        "source": {"type": "keyword"},
-        "title": {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 512}}},
-        "text": {"type": "text"},
-        "published_at": {"type": "date"},
-        "fetched_at": {"type": "date"},
-        "language": {"type": "keyword"},
-        "tickers": {"type": "keyword"},
-        "story_id": {"type": "keyword"},
-        "is_first": {"type": "boolean"},
-        "topic": {"type": "keyword"},
-        "topic_confidence": {"type": "float"},
-        "sentiment": {"type": "keyword"},
-        "sentiment_probs": {
-            "properties": {"negative": {"type": "float"}, "neutral": {"type": "float"}, "positive": {"type": "float"}}
-        },
-        "sentiment_score": {"type": "float"},
-        "windows": {"type": "integer"},
-        "model_name": {"type": "keyword"},
-        "model_version": {"type": "keyword"},
-        "scored_at": {"type": "date"},
-    },
-}
+RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
 class PlainJsonNode(Urllib3HttpNode):
@@ -114,6 +89,10 @@ class SinkStopped(Exception):
 class EsNewsSink:
     """Writes ScoredNews with `create` (the news id as `_id`): a replay or a redelivery never duplicates.
 
+    When the index is a rollover alias (`finmon setup` with ILM), `create` only guards the current write
+    index, so each batch first asks the alias (all backing indices) which ids it already holds and skips
+    them; what remains possible is a redelivery within one refresh interval of a rollover.
+
     Retries connection errors and 429/5xx with backoff until they succeed or `stop()` is called;
     returns the documents rejected for good (e.g. mapping errors) so the caller can dead-letter them.
     """
@@ -125,9 +104,12 @@ class EsNewsSink:
         *,
         max_backoff: float = 30.0,
         sleep: Callable[[float], bool] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.client = client
         self.index = index
+        self.metrics = metrics or Metrics()
+        self.alias = False
         self.max_backoff = max_backoff
         self._stopping = threading.Event()
         self._sleep = sleep or self._stopping.wait
@@ -145,23 +127,40 @@ class EsNewsSink:
             try:
                 if not self._index_ready:
                     ensure_news_index(self.client, self.index)
+                    self.alias = bool(self.client.indices.exists_alias(name=self.index))
                     self._index_ready = True
-                retry, failed = self._bulk(list(pending.values()))
+                retry, failed = self._bulk(self._not_indexed(list(pending.values())))
             except (TransportConnectionError, ConnectionTimeout, ApiError) as exc:
                 if isinstance(exc, ApiError) and exc.meta.status not in RETRIABLE_STATUS:
                     raise
                 retry, failed = list(pending), []
+                self.metrics.es_bulk_errors.labels("unavailable").inc()
                 log.warning("Elasticsearch unavailable (%s); retrying", type(exc).__name__)
             rejected += [Rejected(pending[i], reason) for i, reason in failed]
             pending = {i: pending[i] for i in retry}
             if pending:
                 self.retries += 1
+                self.metrics.es_retries.inc()
                 if self._sleep(next(delays)):
                     raise SinkStopped(f"{len(pending)} documents not indexed")
         return rejected
 
+    def _not_indexed(self, docs: list[ScoredNews]) -> list[ScoredNews]:
+        """Behind a rollover alias: leave out documents an older backing index already holds."""
+        if not self.alias or not docs:
+            return docs
+        response = self.client.search(
+            index=self.index, query={"ids": {"values": [d.id for d in docs]}}, source=False, size=len(docs)
+        )
+        found = {hit["_id"] for hit in response["hits"]["hits"]}
+        self.metrics.es_duplicates.inc(len(found))
+        return [d for d in docs if d.id not in found]
+
     def _bulk(self, docs: list[ScoredNews]) -> tuple[list[str], list[tuple[str, str]]]:
         """One bulk request; returns ids to retry and (id, reason) of documents rejected for good."""
+        if not docs:
+            return [], []
+        self.metrics.es_bulk_requests.inc()
         actions = ({"_op_type": "create", "_index": self.index, "_id": d.id, "_source": d.es_document()} for d in docs)
         retry: list[str] = []
         failed: list[tuple[str, str]] = []
@@ -173,10 +172,13 @@ class EsNewsSink:
             result = item["create"]
             status = result.get("status", 0)
             if status == 409:  # already indexed by an earlier delivery: that is success
+                self.metrics.es_duplicates.inc()
                 continue
             if status in RETRIABLE_STATUS:
+                self.metrics.es_bulk_errors.labels("retriable").inc()
                 retry.append(result["_id"])
             else:
+                self.metrics.es_bulk_errors.labels("rejected").inc()
                 error = result.get("error", {})
                 reason = error.get("reason", str(error)) if isinstance(error, dict) else str(error)
                 failed.append((result["_id"], f"elasticsearch rejected ({status}): {reason}"))

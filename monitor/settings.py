@@ -110,6 +110,15 @@ class ElasticsearchSettings(BaseModel):
     news_index: str = Field("finmon-news", min_length=1)
     alerts_index: str = Field("finmon-alerts", min_length=1)
     embedded_server: Literal["noida", "osmem"] = "noida"
+    lifecycle: Literal["auto", "ilm", "plain"] = Field(
+        "auto",
+        description="news index: ilm = rollover alias + ILM policy, plain = one index, auto = ilm where supported",
+    )
+    rollover_max_age: str = Field("7d", description="ILM: roll the news index over after this age")
+    rollover_max_primary_shard_size: str = Field("50gb", description="ILM: or once a primary shard is this large")
+    retention: str | None = Field("90d", description="ILM: delete news indices this long after rollover; empty = keep")
+    number_of_shards: int = Field(1, ge=1, description="primary shards of each news index")
+    number_of_replicas: int | None = Field(None, ge=0, description="replicas of each index; empty = server default")
 
     _split = field_validator("urls", mode="before")(_split_commas)
 
@@ -165,6 +174,30 @@ class WorkerSettings(BaseModel):
     forward_scored: bool = True
 
 
+class KibanaSettings(BaseModel):
+    """Where `finmon kibana import` sends the shipped saved objects."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(None, description="Kibana base URL, e.g. http://kibana:5601")
+    api_key: SecretStr | None = Field(None, description="Kibana/Elasticsearch API key (encoded form)")
+    username: str | None = None
+    password: SecretStr | None = None
+    space: str | None = Field(None, description="Kibana space to import into; empty = the default space")
+    verify_certs: bool = True
+    ca_certs: Path | None = Field(None, description="CA certificate (PEM) of Kibana")
+
+
+class MetricsSettings(BaseModel):
+    """The Prometheus /metrics and /healthz endpoint of each long-running process."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    host: str = Field("127.0.0.1", description="address to listen on (0.0.0.0 in containers)")
+    port: int = Field(0, ge=0, le=65535, description="port to listen on; 0 = a free port (logged)")
+
+
 class Settings(BaseSettings):
     """All of finmon's configuration. Env: FINMON_<SECTION>__<NAME>; file: TOML named by FINMON_CONFIG."""
 
@@ -178,8 +211,11 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     scrape: ScrapeSettings = Field(default_factory=ScrapeSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    kibana: KibanaSettings = Field(default_factory=KibanaSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     data_dir: Path = Field(Path.home() / ".cache" / "finmon", description="caches and embedded server data")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field("text", description="json = one JSON object per log line")
 
     @classmethod
     def settings_customise_sources(

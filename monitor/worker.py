@@ -18,6 +18,7 @@ import faust
 from faust.types import EventT
 
 from monitor.es import EsNewsSink, make_client
+from monitor.es_setup import ensure_setup
 from monitor.kafka import ensure_topics
 from monitor.processing import BatchProcessor, BatchResult, DeadLetter
 from monitor.scorer import Scorer
@@ -142,9 +143,9 @@ def build_worker(settings: Settings) -> NewsWorker:
     scorer = Scorer.from_settings(settings.model)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_topics(settings.kafka)
-    sink = EsNewsSink(
-        make_client(settings.es), settings.es.news_index, max_backoff=settings.worker.es_retry_max_backoff
-    )
+    client = make_client(settings.es)
+    ensure_setup(client, settings.es)
+    sink = EsNewsSink(client, settings.es.news_index, max_backoff=settings.worker.es_retry_max_backoff)
     return NewsWorker(settings, BatchProcessor(scorer, sink), sink)
 
 

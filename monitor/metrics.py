@@ -1,0 +1,84 @@
+"""Every Prometheus series finmon exposes, in one registry per process (no global registry).
+
+Adapters (the worker, the Elasticsearch sink, the alert service, the scraper) take a `Metrics` and count;
+`monitor.metrics_server` serves its registry with /healthz.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class Metrics:
+    """The counters, histograms and gauges of one finmon process."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.documents_in = Counter("finmon_worker_documents_in", "raw messages consumed by the worker", registry=r)
+        self.documents_out = Counter(
+            "finmon_worker_documents_out", "news items scored and indexed by the worker", registry=r
+        )
+        self.dead_letters = Counter(
+            "finmon_worker_dead_letters", "messages sent to the dead-letter topic", ["stage"], registry=r
+        )
+        self.batch_size = Histogram(
+            "finmon_worker_batch_size", "messages per worker batch", buckets=BATCH_BUCKETS, registry=r
+        )
+        self.scoring_seconds = Histogram(
+            "finmon_scoring_seconds", "model time per batch (both heads)", buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.es_bulk_requests = Counter("finmon_es_bulk_requests", "bulk requests sent to Elasticsearch", registry=r)
+        self.es_bulk_errors = Counter(
+            "finmon_es_bulk_errors",
+            "bulk failures: documents rejected for good, retriable documents, unavailable cluster",
+            ["kind"],
+            registry=r,
+        )
+        self.es_retries = Counter("finmon_es_retries", "bulk retries after a backoff", registry=r)
+        self.es_duplicates = Counter(
+            "finmon_es_duplicates_skipped", "documents already indexed (redeliveries, replays)", registry=r
+        )
+        self.alert_evaluations = Counter(
+            "finmon_alert_evaluations", "alert evaluator runs by outcome", ["outcome"], registry=r
+        )
+        self.alert_events = Counter("finmon_alert_events", "alert state changes by status", ["status"], registry=r)
+        self.alert_notifications = Counter(
+            "finmon_alert_notifications", "webhook deliveries by outcome", ["outcome"], registry=r
+        )
+        self.up = Gauge("finmon_up", "1 while the process runs", ["component"], registry=r)
+
+    def observe_scrape(self, snapshot: Callable[[], dict[str, Any]]) -> None:
+        """Expose a scraper's own counters (read at scrape time from `ScrapeStats.snapshot`)."""
+        self.registry.register(ScrapeCollector(snapshot))
+
+
+class ScrapeCollector(Collector):
+    """`finmon_scrape_*` series from the scraper's thread-safe stats."""
+
+    def __init__(self, snapshot: Callable[[], dict[str, Any]]) -> None:
+        self.snapshot = snapshot
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        stats = self.snapshot()
+        counts = stats.get("counts", {})
+        events = CounterMetricFamily("finmon_scrape_items", "feed entries by what happened to them", labels=["kind"])
+        for kind in ("entries", "emitted", "duplicates", "linked", "invalid_entries", "bodies"):
+            events.add_metric([kind], float(counts.get(kind, 0)))
+        yield events
+        polls = CounterMetricFamily("finmon_scrape_polls", "feed polls", labels=["outcome"])
+        failures = int(counts.get("failures", 0))
+        polls.add_metric(["ok"], float(int(counts.get("polls", 0)) - failures))
+        polls.add_metric(["failed"], float(failures))
+        yield polls
+        documents_out = CounterMetricFamily("finmon_scrape_documents_out", "news items sent to news.raw")
+        documents_out.add_metric([], float(counts.get("emitted", 0)))
+        yield documents_out
