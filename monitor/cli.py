@@ -11,6 +11,7 @@ from pathlib import Path
 
 from alerts import cli as alerts_cli
 from monitor.ingest import cli as ingest_cli
+from monitor.kibana import cli as kibana_cli
 from monitor.mappings import SetupError
 from monitor.modeldir import ModelFormatError
 from monitor.settings import Settings, SettingsError, load_settings
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     training_cli.register(commands)
     ingest_cli.register(commands)
     alerts_cli.register(commands)
+    kibana_cli.register(commands)
     return parser
 
 

@@ -1,0 +1,334 @@
+"""Kibana saved objects for finmon (data views, the "Market sentiment" dashboard and its panels) and the
+Elasticsearch query behind each panel, from one definition (pure).
+
+`finmon kibana build` writes them to `monitor/kibana/finmon.ndjson` (what `finmon kibana import` sends)
+and `monitor/kibana/panels.json` (each panel's query, which the tests run against the ES-API servers).
+Aggregation panels are Vega-Lite visualisations because a Vega spec carries its own Elasticsearch query
+(Kibana injects the dashboard's time range and filters where the spec says `%context%`), so the query the
+tests run is the one Kibana runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+NEWS_VIEW_ID = "finmon-news-view"
+ALERTS_VIEW_ID = "finmon-alerts-view"
+DASHBOARD_ID = "finmon-market-sentiment"
+NEWS_TIME = "scored_at"
+ALERTS_TIME = "at"
+TOP_TOPICS = 10
+TOP_TICKERS = 15
+HEADLINES = 50
+INTERVAL = "1h"
+HEADLINE_COLUMNS = ["title", "topic", "tickers", "sentiment_score", "source"]
+MIGRATION = {"index-pattern": "7.11.0", "visualization": "7.10.0", "search": "7.9.3", "dashboard": "7.9.3"}
+EMPTY_SEARCH = json.dumps({"query": {"query": "", "language": "kuery"}, "filter": []})
+VEGA_LITE = "https://vega.github.io/schema/vega-lite/v5.json"
+
+
+def _histogram(field: str) -> dict[str, Any]:
+    return {"date_histogram": {"field": field, "fixed_interval": INTERVAL, "min_doc_count": 1}}
+
+
+def _negative() -> dict[str, Any]:
+    return {"filter": {"term": {"sentiment": "negative"}}}
+
+
+def negative_share_body() -> dict[str, Any]:
+    time = {**_histogram(NEWS_TIME), "aggs": {"negative": _negative()}}
+    return {"size": 0, "aggs": {"topics": {"terms": {"field": "topic", "size": TOP_TOPICS}, "aggs": {"time": time}}}}
+
+
+def volume_body() -> dict[str, Any]:
+    topics = {"terms": {"field": "topic", "size": TOP_TOPICS}}
+    return {"size": 0, "aggs": {"time": {**_histogram(NEWS_TIME), "aggs": {"topics": topics}}}}
+
+
+def tickers_body() -> dict[str, Any]:
+    sub = {"score": {"avg": {"field": "sentiment_score"}}, "negative": _negative()}
+    terms = {"field": "tickers", "size": TOP_TICKERS, "order": {"_count": "desc"}}
+    return {"size": 0, "aggs": {"tickers": {"terms": terms, "aggs": sub}}}
+
+
+def alerts_body() -> dict[str, Any]:
+    status = {"terms": {"field": "status", "size": 5}}
+    return {"size": 0, "aggs": {"time": {**_histogram(ALERTS_TIME), "aggs": {"status": status}}}}
+
+
+def _vega(index: str, timefield: str, body: dict[str, Any], buckets: str, rest: dict[str, Any]) -> dict[str, Any]:
+    url = {"%context%": True, "%timefield%": timefield, "index": index, "body": body}
+    data = {"url": url, "format": {"property": f"aggregations.{buckets}.buckets"}}
+    return {"$schema": VEGA_LITE, "data": data, "width": "container", "height": "container", **rest}
+
+
+def negative_share_spec(index: str) -> dict[str, Any]:
+    return _vega(
+        index,
+        NEWS_TIME,
+        negative_share_body(),
+        "topics",
+        {
+            "title": "Negative share by topic (hourly)",
+            "transform": [
+                {"flatten": ["time.buckets"], "as": ["t"]},
+                {"calculate": "datum.t.key", "as": "time"},
+                {"calculate": "datum.t.negative.doc_count / datum.t.doc_count", "as": "negative_share"},
+                {"calculate": "datum.t.doc_count", "as": "volume"},
+            ],
+            "mark": {"type": "line", "point": True},
+            "encoding": {
+                "x": {"field": "time", "type": "temporal", "title": None},
+                "y": {"field": "negative_share", "type": "quantitative", "axis": {"format": "%"}, "title": "negative"},
+                "color": {"field": "key", "type": "nominal", "title": "topic"},
+                "tooltip": [
+                    {"field": "key", "title": "topic"},
+                    {"field": "time", "type": "temporal"},
+                    {"field": "negative_share", "format": ".0%"},
+                    {"field": "volume"},
+                ],
+            },
+        },
+    )
+
+
+def volume_spec(index: str) -> dict[str, Any]:
+    return _vega(
+        index,
+        NEWS_TIME,
+        volume_body(),
+        "time",
+        {
+            "title": "News volume by topic (hourly)",
+            "transform": [
+                {"flatten": ["topics.buckets"], "as": ["t"]},
+                {"calculate": "datum.t.key", "as": "topic"},
+                {"calculate": "datum.t.doc_count", "as": "count"},
+            ],
+            "mark": "bar",
+            "encoding": {
+                "x": {"field": "key", "type": "temporal", "title": None},
+                "y": {"field": "count", "type": "quantitative", "stack": "zero", "title": "news items"},
+                "color": {"field": "topic", "type": "nominal"},
+                "tooltip": [{"field": "topic"}, {"field": "key", "type": "temporal"}, {"field": "count"}],
+            },
+        },
+    )
+
+
+def tickers_spec(index: str) -> dict[str, Any]:
+    return _vega(
+        index,
+        NEWS_TIME,
+        tickers_body(),
+        "tickers",
+        {
+            "title": f"Sentiment by ticker (top {TOP_TICKERS} by volume)",
+            "transform": [
+                {"calculate": "datum.score.value", "as": "score"},
+                {"calculate": "datum.negative.doc_count / datum.doc_count", "as": "negative_share"},
+            ],
+            "mark": "bar",
+            "encoding": {
+                "y": {"field": "key", "type": "nominal", "sort": "-x", "title": None},
+                "x": {"field": "score", "type": "quantitative", "scale": {"domain": [-1, 1]}, "title": "mean score"},
+                "color": {"field": "score", "type": "quantitative", "scale": {"scheme": "redyellowgreen"}},
+                "tooltip": [
+                    {"field": "key", "title": "ticker"},
+                    {"field": "doc_count", "title": "volume"},
+                    {"field": "score", "format": ".2f"},
+                    {"field": "negative_share", "format": ".0%"},
+                ],
+            },
+        },
+    )
+
+
+def alerts_spec(index: str) -> dict[str, Any]:
+    return _vega(
+        index,
+        ALERTS_TIME,
+        alerts_body(),
+        "time",
+        {
+            "title": "Alerts timeline (state changes per hour)",
+            "transform": [
+                {"flatten": ["status.buckets"], "as": ["s"]},
+                {"calculate": "datum.s.key", "as": "status"},
+                {"calculate": "datum.s.doc_count", "as": "count"},
+            ],
+            "mark": "bar",
+            "encoding": {
+                "x": {"field": "key", "type": "temporal", "title": None},
+                "y": {"field": "count", "type": "quantitative", "title": "alert events"},
+                "color": {
+                    "field": "status",
+                    "type": "nominal",
+                    "scale": {"domain": ["firing", "resolved"], "range": ["#bd271e", "#54b399"]},
+                },
+            },
+        },
+    )
+
+
+def _object(kind: str, object_id: str, attributes: dict[str, Any], references: list[dict[str, str]]) -> dict[str, Any]:
+    return {
+        "id": object_id,
+        "type": kind,
+        "attributes": attributes,
+        "references": references,
+        "migrationVersion": {kind: MIGRATION[kind]},
+    }
+
+
+def data_view(object_id: str, title: str, time_field: str) -> dict[str, Any]:
+    return _object("index-pattern", object_id, {"title": title, "timeFieldName": time_field}, [])
+
+
+def vega_visualization(object_id: str, title: str, spec: dict[str, Any]) -> dict[str, Any]:
+    vis_state = {"title": title, "type": "vega", "aggs": [], "params": {"spec": json.dumps(spec, indent=2)}}
+    attributes = {
+        "title": title,
+        "description": "",
+        "visState": json.dumps(vis_state),
+        "uiStateJSON": "{}",
+        "version": 1,
+        "kibanaSavedObjectMeta": {"searchSourceJSON": EMPTY_SEARCH},
+    }
+    return _object("visualization", object_id, attributes, [])
+
+
+def headlines_search(object_id: str) -> dict[str, Any]:
+    source = {
+        "query": {"query": "sentiment:negative", "language": "kuery"},
+        "filter": [],
+        "indexRefName": "kibanaSavedObjectMeta.searchSourceJSON.index",
+    }
+    attributes = {
+        "title": "Latest negative headlines",
+        "description": "",
+        "columns": HEADLINE_COLUMNS,
+        "sort": [[NEWS_TIME, "desc"]],
+        "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps(source)},
+    }
+    ref = {"name": "kibanaSavedObjectMeta.searchSourceJSON.index", "type": "index-pattern", "id": NEWS_VIEW_ID}
+    return _object("search", object_id, attributes, [ref])
+
+
+# (saved object id, grid x, y, w, h) of each dashboard panel, in reading order
+LAYOUT = [
+    ("finmon-negative-share", 0, 0, 24, 15),
+    ("finmon-volume-by-topic", 24, 0, 24, 15),
+    ("finmon-sentiment-by-ticker", 0, 15, 20, 18),
+    ("finmon-negative-headlines", 20, 15, 28, 18),
+    ("finmon-alerts-timeline", 0, 33, 48, 12),
+]
+
+
+def dashboard(panels: list[dict[str, Any]]) -> dict[str, Any]:
+    kinds = {p["id"]: p["type"] for p in panels}
+    grid = []
+    references = []
+    for n, (object_id, x, y, w, h) in enumerate(LAYOUT):
+        ref = f"panel_{n}"
+        grid.append(
+            {
+                "version": "8.15.0",
+                "type": kinds[object_id],
+                "gridData": {"x": x, "y": y, "w": w, "h": h, "i": str(n + 1)},
+                "panelIndex": str(n + 1),
+                "embeddableConfig": {},
+                "panelRefName": ref,
+            }
+        )
+        references.append({"name": ref, "type": kinds[object_id], "id": object_id})
+    attributes = {
+        "title": "Market sentiment",
+        "description": "finmon: negative news share, volume, tickers, negative headlines and alerts",
+        "panelsJSON": json.dumps(grid),
+        "optionsJSON": json.dumps({"useMargins": True, "syncColors": True, "hidePanelTitles": False}),
+        "timeRestore": True,
+        "timeFrom": "now-24h",
+        "timeTo": "now",
+        "refreshInterval": {"pause": False, "value": 60000},
+        "version": 1,
+        "kibanaSavedObjectMeta": {"searchSourceJSON": EMPTY_SEARCH},
+    }
+    return _object("dashboard", DASHBOARD_ID, attributes, references)
+
+
+def saved_objects(news_index: str = "finmon-news", alerts_index: str = "finmon-alerts") -> list[dict[str, Any]]:
+    """Data views first, then panels, then the dashboard (Kibana resolves references within one import)."""
+    panels = [
+        vega_visualization("finmon-negative-share", "Negative share by topic", negative_share_spec(news_index)),
+        vega_visualization("finmon-volume-by-topic", "News volume by topic", volume_spec(news_index)),
+        vega_visualization("finmon-sentiment-by-ticker", "Sentiment by ticker", tickers_spec(news_index)),
+        headlines_search("finmon-negative-headlines"),
+        vega_visualization("finmon-alerts-timeline", "Alerts timeline", alerts_spec(alerts_index)),
+    ]
+    views = [data_view(NEWS_VIEW_ID, news_index, NEWS_TIME), data_view(ALERTS_VIEW_ID, alerts_index, ALERTS_TIME)]
+    return [*views, *panels, dashboard(panels)]
+
+
+def to_ndjson(objects: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(o, sort_keys=True) + "\n" for o in objects)
+
+
+def parse_ndjson(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+KQL_TERM = re.compile(r"^\s*([\w.]+)\s*:\s*\"?([^\"\s]+)\"?\s*$")
+
+
+def kql_filter(kql: str) -> list[dict[str, Any]]:
+    """The `term` filters of a KQL query made of `field:value` clauses joined by `and` (all finmon uses)."""
+    if not kql.strip():
+        return []
+    filters = []
+    for clause in re.split(r"\s+and\s+", kql, flags=re.IGNORECASE):
+        match = KQL_TERM.match(clause)
+        if match is None:
+            raise ValueError(f"unsupported KQL clause {clause!r}")
+        filters.append({"term": {match.group(1): match.group(2)}})
+    return filters
+
+
+def panel_query(obj: dict[str, Any], views: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The Elasticsearch request behind one panel: {"index", "timefield", "body"}, time range left out
+    (Kibana adds it as a range filter on `timefield`, as the tests do)."""
+    attributes = obj["attributes"]
+    if obj["type"] == "visualization":
+        spec = json.loads(json.loads(attributes["visState"])["params"]["spec"])
+        url = spec["data"]["url"]
+        return {"index": url["index"], "timefield": url["%timefield%"], "body": url["body"]}
+    source = json.loads(attributes["kibanaSavedObjectMeta"]["searchSourceJSON"])
+    ref = next(r for r in obj["references"] if r["name"] == source["indexRefName"])
+    view = views[ref["id"]]["attributes"]
+    field, order = attributes["sort"][0]
+    body = {
+        "size": HEADLINES,
+        "query": {"bool": {"filter": kql_filter(source["query"]["query"])}},
+        "sort": [{field: {"order": order}}],
+        "_source": attributes["columns"],
+    }
+    return {"index": view["title"], "timefield": view["timeFieldName"], "body": body}
+
+
+def panel_queries(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each dashboard panel's request, by saved object id."""
+    by_id = {o["id"]: o for o in objects}
+    views = {o["id"]: o for o in objects if o["type"] == "index-pattern"}
+    board = by_id[DASHBOARD_ID]
+    return {ref["id"]: panel_query(by_id[ref["id"]], views) for ref in board["references"]}
+
+
+def with_time_range(query: dict[str, Any], start: str, end: str) -> dict[str, Any]:
+    """The panel's body as Kibana sends it for a time range: its own filters plus a range on the time field."""
+    body = dict(query["body"])
+    time_filter = {"range": {query["timefield"]: {"gte": start, "lt": end, "format": "strict_date_optional_time"}}}
+    own = body.get("query", {}).get("bool", {}).get("filter", [])
+    body["query"] = {"bool": {"filter": [*own, time_filter]}}
+    return body

@@ -1,0 +1,118 @@
+"""Each dashboard panel's query, as Kibana sends it, on both ES-API servers over a known small dataset."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from monitor.es import EsNewsSink
+from monitor.es_setup import run_setup
+from monitor.kibana import PANELS, shipped
+from monitor.kibana.objects import HEADLINE_COLUMNS, with_time_range
+from monitor.settings import ElasticsearchSettings
+
+from .dataset import T0, known_news
+
+pytestmark = pytest.mark.integration
+
+START, END = (T0 - timedelta(hours=1)).isoformat(), (T0 + timedelta(hours=3)).isoformat()
+ALERTS = [
+    ("firing", T0 + timedelta(minutes=30)),
+    ("firing", T0 + timedelta(minutes=40)),
+    ("resolved", T0 + timedelta(minutes=70)),
+]
+
+
+def hour(at: datetime | str) -> str:
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return moment.replace(minute=0, second=0, microsecond=0).isoformat()
+
+
+def epoch_hour(key: int) -> str:
+    return hour(datetime.fromtimestamp(key / 1000, tz=T0.tzinfo))
+
+
+@pytest.fixture(scope="module")
+def panels() -> dict[str, dict[str, Any]]:
+    return dict(json.loads(shipped(PANELS).read_text(encoding="utf-8")))
+
+
+@pytest.fixture
+def indexed(es_client: Elasticsearch, es_settings: ElasticsearchSettings, unique: str) -> ElasticsearchSettings:
+    es = es_settings.model_copy(update={"news_index": f"news-{unique}", "alerts_index": f"alerts-{unique}"})
+    run_setup(es_client, es)
+    assert EsNewsSink(es_client, es.news_index, sleep=lambda _: False).write(known_news()) == []
+    for n, (status, at) in enumerate(ALERTS):
+        document = {"status": status, "at": at.isoformat(), "fingerprint": f"fp{n}", "labels": {"rule": "r"}}
+        es_client.index(index=es.alerts_index, id=f"a{n}", document=document)
+    es_client.indices.refresh(index=[es.news_index, es.alerts_index])
+    return es
+
+
+def run(client: Elasticsearch, es: ElasticsearchSettings, query: dict[str, Any]) -> dict[str, Any]:
+    index = es.alerts_index if query["index"] == "finmon-alerts" else es.news_index
+    return dict(client.search(index=index, body=with_time_range(query, START, END)))
+
+
+def test_negative_share_by_topic(es_client: Elasticsearch, indexed: ElasticsearchSettings, panels: Any) -> None:
+    result = run(es_client, indexed, panels["finmon-negative-share"])
+    got = {
+        (topic["key"], epoch_hour(t["key"])): (t["negative"]["doc_count"], t["doc_count"])
+        for topic in result["aggregations"]["topics"]["buckets"]
+        for t in topic["time"]["buckets"]
+    }
+    want: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for doc in known_news():
+        cell = want[(doc.topic, hour(doc.scored_at))]
+        cell[0] += doc.sentiment == "negative"
+        cell[1] += 1
+    assert got == {key: tuple(value) for key, value in want.items()}
+    assert got[("Earnings", hour(T0))] == (3, 4)
+
+
+def test_volume_by_topic(es_client: Elasticsearch, indexed: ElasticsearchSettings, panels: Any) -> None:
+    result = run(es_client, indexed, panels["finmon-volume-by-topic"])
+    got = {
+        (epoch_hour(t["key"]), topic["key"]): topic["doc_count"]
+        for t in result["aggregations"]["time"]["buckets"]
+        for topic in t["topics"]["buckets"]
+    }
+    assert got == dict(Counter((hour(d.scored_at), d.topic) for d in known_news()))
+
+
+def test_sentiment_by_ticker(es_client: Elasticsearch, indexed: ElasticsearchSettings, panels: Any) -> None:
+    result = run(es_client, indexed, panels["finmon-sentiment-by-ticker"])
+    buckets = result["aggregations"]["tickers"]["buckets"]
+    docs = known_news()
+    volume = Counter(t for d in docs for t in d.tickers)
+    assert [b["key"] for b in buckets] == [t for t, _ in volume.most_common()] == ["ACME", "BOLT", "CRUX"]
+    for bucket in buckets:
+        mine = [d for d in docs if bucket["key"] in d.tickers]
+        assert bucket["doc_count"] == len(mine)
+        assert bucket["negative"]["doc_count"] == sum(d.sentiment == "negative" for d in mine)
+        mean = sum(d.sentiment_score for d in mine) / len(mine)
+        assert bucket["score"]["value"] == pytest.approx(mean, abs=1e-4)
+
+
+def test_latest_negative_headlines(es_client: Elasticsearch, indexed: ElasticsearchSettings, panels: Any) -> None:
+    result = run(es_client, indexed, panels["finmon-negative-headlines"])
+    hits = result["hits"]["hits"]
+    negative = sorted((d for d in known_news() if d.sentiment == "negative"), key=lambda d: d.scored_at, reverse=True)
+    assert [h["_id"] for h in hits] == [d.id for d in negative]
+    assert hits[0]["_source"]["title"] == negative[0].title
+    assert set(hits[0]["_source"]) <= set(HEADLINE_COLUMNS) and "topic" in hits[0]["_source"]
+
+
+def test_alerts_timeline(es_client: Elasticsearch, indexed: ElasticsearchSettings, panels: Any) -> None:
+    result = run(es_client, indexed, panels["finmon-alerts-timeline"])
+    got = {
+        (epoch_hour(t["key"]), s["key"]): s["doc_count"]
+        for t in result["aggregations"]["time"]["buckets"]
+        for s in t["status"]["buckets"]
+    }
+    assert got == dict(Counter((hour(at), status) for status, at in ALERTS))
