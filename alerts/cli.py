@@ -39,6 +39,8 @@ def _rules(path: Path | None, settings: Settings) -> Any:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the evaluator alone (embedded Elasticsearch when none is configured) until interrupted."""
     from alerts.service import build_evaluator
+    from monitor.metrics import Metrics
+    from monitor.metrics_server import serving
     from monitor.services import running_services
 
     rules = _rules(args.rules, settings)
@@ -46,12 +48,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with running_services(settings) as live:
-        service = build_evaluator(live, rules=rules)
+        metrics = Metrics()
+        service = build_evaluator(live, rules=rules, metrics=metrics)
         service.start()
         try:
-            while not stop.wait(args.duration or 3600):
-                if args.duration:
-                    break
+            with serving(settings.metrics, metrics, "alerts", lambda: service.running):
+                while not stop.wait(args.duration or 3600):
+                    if args.duration:
+                        break
         finally:
             service.stop()
     return 0

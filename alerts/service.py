@@ -31,6 +31,7 @@ from alerts.rules import Rules, load_rules
 from alerts.settings import AlertSettings
 from monitor.es import make_client
 from monitor.es_setup import ensure_setup
+from monitor.metrics import Metrics
 from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -88,8 +89,10 @@ class AlertService:
         notifier: Notifier,
         settings: AlertSettings,
         closers: tuple[Callable[[], None], ...] = (),
+        metrics: Metrics | None = None,
     ) -> None:
         self.evaluator, self.notifier, self.settings = evaluator, notifier, settings
+        self.metrics = metrics or Metrics()
         self._closers = closers
         self._lock = threading.Lock()
         self._firing: list[ActiveAlert] = []
@@ -98,14 +101,30 @@ class AlertService:
     def evaluate(self) -> list[AlertEvent]:
         """One evaluator run, then an immediate delivery attempt of what it produced."""
         with self._lock:
-            events = self.evaluator.run_once()
+            try:
+                events = self.evaluator.run_once()
+            except Exception:
+                self.metrics.alert_evaluations.labels("error").inc()
+                raise
+            self.metrics.alert_evaluations.labels("ok").inc()
+            for event in events:
+                self.metrics.alert_events.labels(event.status).inc()
             self._firing = [ActiveAlert.of(e) for e in self.evaluator.firing()]
         if events:
             self.deliver()
         return events
 
     def deliver(self) -> DeliveryStats:
-        return self.notifier.deliver_due()
+        stats = self.notifier.deliver_due()
+        notifications = self.metrics.alert_notifications
+        notifications.labels("delivered").inc(stats.delivered)
+        notifications.labels("retrying").inc(stats.retrying)
+        notifications.labels("failed").inc(stats.failed)
+        return stats
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None and self._scheduler.running
 
     def firing(self) -> list[ActiveAlert]:
         with self._lock:
@@ -164,6 +183,7 @@ def build_evaluator(
     http_client: httpx.Client | None = None,
     rules: Rules | None = None,
     es_client: Elasticsearch | None = None,
+    metrics: Metrics | None = None,
 ) -> AlertService:
     """An AlertService on the Elasticsearch named by `settings.es` (which must be running)."""
     alerts: AlertSettings = settings.alerts
@@ -190,4 +210,4 @@ def build_evaluator(
         closers.append(http.close)
     if es_client is None:
         closers.append(client.close)
-    return AlertService(evaluator, notifier, alerts, tuple(closers))
+    return AlertService(evaluator, notifier, alerts, tuple(closers), metrics)

@@ -12,6 +12,7 @@ from pathlib import Path
 from alerts import cli as alerts_cli
 from monitor.ingest import cli as ingest_cli
 from monitor.kibana import cli as kibana_cli
+from monitor.logs import configure_logging
 from monitor.mappings import SetupError
 from monitor.modeldir import ModelFormatError
 from monitor.settings import Settings, SettingsError, load_settings
@@ -96,18 +97,23 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.metrics import Metrics
+    from monitor.metrics_server import serving
     from monitor.up import run_up
 
-    return run_up(
-        settings,
-        demo=args.demo,
-        replay_file=args.replay,
-        rate=args.rate,
-        view=not args.no_view,
-        duration=args.duration,
-        scrape=args.scrape,
-        alerts=not args.no_alerts,
-    )
+    metrics = Metrics()
+    with serving(settings.metrics, metrics, "up"):
+        return run_up(
+            settings,
+            demo=args.demo,
+            replay_file=args.replay,
+            rate=args.rate,
+            view=not args.no_view,
+            duration=args.duration,
+            scrape=args.scrape,
+            alerts=not args.no_alerts,
+            metrics=metrics,
+        )
 
 
 def cmd_bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
@@ -164,13 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("kafka", "aiokafka", "urllib3"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-    logging.getLogger("elastic_transport").setLevel(logging.ERROR)  # the sink logs its own retries
-
-
 def _terminate_as_interrupt() -> None:
     """SIGTERM unwinds like Ctrl-C, so context managers stop embedded servers (no orphans)."""
 
@@ -187,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"finmon: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     _terminate_as_interrupt()
     func: Callable[[argparse.Namespace, Settings], int] = args.func
     try:

@@ -23,9 +23,11 @@ from kafka import KafkaConsumer
 from alerts.rules import Rules, load_rules
 from alerts.service import AlertService, build_evaluator
 from monitor.embedded import die_with_parent
-from monitor.es import ensure_news_index, make_client
+from monitor.es import make_client
+from monitor.es_setup import ensure_setup
 from monitor.ingest.service import Scraper, build_scraper
 from monitor.kafka import client_options, ensure_topics, make_producer
+from monitor.metrics import Metrics
 from monitor.modeldir import ModelSpec, default_model_dir
 from monitor.replay import read_records, replay
 from monitor.services import running_services
@@ -189,8 +191,10 @@ def demo_alerting(settings: Settings, feed: Path) -> tuple[Settings, Rules, Repl
 
 
 @contextlib.contextmanager
-def alert_service(settings: Settings, rules: Rules | None, clock: ReplayClock | None) -> Iterator[AlertService]:
-    service = build_evaluator(settings, rules=rules, clock=clock)
+def alert_service(
+    settings: Settings, rules: Rules | None, clock: ReplayClock | None, metrics: Metrics | None = None
+) -> Iterator[AlertService]:
+    service = build_evaluator(settings, rules=rules, clock=clock, metrics=metrics)
     service.start()
     try:
         yield service
@@ -199,10 +203,18 @@ def alert_service(settings: Settings, rules: Rules | None, clock: ReplayClock | 
 
 
 @contextlib.contextmanager
-def scraper(settings: Settings) -> Iterator[Scraper]:
+def scraper(settings: Settings, metrics: Metrics | None = None) -> Iterator[Scraper]:
     with build_scraper(settings) as running:
+        if metrics is not None:
+            metrics.observe_scrape(running.stats.snapshot)
         running.start()
         yield running
+
+
+def child_metrics(settings: Settings) -> Settings:
+    """The worker child's settings: its metrics on the next port (or a free one), not on finmon up's."""
+    port = settings.metrics.port + 1 if settings.metrics.port else 0
+    return settings.model_copy(update={"metrics": settings.metrics.model_copy(update={"port": port})})
 
 
 def _alert_rows(service: AlertService | None) -> list[dict[str, object]]:
@@ -242,6 +254,7 @@ def run_up(
     duration: float | None,
     scrape: bool | None = None,
     alerts: bool = True,
+    metrics: Metrics | None = None,
 ) -> int:
     """Servers, worker, optional feed replay, scraper (default: when nothing is replayed), alert evaluator and
     the live view, until Ctrl-C/SIGTERM or `duration`."""
@@ -253,9 +266,9 @@ def run_up(
     with running_services(settings) as live:
         ensure_topics(live.kafka)
         client = make_client(live.es)
-        ensure_news_index(client, live.es.news_index)
+        ensure_setup(client, live.es)
         worker_log = live.data_dir / "logs" / "worker.log"
-        with worker_process(live, worker_log) as worker, contextlib.ExitStack() as stack:
+        with worker_process(child_metrics(live), worker_log) as worker, contextlib.ExitStack() as stack:
             dead = DeadLetterCounter(live)
             stack.callback(dead.close)
             service: AlertService | None = None
@@ -264,8 +277,8 @@ def run_up(
                 alert_settings, rules = live, None
                 if demo and replay_file is None:
                     alert_settings, rules, clock = demo_alerting(live, demo_feed())
-                service = stack.enter_context(alert_service(alert_settings, rules, clock))
-            running = stack.enter_context(scraper(live)) if scrape else None
+                service = stack.enter_context(alert_service(alert_settings, rules, clock, metrics))
+            running = stack.enter_context(scraper(live, metrics)) if scrape else None
             if feed is not None:
                 _feed(live, feed, rate, clock)
             sampler = Sampler(live, client, dead)

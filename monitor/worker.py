@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -17,9 +18,12 @@ from typing import Any
 import faust
 from faust.types import EventT
 
+from monitor.contracts import BatchScorer, Prediction
 from monitor.es import EsNewsSink, make_client
 from monitor.es_setup import ensure_setup
 from monitor.kafka import ensure_topics
+from monitor.metrics import Metrics
+from monitor.metrics_server import serving
 from monitor.processing import BatchProcessor, BatchResult, DeadLetter
 from monitor.scorer import Scorer
 from monitor.settings import KafkaSettings, Settings
@@ -83,13 +87,39 @@ def withhold_acks(events: Sequence[EventT]) -> None:
         event.message.acked = True
 
 
+class TimedScorer:
+    """A BatchScorer that records each batch's model time in the scoring latency histogram."""
+
+    def __init__(self, scorer: BatchScorer, metrics: Metrics) -> None:
+        self.scorer, self.metrics = scorer, metrics
+
+    @property
+    def name(self) -> str:
+        return self.scorer.name
+
+    @property
+    def version(self) -> str:
+        return self.scorer.version
+
+    def score(self, texts: Sequence[str]) -> list[Prediction]:
+        start = time.perf_counter()
+        try:
+            return self.scorer.score(texts)
+        finally:
+            self.metrics.scoring_seconds.observe(time.perf_counter() - start)
+
+
 class NewsWorker:
     """Wires the Faust app to the batch processor and owns the threads that keep the event loop free."""
 
-    def __init__(self, settings: Settings, processor: BatchProcessor, sink: EsNewsSink) -> None:
+    def __init__(
+        self, settings: Settings, processor: BatchProcessor, sink: EsNewsSink, metrics: Metrics | None = None
+    ) -> None:
         self.settings = settings
         self.processor = processor
         self.sink = sink
+        self.metrics = metrics or sink.metrics
+        self.stopping = False
         self.app = make_app(settings)
         kafka = settings.kafka
         self.raw_topic = self.app.topic(kafka.raw_topic, key_type=bytes, value_type=bytes)
@@ -117,7 +147,15 @@ class NewsWorker:
         await self.publish(result, events)
         self.processed += len(result.scored)
         self.dead_lettered += len(result.dead)
+        self._count(len(events), result)
         log.debug("batch of %d: %d scored, %d dead-lettered", len(events), len(result.scored), len(result.dead))
+
+    def _count(self, consumed: int, result: BatchResult) -> None:
+        self.metrics.documents_in.inc(consumed)
+        self.metrics.batch_size.observe(consumed)
+        self.metrics.documents_out.inc(len(result.scored))
+        for dead in result.dead:
+            self.metrics.dead_letters.labels(dead.stage).inc()
 
     async def publish(self, result: BatchResult, events: Sequence[EventT]) -> None:
         """Dead letters and (optionally) scored news, waiting until the broker has them all."""
@@ -134,22 +172,27 @@ class NewsWorker:
         await asyncio.gather(*pending)
 
     async def _on_shutdown(self, app: faust.App, **_: Any) -> None:
+        self.stopping = True
         self.sink.stop()
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
-def build_worker(settings: Settings) -> NewsWorker:
+def build_worker(settings: Settings, metrics: Metrics | None = None) -> NewsWorker:
     """Load the model and prepare topics and index first, so a bad setting fails before consuming."""
-    scorer = Scorer.from_settings(settings.model)
+    metrics = metrics or Metrics()
+    scorer = TimedScorer(Scorer.from_settings(settings.model), metrics)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_topics(settings.kafka)
     client = make_client(settings.es)
     ensure_setup(client, settings.es)
-    sink = EsNewsSink(client, settings.es.news_index, max_backoff=settings.worker.es_retry_max_backoff)
-    return NewsWorker(settings, BatchProcessor(scorer, sink), sink)
+    sink = EsNewsSink(client, settings.es.news_index, max_backoff=settings.worker.es_retry_max_backoff, metrics=metrics)
+    return NewsWorker(settings, BatchProcessor(scorer, sink), sink, metrics)
 
 
 def run_worker(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM (handled by Faust's worker, which stops the app cleanly)."""
+    """Run until SIGINT/SIGTERM (handled by Faust's worker, which stops the app cleanly), serving metrics."""
     worker = build_worker(settings)
-    faust.Worker(worker.app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False).execute_from_commandline()
+    with serving(settings.metrics, worker.metrics, "worker", lambda: not worker.stopping):
+        faust.Worker(
+            worker.app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False
+        ).execute_from_commandline()

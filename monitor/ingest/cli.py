@@ -53,6 +53,8 @@ def _dry_run(settings: Settings, out: Path, state: Path | None) -> int:
 def _to_kafka(settings: Settings, *, once: bool, duration: float | None) -> int:
     from monitor.ingest.service import build_scraper
     from monitor.kafka import ensure_topics
+    from monitor.metrics import Metrics
+    from monitor.metrics_server import serving
 
     if settings.kafka.embedded:
         raise SettingsError(
@@ -66,7 +68,10 @@ def _to_kafka(settings: Settings, *, once: bool, duration: float | None) -> int:
             _log_stats(scraper.stats.snapshot())
             return 0 if any(o.error is None for o in outcomes) or not outcomes else 1
         scraper.start()
-        _wait(scraper, duration)
+        metrics = Metrics()
+        metrics.observe_scrape(scraper.stats.snapshot)
+        with serving(settings.metrics, metrics, "scraper", lambda: scraper.running):
+            _wait(scraper, duration)
     _log_stats(scraper.stats.snapshot())
     return 0
 
