@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from alerts import cli as alerts_cli
+from monitor import config_cli
 from monitor.ingest import cli as ingest_cli
 from monitor.kibana import cli as kibana_cli
 from monitor.logs import configure_logging
@@ -167,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_cli.register(commands)
     alerts_cli.register(commands)
     kibana_cli.register(commands)
+    config_cli.register(commands)
     return parser
 
 
