@@ -105,9 +105,13 @@ class EsNewsSink:
         max_backoff: float = 30.0,
         sleep: Callable[[float], bool] | None = None,
         metrics: Metrics | None = None,
+        prepare: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
         self.index = index
+        # runs (with the same retries) before the first write: the worker passes index setup here, so a
+        # worker started while Elasticsearch is down waits for it instead of failing
+        self._prepare = prepare or (lambda: ensure_news_index(client, index))
         self.metrics = metrics or Metrics()
         self.alias = False
         self.max_backoff = max_backoff
@@ -126,7 +130,7 @@ class EsNewsSink:
         while pending:
             try:
                 if not self._index_ready:
-                    ensure_news_index(self.client, self.index)
+                    self._prepare()
                     self.alias = bool(self.client.indices.exists_alias(name=self.index))
                     self._index_ready = True
                 retry, failed = self._bulk(self._not_indexed(list(pending.values())))

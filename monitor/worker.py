@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout
 from faust.types import EventT
 
 from monitor.contracts import BatchScorer, Prediction
@@ -184,8 +186,17 @@ def build_worker(settings: Settings, metrics: Metrics | None = None) -> NewsWork
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_topics(settings.kafka)
     client = make_client(settings.es)
-    ensure_setup(client, settings.es)
-    sink = EsNewsSink(client, settings.es.news_index, max_backoff=settings.worker.es_retry_max_backoff, metrics=metrics)
+    try:
+        ensure_setup(client, settings.es)  # a mapping conflict stops the worker here, before it consumes
+    except (TransportConnectionError, ConnectionTimeout):
+        log.warning("Elasticsearch unavailable at start: index setup runs before the first write")
+    sink = EsNewsSink(
+        client,
+        settings.es.news_index,
+        max_backoff=settings.worker.es_retry_max_backoff,
+        metrics=metrics,
+        prepare=lambda: ensure_setup(client, settings.es),
+    )
     return NewsWorker(settings, BatchProcessor(scorer, sink), sink, metrics)
 
 

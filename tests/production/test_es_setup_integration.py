@@ -11,7 +11,7 @@ from monitor import cli
 from monitor.es import EsNewsSink
 from monitor.es_setup import IndexSetup, ensure_setup, run_setup, templates_missing
 from monitor.mappings import NEWS_MAPPING, IndexSpec, Lifecycle, SetupError
-from monitor.settings import ElasticsearchSettings, to_env
+from monitor.settings import ElasticsearchSettings, Settings, to_env
 
 from .dataset import known_news
 
@@ -114,3 +114,14 @@ def test_rollover_alias_keeps_exactly_one_copy_per_id(
     assert sorted(h["_id"] for h in hits) == sorted(d.id for d in docs)
     assert {h["_index"] for h in hits} == {spec.first_index, f"{es.news_index}-000002"}
     assert redelivering.metrics.es_duplicates._value.get() == 6
+
+
+def test_a_worker_does_not_start_on_a_mapping_conflict(settings: Settings) -> None:
+    from monitor.es import make_client
+    from monitor.worker import build_worker
+
+    client = make_client(settings.es)
+    client.indices.create(index=settings.es.news_index, mappings={"properties": {"scored_at": {"type": "keyword"}}})
+    client.close()
+    with pytest.raises(SetupError, match="`scored_at` is mapped as keyword, finmon needs date"):
+        build_worker(settings)
