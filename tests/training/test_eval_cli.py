@@ -97,7 +97,7 @@ def test_unknown_label_exits_2_naming_the_label(
     data = write_csv(tmp_path / "bad.csv", [("fed cut rates", "positive"), ("oil falls", "sideways")])
     code, _, err = run_eval(capsys, "--model", str(word_model_dir), "--data", str(data), "--task", "sentiment")
     assert code == 2
-    assert err.startswith("finmon eval: ") and f"{data}:3" in err and "unknown sentiment label 'sideways'" in err
+    assert "finmon eval: " in err and f"{data}:3" in err and "unknown sentiment label 'sideways'" in err
 
 
 def test_missing_data_file_exits_2(word_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
