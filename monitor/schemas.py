@@ -11,6 +11,29 @@ from monitor.ids import news_id
 
 SCHEMA_VERSION = 1
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
+# The topic names of the shared Twitter Financial News topic set, in its id order.
+TOPIC_LABELS = (
+    "Analyst Update",
+    "Fed | Central Banks",
+    "Company | Product News",
+    "Treasuries | Corporate Debt",
+    "Dividend",
+    "Earnings",
+    "Energy | Oil",
+    "Financials",
+    "Currencies",
+    "General News | Opinion",
+    "Gold | Metals | Materials",
+    "IPO",
+    "Legal | Regulation",
+    "M&A | Investments",
+    "Macro",
+    "Markets",
+    "Politics",
+    "Personnel Change",
+    "Stock Commentary",
+    "Stock Movement",
+)
 
 
 def _as_utc(value: datetime | None) -> datetime | None:

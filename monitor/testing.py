@@ -8,34 +8,14 @@ from pathlib import Path
 import torch
 from transformers import BertConfig, BertModel, BertTokenizer
 
+from monitor import schemas
 from monitor.contracts import Rejected
 from monitor.model import MultiTaskModel, save_heads
 from monitor.modeldir import ModelSpec
 from monitor.schemas import ScoredNews
 
-TOPIC_LABELS = [
-    "Analyst Update",
-    "Fed | Central Banks",
-    "Company | Product News",
-    "Treasuries | Corporate Debt",
-    "Dividend",
-    "Earnings",
-    "Energy | Oil",
-    "Financials",
-    "Currencies",
-    "General News | Opinion",
-    "Gold | Metals | Materials",
-    "IPO",
-    "Legal | Regulation",
-    "M&A | Investments",
-    "Macro",
-    "Markets",
-    "Politics",
-    "Personnel Change",
-    "Stock Commentary",
-    "Stock Movement",
-]
-SENTIMENT_LABELS = ["negative", "neutral", "positive"]
+TOPIC_LABELS = list(schemas.TOPIC_LABELS)
+SENTIMENT_LABELS = list(schemas.SENTIMENT_LABELS)
 
 _WORDS = [
     "the",

@@ -4,31 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from monitor import schemas
 from monitor.modeldir import TASKS
 
-SENTIMENT_LABELS = ["negative", "neutral", "positive"]
-TOPIC_LABELS = [
-    "Analyst Update",
-    "Fed | Central Banks",
-    "Company | Product News",
-    "Treasuries | Corporate Debt",
-    "Dividend",
-    "Earnings",
-    "Energy | Oil",
-    "Financials",
-    "Currencies",
-    "General News | Opinion",
-    "Gold | Metals | Materials",
-    "IPO",
-    "Legal | Regulation",
-    "M&A | Investments",
-    "Macro",
-    "Markets",
-    "Politics",
-    "Personnel Change",
-    "Stock Commentary",
-    "Stock Movement",
-]
+SENTIMENT_LABELS = list(schemas.SENTIMENT_LABELS)
+TOPIC_LABELS = list(schemas.TOPIC_LABELS)
 DEFAULT_LABELS: dict[str, list[str]] = {"topic": TOPIC_LABELS, "sentiment": SENTIMENT_LABELS}
 
 # shared/data ids: tfns 0 Bearish, 1 Bullish, 2 Neutral; tfnt 0..19 in TOPIC_LABELS order.
