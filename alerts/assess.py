@@ -73,5 +73,7 @@ def assess(rule: Rule, rules: Rules, series: Series) -> Assessment | None:
         p_value=p,
         z=z_score(negatives, volume, base),
         breach=enough and lift >= rule.test.min_lift and p < rule.test.max_p_value,
-        elevated=enough and lift >= rule.resolve.min_lift and p < rule.resolve.max_p_value,
+        # No volume floor here: a firing alert over a thin window (night, a ticker's quiet hour) stays firing
+        # while the news there is still significantly negative, and resolves when it is not.
+        elevated=volume > 0 and lift >= rule.resolve.min_lift and p < rule.resolve.max_p_value,
     )

@@ -75,7 +75,11 @@ def evaluation_times(source: MemorySource, rules: Rules) -> Iterator[datetime]:
 
 def run_backtest(events: Iterable[NewsEvent], rules: Rules) -> list[AlertEvent]:
     """All alert events (firing, repeats, resolved) the rules produce over the events, in time order."""
-    source = MemorySource(events, rules.step)
+    return replay(MemorySource(events, rules.step), rules)
+
+
+def replay(source: MemorySource, rules: Rules) -> list[AlertEvent]:
+    """`run_backtest` over counts already loaded (the simulation reuses them to measure its spikes)."""
     clock = ManualClock(source.start)
     detector = Detector(rules, clock)
     out: list[AlertEvent] = []

@@ -1,5 +1,5 @@
-"""The spike detector: per-alert state machine (N-of-M to fire, repeat interval, consecutive clear windows to
-resolve). Pure: no I/O; time comes from the injected clock or the evaluated window's end.
+"""The spike detector: per-alert state machine (N-of-M or overwhelming evidence to fire, repeat interval,
+consecutive clear windows to resolve). Pure: no I/O; time comes from the injected clock or the evaluated window's end.
 """
 
 from __future__ import annotations
@@ -100,6 +100,12 @@ def describe(obs: Observation, labels: dict[str, str], test: str) -> dict[str, s
     }
 
 
+def _overwhelming(rule: Rule, a: Assessment | None) -> bool:
+    """A breach so significant that waiting for n of m would only delay the alert."""
+    limit = rule.fire.immediate_p_value
+    return a is not None and a.breach and limit is not None and a.p_value < limit
+
+
 class Detector:
     """Feeds observations into per-fingerprint state and returns the alert events they cause."""
 
@@ -140,7 +146,7 @@ class Detector:
         a: Assessment | None = obs.assessment if obs else None
         state.history = [*state.history, bool(a and a.breach)][-rule.fire.m :]
         if not state.firing:
-            if sum(state.history) >= rule.fire.n and obs is not None:
+            if obs is not None and (sum(state.history) >= rule.fire.n or _overwhelming(rule, a)):
                 return [self._fire(state, rule, obs, now)]
             return []
         if obs is not None and a is not None:

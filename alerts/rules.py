@@ -82,10 +82,16 @@ class Test(_Strict):
 
 
 class Fire(_Strict):
-    """Fire when `n` of the last `m` evaluations breach."""
+    """Fire when `n` of the last `m` evaluations breach, or at once on a breach with overwhelming evidence."""
 
     n: int = Field(default=2, ge=1)
     m: int = Field(default=3, ge=1, le=100)
+    immediate_p_value: float | None = Field(
+        default=3e-5,
+        gt=0,
+        lt=1,
+        description="a breach with a p-value under this fires without waiting for n of m; null: never",
+    )
 
     @model_validator(mode="after")
     def _n_of_m(self) -> Fire:

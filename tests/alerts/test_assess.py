@@ -56,7 +56,10 @@ def test_normal_share_and_thin_windows_do_not_breach() -> None:
     rule = RULES.rules[0]
     assert not assess(rule, RULES, series(24, 120)).breach
     low = assess(rule, RULES, series(18, 30))  # 60% negative but under min_volume (40)
-    assert low is not None and not low.breach and not low.elevated
+    assert low is not None and not low.breach
+    assert low.elevated  # too thin to fire on, but a firing alert is not resolved by a quiet hour
+    thin_normal = assess(rule, RULES, series(7, 30))
+    assert thin_normal is not None and not thin_normal.elevated
 
 
 def test_median_baseline_ignores_an_earlier_neutral_burst() -> None:

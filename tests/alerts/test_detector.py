@@ -38,7 +38,8 @@ def clock() -> ManualClock:
     return ManualClock(datetime(2024, 1, 2, 9, 0, tzinfo=UTC))
 
 
-def assessment(share: float, *, breach: bool, elevated: bool | None = None) -> Assessment:
+def assessment(share: float, *, breach: bool, elevated: bool | None = None, p: float | None = None) -> Assessment:
+    """A verdict; a breach has p=1e-4 unless told (significant, but not overwhelming: n of m applies)."""
     return Assessment(
         negatives=int(share * 100),
         volume=100,
@@ -46,7 +47,7 @@ def assessment(share: float, *, breach: bool, elevated: bool | None = None) -> A
         baseline_share=0.2,
         baseline_volume=2000,
         lift=share / 0.2,
-        p_value=1e-6 if breach else 0.5,
+        p_value=p if p is not None else (1e-4 if breach else 0.5),
         z=5.0 if breach else 0.0,
         breach=breach,
         elevated=breach if elevated is None else elevated,
@@ -76,6 +77,24 @@ def test_fires_on_n_of_m_breaches_and_not_on_a_single_one(rules: Rules, clock: M
     }
     assert event.annotations["negative_share"] == "0.5000" and event.annotations["baseline_share"] == "0.2000"
     assert event.annotations["volume"] == "100" and "p_value" in event.annotations
+
+
+def test_overwhelming_evidence_fires_at_once_and_only_on_a_breach(rules: Rules, clock: ManualClock) -> None:
+    assert rules.rules[0].fire.immediate_p_value == 3e-5  # the default
+    detector = Detector(rules, clock)
+    # a tiny p-value over a thin window is not a breach (under min_volume): no judgement, no alert
+    assert step(detector, clock, assessment(0.6, breach=False, p=1e-9)) == []
+    events = step(detector, clock, assessment(0.6, breach=True, p=1e-6))
+    assert [e.status for e in events] == ["firing"] and events[0].starts_at == clock.now
+    assert step(detector, clock, assessment(0.6, breach=True, p=1e-6)) == []  # still one firing per episode
+
+
+def test_immediate_firing_can_be_turned_off(clock: ManualClock) -> None:
+    rule = {"name": "topic", "scope": {"kind": "topic"}, "fire": {"immediate_p_value": None}}
+    strict = parse_rules({"rules": [rule]})
+    detector = Detector(strict, clock)
+    assert step(detector, clock, assessment(0.9, breach=True, p=1e-12)) == []
+    assert [e.status for e in step(detector, clock, assessment(0.9, breach=True, p=1e-12))] == ["firing"]
 
 
 def test_isolated_breaches_never_fire(rules: Rules, clock: ManualClock) -> None:

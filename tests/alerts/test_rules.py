@@ -31,6 +31,7 @@ def test_durations(text: object, seconds: int) -> None:
     [
         ({"test": {"max_p_value": 2}}, "rules[0].test.max_p_value"),
         ({"fire": {"n": 4, "m": 3}}, "rules[0].fire"),
+        ({"fire": {"immediate_p_value": 0}}, "rules[0].fire.immediate_p_value"),
         ({"window": "7m"}, "rules[0].window"),
         ({"window": "soon"}, "rules[0].window"),
         ({"scope": {"kind": "sector"}}, "rules[0].scope.kind"),
