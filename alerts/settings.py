@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic_settings import NoDecode
 
-# monitor.settings imports this module, so nothing of monitor is imported here.
-CommaList = Annotated[list[str], NoDecode]
-
-
-def _split(value: Any) -> Any:
-    """Accept `a,b` and JSON `["a","b"]` alike for URL lists given as strings."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            return json.loads(text)
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return value
+from monitor.setting_types import CommaList, split_commas
 
 
 class AlertSettings(BaseModel):
@@ -52,7 +39,7 @@ class AlertSettings(BaseModel):
     )
     lease: float = Field(default=120.0, ge=10, description="seconds an evaluator holds the one-evaluator lease")
 
-    _split = field_validator("webhook_urls", "slack_webhook_urls", mode="before")(_split)
+    _split = field_validator("webhook_urls", "slack_webhook_urls", mode="before")(split_commas)
 
     @field_validator("webhook_urls", "slack_webhook_urls")
     @classmethod

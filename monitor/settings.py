@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -17,7 +17,6 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
-    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -25,23 +24,10 @@ from pydantic_settings import (
 
 from alerts.settings import AlertSettings
 from monitor.ingest.settings import ScrapeSettings
+from monitor.setting_types import CommaList, split_commas
 
 ENV_PREFIX = "FINMON_"
 CONFIG_ENV = "FINMON_CONFIG"
-
-CommaList = Annotated[list[str], NoDecode]
-
-
-def _split_commas(value: Any) -> Any:
-    """Accept `a,b` and JSON `["a","b"]` alike for list settings given as strings."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            import json
-
-            return json.loads(text)
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return value
 
 
 class KafkaSettings(BaseModel):
@@ -66,7 +52,7 @@ class KafkaSettings(BaseModel):
     session_timeout: float = Field(6.0, ge=1, description="consumer group session timeout, seconds")
     heartbeat_interval: float = Field(2.0, gt=0, description="consumer heartbeat interval, seconds")
 
-    _split = field_validator("bootstrap_servers", mode="before")(_split_commas)
+    _split = field_validator("bootstrap_servers", mode="before")(split_commas)
 
     @field_validator("bootstrap_servers")
     @classmethod
@@ -120,7 +106,7 @@ class ElasticsearchSettings(BaseModel):
     number_of_shards: int = Field(1, ge=1, description="primary shards of each news index")
     number_of_replicas: int | None = Field(None, ge=0, description="replicas of each index; empty = server default")
 
-    _split = field_validator("urls", mode="before")(_split_commas)
+    _split = field_validator("urls", mode="before")(split_commas)
 
     @field_validator("urls")
     @classmethod
