@@ -56,24 +56,40 @@ class Evaluator:
         log.info("alert state restored: %d alerts known, last window end %s", len(states), self.last_end)
 
     def run_once(self) -> list[AlertEvent]:
-        """Evaluate the newest complete window if it is new and this evaluator holds the lease."""
+        """Evaluate the complete windows not yet evaluated, if this evaluator holds the lease."""
         if not self.lease.acquire(self.clock()):
             log.debug("another evaluator holds the lease")
             self._loaded = False  # the holder moves the state on: reload before evaluating again
             return []
         if not self._loaded:
             self.load()
-        end = window_end(self.clock(), self.rules.step, self.lag)
-        if self.last_end is not None and end <= self.last_end:
-            return []
-        events = self.detector.step(observe(self.rules, self.source, end), at=end)
-        self.history.record(events)
-        self.notifier.enqueue(events)
-        self.state.save(self.detector.snapshot(), end)
-        self.last_end = end
-        for event in events:
-            log.info("alert %s %s: %s", event.status, event.fingerprint, event.annotations.get("summary", ""))
+        events: list[AlertEvent] = []
+        for end in self.due(window_end(self.clock(), self.rules.step, self.lag)):
+            produced = self.detector.step(observe(self.rules, self.source, end), at=end)
+            self.history.record(produced)
+            self.notifier.enqueue(produced)
+            self.state.save(self.detector.snapshot(), end)
+            self.last_end = end
+            for event in produced:
+                log.info("alert %s %s: %s", event.status, event.fingerprint, event.annotations.get("summary", ""))
+            events += produced
         return events
+
+    def due(self, end: datetime) -> list[datetime]:
+        """Window ends to evaluate now, oldest first: every step since the last one, so that n of m and the
+        clear count see consecutive windows after a restart or a stall, but no more than those rules look back
+        (an outage's older windows are skipped: alerting on them now would page about news hours old).
+        """
+        if self.last_end is None:
+            return [end]
+        step = self.rules.step
+        missed = int((end - self.last_end) / step)
+        if missed <= 0:
+            return []
+        keep = max(max(r.fire.m, r.resolve.clear_windows) for r in self.rules.rules)
+        if missed > keep:
+            log.warning("alert evaluation skipped %d windows (evaluator stopped or stalled)", missed - keep)
+        return [end - step * i for i in range(min(missed, keep) - 1, -1, -1)]
 
     def firing(self) -> list[AlertEvent]:
         return self.detector.firing()

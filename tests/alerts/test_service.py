@@ -65,3 +65,43 @@ def test_service_runs_its_jobs_on_the_scheduler_and_stops() -> None:
     assert state.last_end == datetime(2024, 1, 2, 11, 55, tzinfo=UTC)
     assert service.firing() == [] and service._scheduler is None
     assert ActiveAlert.__dataclass_fields__.keys() >= {"labels", "summary", "starts_at", "negative_share"}
+
+
+def test_evaluator_catches_up_the_windows_a_restart_missed_as_far_as_the_rules_look_back() -> None:
+    rules = load_rules()  # step 5m; fire m=3 and clear_windows=3: three windows at most are caught up
+    now = [datetime(2024, 1, 2, 12, 0, 30, tzinfo=UTC)]  # with the 60 s lag: the window ending 11:55
+    notifier = Notifier(notifier_config(AlertSettings()), MemoryOutbox(), httpx.Client(), lambda: now[0])
+    state = MemoryStateStore()
+
+    asked: list[datetime] = []
+
+    class Recording(MemorySource):
+        def series(self, rule, rules, end):  # type: ignore[no-untyped-def]
+            asked.append(end)
+            return super().series(rule, rules, end)
+
+    def evaluator() -> Evaluator:
+        source = Recording([], rules.step)
+        return Evaluator(rules, source, state, MemoryHistory(), notifier, AlwaysLease(), lambda: now[0])
+
+    first = evaluator()
+    first.run_once()
+    assert state.last_end == datetime(2024, 1, 2, 11, 55, tzinfo=UTC)
+    assert first.due(datetime(2024, 1, 2, 11, 55, tzinfo=UTC)) == []
+    now[0] = datetime(2024, 1, 2, 12, 6, 30, tzinfo=UTC)  # restarted 6 minutes later: two windows to judge
+    second = evaluator()
+    second.load()
+    assert second.due(datetime(2024, 1, 2, 12, 5, tzinfo=UTC)) == [
+        datetime(2024, 1, 2, 12, 0, tzinfo=UTC),
+        datetime(2024, 1, 2, 12, 5, tzinfo=UTC),
+    ]
+    # after a long outage only the windows the rules look back on: 3, ending now
+    assert second.due(datetime(2024, 1, 2, 15, 0, tzinfo=UTC)) == [
+        datetime(2024, 1, 2, 14, 50, tzinfo=UTC),
+        datetime(2024, 1, 2, 14, 55, tzinfo=UTC),
+        datetime(2024, 1, 2, 15, 0, tzinfo=UTC),
+    ]
+    asked.clear()
+    second.run_once()
+    assert state.last_end == datetime(2024, 1, 2, 12, 5, tzinfo=UTC)
+    assert sorted(set(asked)) == [datetime(2024, 1, 2, 12, 0, tzinfo=UTC), datetime(2024, 1, 2, 12, 5, tzinfo=UTC)]
