@@ -311,7 +311,7 @@ class Report:
             },
             "under_double_as_realised": {
                 "definition": "normal volume, injected at 2x or more, but noise or neutral news left the first window "
-                f"under {DOUBLE:g}x",
+                f"under {DOUBLE:g}x (or the scope had no baseline yet)",
                 **self.under.summary(),
                 "realised_lift_max": round(max(self.under_lifts), 2) if self.under_lifts else None,
             },
@@ -374,9 +374,7 @@ def realised_lifts(
             continue
         lo, hi = bisect_left(times, spike.start), bisect_left(times, spike.start + rule.window)
         news = [e for e in events[lo:hi] if _in_scope(e, spike.scope)]
-        step_s = int(rules.step.total_seconds())
-        onset = datetime.fromtimestamp(int(spike.start.timestamp()) // step_s * step_s, UTC)
-        series = source.series(rule, rules, onset).get(spike.scope)
+        series = source.series(rule, rules, spike.start).get(spike.scope)  # the window ending at onset's step
         verdict = assess(rule, rules, series) if series else None
         if verdict is None or not news:
             out.append(None)
