@@ -351,11 +351,6 @@ def _overlaps(spike: Spike, burst: Burst, window: timedelta) -> bool:
     return spike.scope == ("topic", burst.topic) and burst.start < spike.start + window and burst.end > spike.start
 
 
-def _in_scope(event: NewsEvent, scope: ScopeKey) -> bool:
-    kind, value = scope
-    return kind == "all" or (event.topic == value if kind == "topic" else value in event.tickers)
-
-
 def realised_lifts(
     events: Sequence[NewsEvent], spikes: Sequence[Spike], rules: Rules, source: MemorySource
 ) -> list[float | None]:
@@ -373,7 +368,7 @@ def realised_lifts(
             out.append(None)
             continue
         lo, hi = bisect_left(times, spike.start), bisect_left(times, spike.start + rule.window)
-        news = [e for e in events[lo:hi] if _in_scope(e, spike.scope)]
+        news = [e for e in events[lo:hi] if spike.scope in e.scopes()]
         series = source.series(rule, rules, spike.start).get(spike.scope)  # the window ending at onset's step
         verdict = assess(rule, rules, series) if series else None
         if verdict is None or not news:
@@ -390,16 +385,16 @@ def score(
     config: SimConfig,
     rules: Rules,
     scopes: int,
-    bursts: Sequence[Burst] = (),
-    lifts: Sequence[float | None] | None = None,
+    bursts: Sequence[Burst],
+    lifts: Sequence[float | None],
 ) -> Report:
-    """Match alert episodes to injected spikes: detections, delays, false and related alerts."""
+    """Match alert episodes to injected spikes (with their `realised_lifts`): detections, delays, false alerts."""
     window = max(rule.window for rule in rules.rules)
     window_min = window.total_seconds() / 60
     report = Report(spikes=len(spikes), scopes=scopes, weeks=config.weeks)
     found = episodes(alerts)
     matched: set[int] = set()
-    for spike, lift in zip(spikes, lifts if lifts is not None else [None] * len(spikes), strict=True):
+    for spike, lift in zip(spikes, lifts, strict=True):
         own = [
             (i, e)
             for i, e in enumerate(found)

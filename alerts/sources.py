@@ -31,6 +31,10 @@ class NewsEvent:
     sentiment: str
     tickers: tuple[str, ...] = ()
 
+    def scopes(self) -> list[ScopeKey]:
+        """Every scope whose counts this news item adds to: all news, its topic, each of its tickers."""
+        return [("all", ""), ("topic", self.topic), *(("ticker", ticker) for ticker in self.tickers)]
+
 
 def span_buckets(rule: Rule, rules: Rules) -> int:
     return rules.buckets(rule.baseline.length) + rules.buckets(rule.window)
@@ -65,9 +69,7 @@ class MemorySource:
     def add(self, event: NewsEvent) -> None:
         bucket = int(event.ts.timestamp()) // self.step_s
         negative = event.sentiment == "negative"
-        scopes: list[ScopeKey] = [("all", ""), ("topic", event.topic)]
-        scopes += [("ticker", ticker) for ticker in event.tickers]
-        for scope in scopes:
+        for scope in event.scopes():
             counts = self._buckets.setdefault(scope, {}).setdefault(bucket, [0, 0])
             counts[0] += negative
             counts[1] += 1
