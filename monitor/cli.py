@@ -9,14 +9,18 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout
+
 from alerts import cli as alerts_cli
 from monitor import config_cli
+from monitor.contracts import Unreachable
 from monitor.ingest import cli as ingest_cli
 from monitor.kibana import cli as kibana_cli
 from monitor.logs import configure_logging
 from monitor.mappings import SetupError
 from monitor.modeldir import ModelFormatError
-from monitor.settings import Settings, SettingsError, load_settings
+from monitor.settings import ElasticsearchSettings, Settings, SettingsError, load_settings
 from training import cli as training_cli
 
 log = logging.getLogger("finmon")
@@ -59,8 +63,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
                 "no Kafka configured: replay into FINMON_KAFKA__BOOTSTRAP_SERVERS=%s",
                 ",".join(live.kafka.bootstrap_servers),
             )
-        run_worker(live)
-    return 0
+        return run_worker(live)
 
 
 def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
@@ -172,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def es_unreachable(es: ElasticsearchSettings, exc: Exception) -> str:
+    """One line for a cluster that refused or did not answer: the setting, the address, what happened."""
+    where = ",".join(es.urls) or "the embedded server"
+    return f"FINMON_ES__URLS: cannot reach Elasticsearch at {where}: {type(exc).__name__}"
+
+
 def _terminate_as_interrupt() -> None:
     """SIGTERM unwinds like Ctrl-C, so context managers stop embedded servers (no orphans)."""
 
@@ -202,6 +211,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModelFormatError as exc:
         print(f"finmon: FINMON_MODEL__PATH: {exc}", file=sys.stderr)
         return 2
+    except Unreachable as exc:
+        print(f"finmon: {exc}", file=sys.stderr)
+        return 1
+    except (TransportConnectionError, ConnectionTimeout) as exc:
+        print(f"finmon: {es_unreachable(settings.es, exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

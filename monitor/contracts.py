@@ -33,6 +33,10 @@ class Rejected:
     reason: str
 
 
+class Unreachable(Exception):
+    """A server finmon needs did not answer at start; the message names the setting and the address."""
+
+
 class BatchScorer(Protocol):
     @property
     def name(self) -> str: ...

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout, HttpHeaders, Urllib3HttpNode
+from elastic_transport import ConnectionTimeout, HttpHeaders, SerializationError, Urllib3HttpNode
 from elastic_transport._models import DEFAULT, DefaultType
 from elastic_transport._node import NodeApiResponse
 from elasticsearch import ApiError, Elasticsearch, helpers
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 __all__ = ["NEWS_MAPPING", "EsNewsSink", "SinkStopped", "ensure_news_index", "make_client"]
 
 RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+# A whole bulk request refused with these: some document in it is at fault; halve until it stands alone.
+DOCUMENT_STATUS = frozenset({400, 413})
 
 
 class PlainJsonNode(Urllib3HttpNode):
@@ -133,7 +135,7 @@ class EsNewsSink:
                     self._prepare()
                     self.alias = bool(self.client.indices.exists_alias(name=self.index))
                     self._index_ready = True
-                retry, failed = self._bulk(self._not_indexed(list(pending.values())))
+                retry, failed = self._isolating_bulk(self._not_indexed(list(pending.values())))
             except (TransportConnectionError, ConnectionTimeout, ApiError) as exc:
                 if isinstance(exc, ApiError) and exc.meta.status not in RETRIABLE_STATUS:
                     raise
@@ -159,6 +161,22 @@ class EsNewsSink:
         found = {hit["_id"] for hit in response["hits"]["hits"]}
         self.metrics.es_duplicates.inc(len(found))
         return [d for d in docs if d.id not in found]
+
+    def _isolating_bulk(self, docs: list[ScoredNews]) -> tuple[list[str], list[tuple[str, str]]]:
+        """`_bulk`, except that a request refused as a whole (400, 413, a document that does not serialise)
+        is split in halves until the documents at fault are alone, and those are rejected."""
+        try:
+            return self._bulk(docs)
+        except (ApiError, SerializationError, ValueError, TypeError) as exc:
+            if isinstance(exc, ApiError) and exc.meta.status not in DOCUMENT_STATUS:
+                raise
+            if len(docs) == 1:
+                self.metrics.es_bulk_errors.labels("rejected").inc()
+                return [], [(docs[0].id, f"elasticsearch rejected the document: {type(exc).__name__}: {exc}"[:1000])]
+            middle = len(docs) // 2
+            retry_a, failed_a = self._isolating_bulk(docs[:middle])
+            retry_b, failed_b = self._isolating_bulk(docs[middle:])
+            return retry_a + retry_b, failed_a + failed_b
 
     def _bulk(self, docs: list[ScoredNews]) -> tuple[list[str], list[tuple[str, str]]]:
         """One bulk request; returns ids to retry and (id, reason) of documents rejected for good."""

@@ -8,8 +8,9 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from monitor.contracts import Unreachable
 from monitor.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -32,9 +33,23 @@ def client_options(settings: KafkaSettings) -> dict[str, Any]:
     return options
 
 
+def admin_client(settings: KafkaSettings) -> KafkaAdminClient:
+    """An admin client, or Unreachable naming the setting and the address after `connect_timeout` seconds."""
+    timeout_ms = int(settings.connect_timeout * 1000)
+    try:
+        return KafkaAdminClient(
+            **client_options(settings), bootstrap_timeout_ms=timeout_ms, request_timeout_ms=max(timeout_ms, 1000)
+        )
+    except (KafkaError, OSError) as exc:
+        raise Unreachable(
+            f"FINMON_KAFKA__BOOTSTRAP_SERVERS: cannot reach Kafka at {','.join(settings.bootstrap_servers)} "
+            f"within {settings.connect_timeout:g} s (FINMON_KAFKA__CONNECT_TIMEOUT): {type(exc).__name__}"
+        ) from None
+
+
 def ensure_topics(settings: KafkaSettings) -> None:
     """Create news.raw, news.scored and news.dlq when missing (existing topics are left as they are)."""
-    admin = KafkaAdminClient(**client_options(settings))
+    admin = admin_client(settings)
     try:
         existing = set(admin.list_topics())
         wanted = [settings.raw_topic, settings.scored_topic, settings.dlq_topic]

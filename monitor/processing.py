@@ -1,7 +1,13 @@
-"""One batch from raw messages to indexed ScoredNews and dead letters, independent of Faust."""
+"""One batch from raw messages to indexed ScoredNews and dead letters, independent of Faust.
+
+No failure of one message escapes a batch: decoding is per message, a scoring failure is bisected down to
+the messages that cause it, and the sink isolates a document it cannot write the same way. What still
+escapes (the sink stopping, a cluster refusing credentials) concerns the whole batch, which is not committed.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,6 +15,10 @@ from datetime import UTC, datetime
 from monitor.contracts import BatchScorer, Prediction, Sink
 from monitor.decoding import InvalidMessage, decode_news
 from monitor.schemas import NewsItem, ScoredNews, SentimentProbs
+
+log = logging.getLogger(__name__)
+
+REASON_LIMIT = 1000  # characters of an exception message kept in a dead letter's reason
 
 
 @dataclass(frozen=True)
@@ -24,6 +34,15 @@ class DeadLetter:
 @dataclass(frozen=True)
 class BatchResult:
     scored: list[ScoredNews]
+    dead: list[DeadLetter]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """The first half of a batch: items ready for the model, and the messages already dead."""
+
+    raws: Sequence[bytes | None]
+    items: list[tuple[int, NewsItem]]
     dead: list[DeadLetter]
 
 
@@ -45,8 +64,27 @@ def to_scored(item: NewsItem, prediction: Prediction, model: BatchScorer, now: d
     )
 
 
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:REASON_LIMIT]
+
+
+def decode_batch(raws: Sequence[bytes | None]) -> Decoded:
+    items: list[tuple[int, NewsItem]] = []
+    dead: list[DeadLetter] = []
+    for index, raw in enumerate(raws):
+        try:
+            items.append((index, decode_news(raw)))
+        except InvalidMessage as exc:
+            dead.append(DeadLetter(index, raw or b"", exc.stage, exc.reason))
+    return Decoded(raws, items, dead)
+
+
 class BatchProcessor:
-    """decode → score (one forward pass for both heads) → index; returns what to forward and to dead-letter."""
+    """decode → score (one forward pass for both heads) → index; returns what to forward and to dead-letter.
+
+    `score` and `index` are the two halves the worker overlaps (batch N+1 scored while N is indexed);
+    `process` runs both.
+    """
 
     def __init__(self, scorer: BatchScorer, sink: Sink, clock: Callable[[], datetime] | None = None) -> None:
         self.scorer = scorer
@@ -54,19 +92,51 @@ class BatchProcessor:
         self.clock = clock or (lambda: datetime.now(UTC))
 
     def process(self, raws: Sequence[bytes | None]) -> BatchResult:
-        items: list[tuple[int, NewsItem]] = []
-        dead: list[DeadLetter] = []
-        for index, raw in enumerate(raws):
-            try:
-                items.append((index, decode_news(raw)))
-            except InvalidMessage as exc:
-                dead.append(DeadLetter(index, raw or b"", exc.stage, exc.reason))
-        predictions = self.scorer.score([item.content for _, item in items])
+        return self.index(*self.score(raws))
+
+    def score(self, raws: Sequence[bytes | None]) -> tuple[Decoded, list[ScoredNews]]:
+        decoded = decode_batch(raws)
         now = self.clock()
-        scored = [to_scored(item, p, self.scorer, now) for (_, item), p in zip(items, predictions, strict=True)]
-        rejected = {r.doc.id: r.reason for r in self.sink.write(scored)}
+        scored: list[ScoredNews] = []
+        for group, outcome in self._predict(decoded.items):
+            if isinstance(outcome, BaseException):
+                index, _ = group[0]
+                decoded.dead.append(DeadLetter(index, raws[index] or b"", "score", describe(outcome)))
+                continue
+            for (index, item), prediction in zip(group, outcome, strict=True):
+                try:
+                    scored.append(to_scored(item, prediction, self.scorer, now))
+                except ValueError as exc:  # a prediction the schema refuses (NaN probabilities)
+                    decoded.dead.append(DeadLetter(index, raws[index] or b"", "score", describe(exc)))
+        return decoded, scored
+
+    def _predict(
+        self, items: list[tuple[int, NewsItem]]
+    ) -> list[tuple[list[tuple[int, NewsItem]], list[Prediction] | Exception]]:
+        """Score the items in one call; when that fails, halve until the failing messages stand alone."""
+        if not items:
+            return []
+        try:
+            predictions = self.scorer.score([item.content for _, item in items])
+            if len(predictions) != len(items):
+                raise ValueError(f"scorer returned {len(predictions)} predictions for {len(items)} texts")
+            return [(items, predictions)]
+        except Exception as exc:
+            if len(items) == 1:
+                log.warning("scoring failed for one message: %s", describe(exc))
+                return [(items, exc)]
+            middle = len(items) // 2
+            return self._predict(items[:middle]) + self._predict(items[middle:])
+
+    def index(self, decoded: Decoded, scored: list[ScoredNews]) -> BatchResult:
+        """Write the scored documents; the ones the sink refuses for good join the dead letters."""
+        rejected = {r.doc.id: r.reason for r in self.sink.write(scored)} if scored else {}
+        dead = list(decoded.dead)
         if rejected:
-            position = {item.id: index for index, item in items}
-            dead += [DeadLetter(position[i], raws[position[i]] or b"", "index", why) for i, why in rejected.items()]
+            positions: dict[str, list[int]] = {}
+            for index, item in decoded.items:
+                positions.setdefault(item.id, []).append(index)
+            for doc_id, why in rejected.items():
+                dead += [DeadLetter(i, decoded.raws[i] or b"", "index", why) for i in positions[doc_id]]
             scored = [doc for doc in scored if doc.id not in rejected]
         return BatchResult(scored, sorted(dead, key=lambda d: d.index))

@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from alerts.settings import AlertSettings
+from monitor.env_check import describe_unknown, unknown_variables
 from monitor.ingest.settings import ScrapeSettings
 from monitor.setting_types import CommaList, split_commas
 
@@ -51,6 +52,16 @@ class KafkaSettings(BaseModel):
     consumer_group: str = Field("finmon-worker", min_length=1, description="also the Faust app id")
     session_timeout: float = Field(6.0, ge=1, description="consumer group session timeout, seconds")
     heartbeat_interval: float = Field(2.0, gt=0, description="consumer heartbeat interval, seconds")
+    connect_timeout: float = Field(15.0, gt=0, description="seconds to reach the brokers at start before giving up")
+    producer_max_request_size: int = Field(
+        1_000_000,
+        ge=10_000,
+        description="largest record the worker sends, bytes (keep under the broker's message.max.bytes); "
+        "bigger dead letters are truncated",
+    )
+    consumer_max_fetch_size: int = Field(
+        16 * 1024 * 1024, ge=1024 * 1024, description="bytes fetched per partition and request (largest record read)"
+    )
 
     _split = field_validator("bootstrap_servers", mode="before")(split_commas)
 
@@ -86,6 +97,9 @@ class ElasticsearchSettings(BaseModel):
     ca_certs: Path | None = Field(None, description="CA certificate (PEM) of the cluster")
     verify_certs: bool = True
     request_timeout: float = Field(30.0, gt=0)
+    connect_timeout: float = Field(
+        10.0, gt=0, description="seconds per request at start (index setup) before saying the cluster is unreachable"
+    )
     max_retries: int = Field(1, ge=0, description="client-level retries per request (the sink adds its own backoff)")
     plain_json: bool = Field(
         False, description="send plain application/json instead of Elastic's versioned media types"
@@ -158,6 +172,12 @@ class WorkerSettings(BaseModel):
 
     es_retry_max_backoff: float = Field(30.0, gt=0, description="seconds between Elasticsearch retries, at most")
     forward_scored: bool = True
+    stall_timeout: float = Field(
+        300.0, gt=0, description="/healthz turns 503 when a batch has been in progress this many seconds"
+    )
+    shutdown_timeout: float = Field(
+        20.0, gt=0, description="seconds after SIGTERM (or a crash) before the worker exits regardless"
+    )
 
 
 class KibanaSettings(BaseModel):
@@ -248,6 +268,9 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     if config_file is not None and not config_file.is_file():
         raise SettingsError(f"{CONFIG_ENV}: config file {config_file} does not exist")
     cls = _with_config_file(config_file) if config_file else Settings
+    unknown = unknown_variables(Settings, ENV_PREFIX, os.environ)
+    if unknown:
+        raise SettingsError(describe_unknown(unknown))
     try:
         return cls(**overrides)
     except ValidationError as exc:

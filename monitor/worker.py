@@ -2,35 +2,52 @@
 
 At-least-once with idempotent writes: a batch is acknowledged to Kafka only after every message in it is
 indexed (or dead-lettered); a redelivered message hits `create` on an existing `_id` and changes nothing.
+news.scored is at-least-once too: after a crash a consumer can see a news item twice, keyed by its id.
+
+Batches overlap: batch N+1 is decoded and scored in one thread while batch N is indexed in another and
+published from the event loop; each batch is acknowledged on its own, once it is done (offsets commit
+up to the first batch not yet done). Anything unexpected stops the worker with exit status 1 and no
+acknowledgement, so the orchestrator restarts it and the batch is delivered again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import ssl
+import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from datetime import UTC, datetime
+from queue import SimpleQueue
 from typing import Any
 
 import faust
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
-from faust.types import EventT
+from elasticsearch import Elasticsearch
+from faust.types import TP, EventT
 
 from monitor.contracts import BatchScorer, Prediction
+from monitor.dead_letters import Source, dlq_record
 from monitor.es import EsNewsSink, make_client
 from monitor.es_setup import ensure_setup
+from monitor.health import Progress
 from monitor.kafka import ensure_topics
 from monitor.metrics import Metrics
 from monitor.metrics_server import serving
-from monitor.processing import BatchProcessor, BatchResult, DeadLetter
+from monitor.processing import BatchProcessor, BatchResult, Decoded
+from monitor.schemas import ScoredNews
 from monitor.scorer import Scorer
 from monitor.settings import KafkaSettings, Settings
 
 log = logging.getLogger(__name__)
+
+LAG_CHECK_INTERVAL = 5.0  # seconds between lag readings for /healthz
+RECORD_HEADROOM = 4096  # bytes of record framing kept free under the producer's request size
 
 
 def faust_credentials(kafka: KafkaSettings) -> Any:
@@ -59,6 +76,9 @@ def make_app(settings: Settings) -> faust.App:
         broker_session_timeout=kafka.session_timeout,
         broker_heartbeat_interval=kafka.heartbeat_interval,
         consumer_auto_offset_reset="earliest",
+        consumer_max_fetch_size=kafka.consumer_max_fetch_size,
+        producer_max_request_size=kafka.producer_max_request_size,
+        stream_buffer_maxsize=max(4096, 4 * settings.model.max_batch),
         topic_partitions=kafka.partitions,
         topic_replication_factor=kafka.replication_factor,
         producer_acks=-1,
@@ -69,24 +89,43 @@ def make_app(settings: Settings) -> faust.App:
     )
 
 
-def dlq_headers(dead: DeadLetter, event: EventT, now: datetime) -> list[tuple[str, bytes]]:
-    message = event.message
-    return [
-        ("finmon.error.stage", dead.stage.encode()),
-        ("finmon.error.reason", dead.reason.encode()),
-        ("finmon.source.topic", message.topic.encode()),
-        ("finmon.source.partition", str(message.partition).encode()),
-        ("finmon.source.offset", str(message.offset).encode()),
-        ("finmon.failed_at", now.isoformat().encode()),
-    ]
-
-
 def withhold_acks(events: Sequence[EventT]) -> None:
-    """Make sure these events are never committed: Faust's take_events acks in a `finally`, even when the
-    batch was abandoned (worker cancelled mid-batch). Marking the message acked beforehand makes the
-    consumer skip its commit bookkeeping, so after a restart the batch is delivered again."""
+    """Make sure Faust never commits these events by itself: take_events acks in a `finally`, even when the
+    batch is still being indexed (or was abandoned). Marking the message acked beforehand makes the
+    consumer skip its commit bookkeeping; `release_acks` acknowledges them once they are done."""
     for event in events:
         event.message.acked = True
+
+
+def release_acks(app: faust.App, events: Sequence[EventT]) -> None:
+    """Acknowledge events whose messages are indexed or dead-lettered: their offsets may now commit."""
+    consumer = app.consumer
+    for event in events:
+        event.message.acked = False
+        consumer.ack(event.message)
+
+
+class DaemonThread:
+    """Runs submitted calls one after another in a daemon thread (order kept; never blocks process exit)."""
+
+    def __init__(self, name: str) -> None:
+        self._calls: SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]] = SimpleQueue()
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def submit(self, func: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        future: Future[Any] = Future()
+        self._calls.put((future, func, args))
+        return asyncio.wrap_future(future)
+
+    def _run(self) -> None:
+        while True:
+            future, func, args = self._calls.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(func(*args))
+            except BaseException as exc:
+                future.set_exception(exc)
 
 
 class TimedScorer:
@@ -121,36 +160,74 @@ class NewsWorker:
         self.processor = processor
         self.sink = sink
         self.metrics = metrics or sink.metrics
+        self.progress = Progress(settings.worker.stall_timeout)
         self.stopping = False
+        self.exit_code = 0
         self.app = make_app(settings)
         kafka = settings.kafka
         self.raw_topic = self.app.topic(kafka.raw_topic, key_type=bytes, value_type=bytes)
-        self.scored_topic = self.app.topic(kafka.scored_topic, key_type=bytes, value_type=bytes)
-        self.dlq_topic = self.app.topic(kafka.dlq_topic, key_type=bytes, value_type=bytes)
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finmon-score")
+        self.scoring = DaemonThread("finmon-score")
+        self.indexing = DaemonThread("finmon-index")
         self.processed = 0
         self.dead_lettered = 0
+        self.last_offsets: dict[TP, int] = {}
         self.app.agent(self.raw_topic, name="finmon.score", concurrency=1)(self.consume)
+        self.app.timer(LAG_CHECK_INTERVAL)(self._observe_lag)
         self.app.on_before_shutdown.connect(self._on_shutdown)  # type: ignore[arg-type]
 
-    async def consume(self, stream: faust.StreamT) -> None:
-        model = self.settings.model
-        async for events in stream.take_events(model.max_batch, within=model.max_wait):  # type: ignore[attr-defined]
-            try:
-                await self.handle(events)
-            except BaseException:
-                withhold_acks(events)
-                raise
+    def healthy(self) -> bool:
+        return not self.stopping and self.progress.healthy()
 
-    async def handle(self, events: Sequence[EventT]) -> None:
-        raws = [event.message.value for event in events]
-        loop = asyncio.get_running_loop()
-        result: BatchResult = await loop.run_in_executor(self.executor, self.processor.process, raws)
-        await self.publish(result, events)
+    async def consume(self, stream: faust.StreamT) -> None:
+        """Start each batch as it comes and let it finish in the background; one batch is done at a time
+        ahead of the next, so at most two are in flight. Nothing escapes: a failure stops the worker."""
+        model = self.settings.model
+        previous: asyncio.Future[None] | None = None
+        try:
+            async for events in stream.take_events(model.max_batch, within=model.max_wait):  # type: ignore[attr-defined]
+                withhold_acks(events)
+                for event in events:
+                    self.last_offsets[event.message.tp] = event.message.offset
+                self.progress.started()
+                raws = [event.message.value for event in events]
+                scoring = self.scoring.submit(self.processor.score, raws)
+                if previous is not None:
+                    await previous
+                previous = asyncio.ensure_future(self._finish(events, scoring))
+            if previous is not None:
+                await previous
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self._fail(exc)
+
+    async def _finish(
+        self, events: Sequence[EventT], scoring: asyncio.Future[tuple[Decoded, list[ScoredNews]]]
+    ) -> None:
+        try:
+            decoded, scored = await scoring
+            result: BatchResult = await self.indexing.submit(self.processor.index, decoded, scored)
+            await self.publish(result, events)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self._fail(exc)
+            return
+        release_acks(self.app, events)
+        self.progress.finished()
         self.processed += len(result.scored)
         self.dead_lettered += len(result.dead)
         self._count(len(events), result)
         log.debug("batch of %d: %d scored, %d dead-lettered", len(events), len(result.scored), len(result.dead))
+
+    def _fail(self, exc: BaseException) -> None:
+        """Stop the process with exit status 1; the failed batch is not acknowledged, so it is redelivered."""
+        if self.progress.failure is not None or self.stopping:
+            return
+        self.progress.failed(exc)
+        self.exit_code = 1
+        log.error("worker failed, stopping with exit status 1 (the batch will be redelivered)", exc_info=exc)
+        os.kill(os.getpid(), signal.SIGTERM)  # Faust's own shutdown path, as an operator's SIGTERM
 
     def _count(self, consumed: int, result: BatchResult) -> None:
         self.metrics.documents_in.inc(consumed)
@@ -160,23 +237,76 @@ class NewsWorker:
             self.metrics.dead_letters.labels(dead.stage).inc()
 
     async def publish(self, result: BatchResult, events: Sequence[EventT]) -> None:
-        """Dead letters and (optionally) scored news, waiting until the broker has them all."""
-        now = datetime.now(UTC)
+        """Dead letters and (optionally) scored news, sent together and waited for as a whole."""
+        producer = self.app.producer
+        kafka = self.settings.kafka
+        now = datetime.now(UTC).isoformat()
         pending = []
         for dead in result.dead:
-            event = events[dead.index]
-            headers = dlq_headers(dead, event, now)
-            log.warning("dead-lettered offset %s: %s", event.message.offset, dead.reason)
-            pending.append(await self.dlq_topic.send(key=event.message.key, value=dead.raw, headers=headers))
+            message = events[dead.index].message
+            source = Source(message.topic, message.partition, message.offset)
+            record = dlq_record(
+                dead.raw, message.key, dead.stage, dead.reason, source, now, kafka.producer_max_request_size
+            )
+            log.warning("dead-lettered offset %s: %s", message.offset, dead.reason[:300])
+            pending.append(await producer.send(kafka.dlq_topic, record.key, record.value, None, None, record.headers))
         if self.settings.worker.forward_scored:
             for doc in result.scored:
-                pending.append(await self.scored_topic.send(key=doc.id.encode(), value=doc.to_json()))
+                value = doc.to_json()
+                if oversized(doc, value, kafka.producer_max_request_size):
+                    log.warning(
+                        "news %s indexed but not forwarded: %d bytes is over the request size", doc.id, len(value)
+                    )
+                    continue
+                pending.append(await producer.send(kafka.scored_topic, doc.id.encode(), value, None, None, None))
         await asyncio.gather(*pending)
+
+    async def _observe_lag(self) -> None:
+        consumer = self.app.consumer
+        lag = 0
+        for tp, offset in list(self.last_offsets.items()):
+            try:
+                lag += max(0, consumer.highwater(tp) - offset - 1)
+            except Exception:  # not assigned any more
+                self.last_offsets.pop(tp, None)
+        self.progress.observe_lag(lag)
 
     async def _on_shutdown(self, app: faust.App, **_: Any) -> None:
         self.stopping = True
         self.sink.stop()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        deadline = threading.Timer(self.settings.worker.shutdown_timeout, self._exit_now)
+        deadline.daemon = True
+        deadline.start()
+
+    def _exit_now(self) -> None:
+        log.error(
+            "shutdown took over %.0f s (FINMON_WORKER__SHUTDOWN_TIMEOUT): exiting",
+            self.settings.worker.shutdown_timeout,
+        )
+        logging.shutdown()
+        os._exit(self.exit_code or 1)
+
+
+def oversized(doc: ScoredNews, value: bytes, limit: int) -> bool:
+    """A scored record the producer would refuse (text full of escaped control characters, say)."""
+    return len(value) + len(doc.id) + RECORD_HEADROOM > limit
+
+
+def prepare_index(client: Elasticsearch, settings: Settings) -> None:
+    """Index setup at start, bounded by FINMON_ES__CONNECT_TIMEOUT per request; when Elasticsearch does not
+    answer, say so in one line and leave setup to the sink, which retries before the first write."""
+    es = settings.es
+    quick = client.options(request_timeout=es.connect_timeout, max_retries=0)
+    try:
+        ensure_setup(quick, es)  # a mapping conflict stops the worker here, before it consumes
+    except (TransportConnectionError, ConnectionTimeout) as exc:
+        log.warning(
+            "FINMON_ES__URLS: Elasticsearch at %s did not answer within %g s (FINMON_ES__CONNECT_TIMEOUT): %s; "
+            "consuming anyway, writes retry until it answers (nothing is committed before it does)",
+            ",".join(es.urls),
+            es.connect_timeout,
+            type(exc).__name__,
+        )
 
 
 def build_worker(settings: Settings, metrics: Metrics | None = None) -> NewsWorker:
@@ -186,10 +316,7 @@ def build_worker(settings: Settings, metrics: Metrics | None = None) -> NewsWork
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_topics(settings.kafka)
     client = make_client(settings.es)
-    try:
-        ensure_setup(client, settings.es)  # a mapping conflict stops the worker here, before it consumes
-    except (TransportConnectionError, ConnectionTimeout):
-        log.warning("Elasticsearch unavailable at start: index setup runs before the first write")
+    prepare_index(client, settings)
     sink = EsNewsSink(
         client,
         settings.es.news_index,
@@ -200,10 +327,16 @@ def build_worker(settings: Settings, metrics: Metrics | None = None) -> NewsWork
     return NewsWorker(settings, BatchProcessor(scorer, sink), sink, metrics)
 
 
-def run_worker(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM (handled by Faust's worker, which stops the app cleanly), serving metrics."""
+def run_worker(settings: Settings) -> int:
+    """Run until SIGINT/SIGTERM (handled by Faust's worker, which stops the app cleanly), serving metrics
+    and /healthz; returns the exit status: 1 when the worker stopped because it failed."""
     worker = build_worker(settings)
-    with serving(settings.metrics, worker.metrics, "worker", lambda: not worker.stopping):
-        faust.Worker(
-            worker.app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False
-        ).execute_from_commandline()
+    with serving(settings.metrics, worker.metrics, "worker", worker.healthy):
+        try:
+            faust.Worker(
+                worker.app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False
+            ).execute_from_commandline()
+        except SystemExit as exc:
+            if worker.exit_code == 0 and exc.code not in (None, 0):
+                return int(exc.code) if isinstance(exc.code, int) else 1
+    return worker.exit_code
