@@ -54,7 +54,7 @@ def _structure(run: str) -> Iterator[tuple[str, bytes | None]]:
     yield "deep-closed-array", b"[" * 50_000 + b"]" * 50_000
     yield "deep-in-a-field", b'{"title": "t", "extra": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
     yield "empty", b""
-    yield "tombstone", None
+    yield "tombstone", None  # sent with a key: a true tombstone
     yield "whitespace", b"   \n"
     yield "number", b"42"
     yield "string", b'"Acme shares up"'
@@ -105,7 +105,7 @@ def _huge(run: str) -> Iterator[tuple[str, bytes | None]]:
 def poison(run: str, *, huge: bool = True) -> list[Message]:
     """Every bad message, each once; `huge` adds the multi-megabyte ones (the broker must accept 10 MB)."""
     parts = [_structure(run), _fields(run)] + ([_huge(run)] if huge else [])
-    messages = [Message(name, value, good=False) for part in parts for name, value in part]
+    messages = [Message(name, value, good=False, key=name.encode()) for part in parts for name, value in part]
     odd_headers = [("\u00e9\u0000", b"\xff\xfe"), ("x" * 1000, b"y" * 10_000), ("dup", b"1"), ("dup", b"2")]
     messages.append(Message("binary-key-poison", b"\x00\x01 not json", good=False, key=b"\xff\x00\xfe" * 100))
     messages.append(Message("huge-key-poison", b"not json", good=False, key=b"k" * 200_000))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -9,15 +10,20 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
 
+from monitor import poison
 from monitor.embedded import ES_SERVERS, free_port
 from monitor.es import make_client
 from monitor.kafka import client_options, ensure_topics, make_producer
+from monitor.mappings import NEWS_MAPPING
 from monitor.replay import replay
 from monitor.settings import Settings, to_env
 
@@ -220,3 +226,74 @@ def test_nothing_is_acknowledged_while_elasticsearch_is_down(
         wait_for(lambda: committed(settings) == 50, 60, "the offsets committed after indexing", worker.log)
     finally:
         server.stop()
+
+
+def produce(settings: Settings, messages: list[poison.Message]) -> None:
+    """Send values, keys and headers as they are (records up to 10 MB: Tansu takes them)."""
+    producer = make_producer(settings.kafka, max_request_size=16 * 1024 * 1024, enable_idempotence=False)
+    try:
+        for message in messages:
+            producer.send(settings.kafka.raw_topic, value=message.value, key=message.key, headers=message.headers)
+        producer.flush(60)
+    finally:
+        producer.close()
+
+
+def dlq_digests(settings: Settings, expected: int) -> tuple[Counter[str], list[dict[str, bytes]]]:
+    """sha256 of each dead letter's original value (its `sha256` header when it was truncated), and headers."""
+    consumer = KafkaConsumer(
+        settings.kafka.dlq_topic,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+        fetch_max_bytes=32 * 1024 * 1024,
+        **client_options(settings.kafka),
+    )
+    records = []
+    deadline = time.monotonic() + 60
+    while len(records) < expected and time.monotonic() < deadline:
+        records += [r for batch in consumer.poll(1000).values() for r in batch]
+    consumer.close()
+    headers = [dict(r.headers) for r in records]
+    digests = Counter(
+        h["sha256"].decode() if "sha256" in h else hashlib.sha256(r.value or b"").hexdigest()
+        for r, h in zip(records, headers, strict=True)
+    )
+    return digests, headers
+
+
+def healthz(port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_a_hostile_mix_loses_no_news_and_dead_letters_every_poison(
+    settings: Settings, worker_factory: Callable[[], Worker], unique: str
+) -> None:
+    """500 good news + quirky good ones, ~50 poison messages of every kind (nested, huge, not UTF-8, wrong
+    types, NaN, surrogates, control characters, duplicate keys, odd keys and headers, a document the index
+    refuses): every good one indexed once, every poison on news.dlq with a reason, offsets committed to the
+    end, the worker alive and healthy."""
+    client = make_client(settings.es)
+    client.indices.create(index=settings.es.news_index, mappings=poison.strict_date_mapping(NEWS_MAPPING))
+    settings.es.lifecycle = "plain"
+    settings.metrics.port = free_port()
+    good = poison.good_news(unique, 500) + poison.quirky_good_news(unique)
+    bad = [*poison.poison(unique), poison.es_rejected(unique)]
+    worker = worker_factory()
+    produce(settings, poison.mix(good, bad, seed=11))
+
+    wait_for(lambda: indexed(settings) == len(good), 180, "every good news indexed", worker.log)
+    digests, headers = dlq_digests(settings, len(bad))
+    assert digests == Counter(hashlib.sha256(m.value or b"").hexdigest() for m in bad)
+    assert all(h["finmon.error.reason"] and h["finmon.error.stage"] for h in headers)
+    truncated = [h for h in headers if "original-size" in h]
+    assert truncated and all(b"truncated" in h["finmon.error.reason"] for h in truncated)
+    wait_for(lambda: committed(settings) == len(good) + len(bad), 60, "every offset committed", worker.log)
+
+    hits = client.search(index=settings.es.news_index, size=len(good) + 10, version=True)["hits"]["hits"]
+    assert len(hits) == len(good) and {hit["_version"] for hit in hits} == {1}
+    assert worker.process.poll() is None
+    assert healthz(settings.metrics.port) == 200
