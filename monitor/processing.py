@@ -8,6 +8,7 @@ escapes (the sink stopping, a cluster refusing credentials) concerns the whole b
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -48,6 +49,8 @@ class Decoded:
 
 def to_scored(item: NewsItem, prediction: Prediction, model: BatchScorer, now: datetime) -> ScoredNews:
     negative, neutral, positive = prediction.sentiment_probs
+    if not all(math.isfinite(p) for p in (*prediction.sentiment_probs, prediction.topic_confidence)):
+        raise ValueError(f"the model returned non-finite probabilities {prediction.sentiment_probs}")
     return ScoredNews(
         **item.model_dump(by_alias=True),
         topic=prediction.topic,

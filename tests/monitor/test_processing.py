@@ -1,9 +1,11 @@
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from monitor.contracts import Prediction
 from monitor.decoding import InvalidMessage, decode_news
 from monitor.processing import BatchProcessor
 from monitor.scorer import Scorer
@@ -58,3 +60,56 @@ def test_documents_the_sink_rejects_become_dead_letters(scorer: Scorer) -> None:
     result = BatchProcessor(scorer, sink, clock=lambda: NOW).process([good(0), good(1)])
     assert [(d.index, d.stage, d.reason) for d in result.dead] == [(1, "index", "mapper_parsing_exception")]
     assert [doc.id for doc in result.scored] == [decode_news(good(0)).id]
+
+
+class ExplodingScorer:
+    """Scores like the tiny model, but raises on any batch holding a text with `boom` in it."""
+
+    def __init__(self, scorer: Scorer) -> None:
+        self.scorer = scorer
+        self.calls = 0
+
+    name = "exploding"
+    version = "0"
+
+    def score(self, texts: Sequence[str]) -> list[Prediction]:
+        self.calls += 1
+        if any("boom" in text for text in texts):
+            raise RuntimeError("tensor shape mismatch")
+        return self.scorer.score(texts)
+
+
+def test_a_scoring_failure_dead_letters_only_the_message_that_causes_it(scorer: Scorer) -> None:
+    raws = [good(i) for i in range(7)]
+    raws[4] = json.dumps({"title": "stock boom", "url": "https://e.com/boom"}).encode()
+    sink = MemorySink()
+    exploding = ExplodingScorer(scorer)
+    result = BatchProcessor(exploding, sink, clock=lambda: NOW).process(raws)
+    assert [(d.index, d.stage) for d in result.dead] == [(4, "score")]
+    assert "RuntimeError: tensor shape mismatch" in result.dead[0].reason
+    assert len(result.scored) == 6 and len(sink.docs) == 6
+    assert exploding.calls <= 2 * 3 + 1  # halving: about 2 log2(n) calls, not one per message
+
+
+class NanScorer:
+    name = "nan"
+    version = "0"
+
+    def score(self, texts: Sequence[str]) -> list[Prediction]:
+        nan, fine = (float("nan"), 0.5, 0.5), (0.2, 0.5, 0.3)
+        return [Prediction("Markets", 0.9, "neutral", nan if "nan" in text else fine, 1) for text in texts]
+
+
+def test_a_prediction_the_schema_refuses_is_a_dead_letter() -> None:
+    raws = [good(0), json.dumps({"title": "nan stock", "url": "https://e.com/nan"}).encode()]
+    result = BatchProcessor(NanScorer(), MemorySink(), clock=lambda: NOW).process(raws[1:] + raws[:1])
+    assert [(d.index, d.stage) for d in result.dead] == [(0, "score")]
+    assert len(result.scored) == 1
+
+
+def test_two_messages_with_one_id_that_the_sink_rejects_are_both_dead_letters(scorer: Scorer) -> None:
+    bad_id = decode_news(good(1)).id
+    result = BatchProcessor(scorer, MemorySink(reject={bad_id: "refused"}), clock=lambda: NOW).process(
+        [good(1), good(0), good(1)]
+    )
+    assert [(d.index, d.reason) for d in result.dead] == [(0, "refused"), (2, "refused")]

@@ -78,3 +78,34 @@ def test_to_env_rebuilds_the_same_settings(monkeypatch: pytest.MonkeyPatch) -> N
     for name, value in to_env(settings).items():
         monkeypatch.setenv(name, value)
     assert load_settings() == settings
+
+
+@pytest.mark.parametrize(
+    ("name", "nearest"),
+    [
+        ("FINMON_KAFKA_BOOTSTRAP_SERVERS", "FINMON_KAFKA__BOOTSTRAP_SERVERS"),
+        ("FINMON_ES__URL", "FINMON_ES__URLS"),
+        ("finmon_model__max_bach", "FINMON_MODEL__MAX_BATCH"),
+        ("FINMON_WORKER__STALL_TIMOUT", "FINMON_WORKER__STALL_TIMEOUT"),
+    ],
+)
+def test_an_unknown_variable_fails_naming_it_and_the_nearest_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, nearest: str
+) -> None:
+    monkeypatch.setenv(name, "x")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(caught.value) == f"unknown setting {name} (did you mean {nearest}?): no setting has this name"
+
+
+def test_variables_that_are_not_settings_but_belong_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINMON_IMAGE_TAG", "1.2")
+    monkeypatch.setenv("FINMON_ES__CLIENT_OPTIONS__HTTP_COMPRESS", "true")  # dict settings take any key
+    monkeypatch.setenv("FINMON_KAFKA", '{"raw_topic": "in"}')  # a whole section as JSON
+    assert load_settings().kafka.raw_topic == "in"
+
+
+def test_every_variable_to_env_writes_is_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in to_env(load_settings()).items():
+        monkeypatch.setenv(name, value)
+    load_settings()

@@ -297,3 +297,41 @@ def test_a_hostile_mix_loses_no_news_and_dead_letters_every_poison(
     assert len(hits) == len(good) and {hit["_version"] for hit in hits} == {1}
     assert worker.process.poll() is None
     assert healthz(settings.metrics.port) == 200
+
+
+FAILING_PUBLISH = """
+import sys
+from monitor import worker
+
+async def publish(self, result, events):
+    raise RuntimeError("the broker refused the batch")
+
+worker.NewsWorker.publish = publish
+from monitor.cli import main
+sys.exit(main(["worker"]))
+"""
+
+
+def test_a_failing_batch_stops_the_worker_with_status_1_and_a_restart_indexes_it(
+    settings: Settings, worker_factory: Callable[[], Worker], tmp_path: Path
+) -> None:
+    """A failure the batch cannot absorb (here every publish raises) ends the process, not just the agent,
+    with exit status 1 and no offset committed; the restarted worker indexes everything."""
+    feed = write_feed(tmp_path / "feed.jsonl")
+    send_file(settings, feed)
+    log = tmp_path / "failing.log"
+    env = {**os.environ, **to_env(settings), "FINMON_WORKER__SHUTDOWN_TIMEOUT": "15"}
+    with log.open("wb") as out:
+        failing = subprocess.Popen(
+            [sys.executable, "-c", FAILING_PUBLISH], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        assert failing.wait(120) == 1, log.read_text()[-3000:]
+    finally:
+        failing.kill()
+    assert "worker failed, stopping with exit status 1" in log.read_text()
+    assert committed(settings) == 0
+
+    worker = worker_factory()
+    wait_for(lambda: indexed(settings) == TOTAL - BAD, 120, "every document after the restart", worker.log)
+    wait_for(lambda: committed(settings) == TOTAL, 60, "every offset committed", worker.log)

@@ -1,0 +1,153 @@
+"""Start-up against servers that are not there or never answer: one line naming the setting, bounded time,
+and SIGTERM always ends the worker. Real sockets, `finmon` in subprocesses."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.embedded import free_port
+
+
+def finmon_env(**variables: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FINMON_")}
+    return {**env, "FINMON_METRICS__ENABLED": "false", **variables}
+
+
+def run_finmon(args: list[str], env: dict[str, str], timeout: float = 120) -> tuple[int, str, float]:
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+    return done.returncode, done.stderr, time.monotonic() - began
+
+
+@contextlib.contextmanager
+def silent_server() -> Iterator[tuple[int, threading.Event]]:
+    """A port that accepts connections and never answers; the event is set at the first connection."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    connected = threading.Event()
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(listener.accept()[0])
+                connected.set()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield listener.getsockname()[1], connected
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+
+
+def test_a_misspelt_variable_stops_the_worker_at_start_naming_the_real_one() -> None:
+    code, stderr, _ = run_finmon(["worker"], finmon_env(FINMON_KAFKA_BOOTSTRAP_SERVERS="k:9092"))
+    assert code == 2
+    assert stderr.strip() == (
+        "finmon: unknown setting FINMON_KAFKA_BOOTSTRAP_SERVERS (did you mean FINMON_KAFKA__BOOTSTRAP_SERVERS?): "
+        "no setting has this name"
+    )
+
+
+def test_unreachable_kafka_is_one_line_naming_the_setting_within_the_connect_timeout(tiny_model_dir: Path) -> None:
+    port = free_port()
+    env = finmon_env(
+        FINMON_KAFKA__BOOTSTRAP_SERVERS=f"127.0.0.1:{port}",
+        FINMON_KAFKA__CONNECT_TIMEOUT="2",
+        FINMON_ES__URLS=f"http://127.0.0.1:{free_port()}",
+        FINMON_MODEL__PATH=str(tiny_model_dir),
+        FINMON_LOG_LEVEL="ERROR",
+    )
+    code, stderr, _ = run_finmon(["worker"], env)
+    assert code == 1 and "Traceback" not in stderr
+    assert (
+        stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"finmon: FINMON_KAFKA__BOOTSTRAP_SERVERS: cannot reach Kafka at 127.0.0.1:{port} within 2 s")
+    )
+
+
+def test_alerts_with_elasticsearch_refused_is_one_line_naming_the_setting() -> None:
+    port = free_port()
+    env = finmon_env(FINMON_ES__URLS=f"http://127.0.0.1:{port}", FINMON_LOG_LEVEL="ERROR")
+    code, stderr, _ = run_finmon(["alerts"], env)
+    assert code == 1 and "Traceback" not in stderr
+    assert (
+        stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"finmon: FINMON_ES__URLS: cannot reach Elasticsearch at http://127.0.0.1:{port}")
+    )
+
+
+@pytest.mark.integration
+def test_an_elasticsearch_that_never_answers_costs_the_connect_timeout_and_sigterm_ends_the_worker(
+    kafka_bootstrap: str, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    with silent_server() as (port, connected):
+        env = finmon_env(
+            FINMON_KAFKA__BOOTSTRAP_SERVERS=kafka_bootstrap,
+            FINMON_ES__URLS=f"http://127.0.0.1:{port}",
+            FINMON_ES__CONNECT_TIMEOUT="1",
+            FINMON_WORKER__SHUTDOWN_TIMEOUT="10",
+            FINMON_MODEL__PATH=str(tiny_model_dir),
+            FINMON_DATA_DIR=str(tmp_path),
+        )
+        log = tmp_path / "worker.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "monitor.cli", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            deadline = time.monotonic() + 90
+            while "did not answer within 1 s" not in log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert connected.is_set()
+            lines = [line for line in log.read_text().splitlines() if "FINMON_ES__URLS" in line]
+            assert len(lines) == 1 and f"http://127.0.0.1:{port}" in lines[0] and "retry" in lines[0]
+            time.sleep(3)  # consuming now; the sink waits on the silent server
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(25) in (0, 1)
+        finally:
+            process.kill()
+
+
+@pytest.mark.integration
+def test_sigterm_during_a_start_up_blocked_on_elasticsearch_ends_the_worker(
+    kafka_bootstrap: str, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    with silent_server() as (port, connected):
+        env = finmon_env(
+            FINMON_KAFKA__BOOTSTRAP_SERVERS=kafka_bootstrap,
+            FINMON_ES__URLS=f"http://127.0.0.1:{port}",
+            FINMON_ES__CONNECT_TIMEOUT="300",
+            FINMON_MODEL__PATH=str(tiny_model_dir),
+            FINMON_DATA_DIR=str(tmp_path),
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "worker"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            assert connected.wait(90), "the worker never reached Elasticsearch"
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(15) == 130
+        finally:
+            process.kill()
