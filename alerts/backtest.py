@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
 
 from alerts.detector import Detector
-from alerts.model import AlertEvent
+from alerts.evidence import enrich
+from alerts.model import AlertEvent, Observation, ScopeKey
 from alerts.rules import Rules
-from alerts.sources import MemorySource, NewsEvent, observe
+from alerts.sources import MemorySource, NewsEvent
 
 SENTIMENTS = frozenset({"negative", "neutral", "positive"})
+HEADLINE_FIELDS = ("title", "source", "url", "score")
 
 
 class EventError(ValueError):
@@ -22,7 +26,8 @@ class EventError(ValueError):
 
 
 def parse_event(line: str, number: int) -> NewsEvent:
-    """One JSONL line: `ts` (ISO-8601), `topic`, `sentiment` (negative|neutral|positive), optional `tickers`."""
+    """One JSONL line: `ts` (ISO-8601 event time), `topic`, `sentiment` (negative|neutral|positive), optional
+    `tickers`, `story_id`, and `title`, `source`, `url`, `score` (shown as evidence in alerts)."""
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -42,7 +47,16 @@ def parse_event(line: str, number: int) -> NewsEvent:
     tickers = data.get("tickers") or []
     if not isinstance(tickers, list) or not all(isinstance(t, str) for t in tickers):
         raise EventError(f"line {number}: tickers: must be a list of strings")
-    return NewsEvent(ts, data["topic"], data["sentiment"], tuple(sorted({t.upper() for t in tickers})))
+    story = data.get("story_id")
+    headline = tuple((k, data[k]) for k in HEADLINE_FIELDS if data.get(k) is not None) if "title" in data else ()
+    return NewsEvent(
+        ts,
+        data["topic"],
+        data["sentiment"],
+        tuple(sorted({t.upper() for t in tickers})),
+        str(story) if story else None,
+        headline,
+    )
 
 
 def read_events(lines: Iterable[str]) -> Iterator[NewsEvent]:
@@ -64,28 +78,44 @@ class ManualClock:
         self.now += delta
 
 
-def evaluation_times(source: MemorySource, rules: Rules) -> Iterator[datetime]:
-    """Every step from the first event until every alert could have resolved after the last one."""
-    tail = max(r.window + rules.step * (r.resolve.clear_windows + r.fire.m) for r in rules.rules)
-    moment, stop = source.start + rules.step, source.end + tail
-    while moment <= stop:
-        yield moment
-        moment += rules.step
-
-
 def run_backtest(events: Iterable[NewsEvent], rules: Rules) -> list[AlertEvent]:
     """All alert events (firing, repeats, resolved) the rules produce over the events, in time order."""
-    return replay(MemorySource(events, rules.step), rules)
+    stories = any(rule.count == "stories" for rule in rules.rules)
+    return replay(MemorySource(events, rules.step, stories=stories), rules)
+
+
+def _cells(source: MemorySource, rules: Rules) -> dict[int, list[tuple[str, ScopeKey, int, int]]]:
+    """Per step index: (rule, scope, negatives, news) of every watched scope with news in that step."""
+    per_step: dict[int, list[tuple[str, ScopeKey, int, int]]] = {}
+    for rule in rules.rules:
+        kind = rule.scope.kind
+        if kind not in source.tot:
+            continue
+        tot, neg = source.tot[kind], source.neg[kind]
+        rows, steps = np.nonzero(source.watched(kind, rule.scope.limit) & (tot > 0))
+        for row, i in zip(rows.tolist(), steps.tolist(), strict=True):
+            per_step.setdefault(i, []).append((rule.name, source.keys[kind][row], int(neg[row, i]), int(tot[row, i])))
+    return per_step
 
 
 def replay(source: MemorySource, rules: Rules) -> list[AlertEvent]:
-    """`run_backtest` over counts already loaded (the simulation reuses them to measure its spikes)."""
-    clock = ManualClock(source.start)
-    detector = Detector(rules, clock)
+    """`run_backtest` over counts already loaded: every step from the first news to the last, judged once."""
+    detector = Detector(rules)
+    per_step = _cells(source, rules)
+    parent_neg, parent_tot = source.neg.get("all"), source.tot.get("all")
     out: list[AlertEvent] = []
-    for moment in evaluation_times(source, rules):
-        clock.now = moment
-        out += detector.step(observe(rules, source, moment))
+    for i in range(source.last - source.first + 1):
+        end = datetime.fromtimestamp((source.first + i + 1) * source.step_s, UTC)
+        start = end - rules.step
+        cells = per_step.get(i, [])
+        observations = [Observation(rule, scope, start, end, neg, tot) for rule, scope, neg, tot in cells]
+        parent = (
+            (int(parent_neg[0, i]), int(parent_tot[0, i]))
+            if parent_neg is not None and parent_tot is not None
+            else (0, 0)
+        )
+        produced = detector.step(observations, parent, at=end)
+        out += enrich(produced, detector, rules, source) if produced else []
     return out
 
 

@@ -78,15 +78,18 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
-    """Generate synthetic streams with known spikes, backtest them and print the quality figures (JSON)."""
-    from alerts.simulate import SimConfig, generate, simulate
+    """Generate synthetic streams with known surges, backtest them and print the quality figures (JSON)."""
+    from alerts.simulate import SimConfig, band_table, generate, simulate, simulate_seeds
 
     rules = _rules(args.rules, settings)
-    config = SimConfig(weeks=args.weeks, seed=args.seed, normal_rate=args.normal_rate)
+    config = SimConfig(weeks=args.weeks, seed=args.seed, scale=args.scale)
     if args.write_events:
-        _write_events(args.write_events, generate(config)[0])
-    figures = simulate(config, rules)
+        _write_events(args.write_events, generate(config).events())
+    seeds = range(1, args.seeds + 1) if args.seeds else None
+    figures = simulate_seeds(config, rules, seeds) if seeds else simulate(config, rules)
     print(json.dumps(figures, indent=2))
+    if args.table:
+        print(band_table(figures))
     return 0
 
 
@@ -95,7 +98,8 @@ def _write_events(path: Path, events: Any) -> None:
     with path.open("w", encoding="utf-8") as out:
         for e in events:
             ts = e.ts.isoformat().replace("+00:00", "Z")
-            out.write(json.dumps({"ts": ts, "topic": e.topic, "sentiment": e.sentiment, "tickers": list(e.tickers)}))
+            line = {"ts": ts, "topic": e.topic, "sentiment": e.sentiment, "tickers": list(e.tickers)}
+            out.write(json.dumps({**line, "story_id": e.story_id} if e.story_id else line))
             out.write("\n")
 
 
@@ -113,15 +117,12 @@ def register(commands: Any) -> None:
     back.add_argument("--repeats", action="store_true", help="also print repeated firing notifications")
     back.set_defaults(func=cmd_backtest)
 
-    sim = sub.add_parser("simulate", help="quality benchmark on synthetic streams with injected spikes")
+    sim = sub.add_parser("simulate", help="quality benchmark on synthetic streams with injected surges")
     sim.add_argument("--rules", type=_file, help="rules file (default: the configured or shipped rules)")
     sim.add_argument("--weeks", type=_positive_int, default=4, help="simulated weeks (default 4)")
     sim.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    sim.add_argument(
-        "--normal-rate",
-        type=float,
-        default=200.0,
-        help="news/hour in a scope that counts as normal volume (default 200)",
-    )
+    sim.add_argument("--seeds", type=_positive_int, help="pool the figures of seeds 1..N (instead of --seed)")
+    sim.add_argument("--scale", type=float, default=1.0, help="multiply every scope's volume (default 1)")
+    sim.add_argument("--table", action="store_true", help="also print the per-band table (markdown)")
     sim.add_argument("--write-events", type=Path, help="also write the synthetic stream here (backtest input)")
     sim.set_defaults(func=cmd_simulate)

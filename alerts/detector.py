@@ -1,66 +1,78 @@
-"""The spike detector: per-alert state machine (N-of-M or overwhelming evidence to fire, repeat interval,
-consecutive clear windows to resolve). Pure: no I/O; time comes from the injected clock or the evaluated window's end.
+"""The surge detector: per scope, a bank of Bernoulli CUSUMs on the negative indicator of each news item
+against an age-weighted baseline share (alerts/cusum.py), and the alert state machine around it (fire,
+repeat, resolve on evidence that the share is back to normal). Pure: no I/O; time is the judged step's end.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from alerts.model import ALERT_NAME, AlertEvent, Assessment, Observation, Status, fingerprint, iso
+from alerts.cusum import INDIFFERENCE, STEP_CAP, Ewma, llr_terms, shrunk_share, threshold
+from alerts.model import ALERT_NAME, AlertEvent, Observation, ScopeKey, Status, fingerprint, iso
 from alerts.rules import Rule, Rules
+from alerts.stats import binomial_sf
 
 Clock = Callable[[], datetime]
+FIRING_WEIGHT = 0.0  # while an alert fires, its scope's baseline is frozen (a surge never becomes its own baseline)
+QUARANTINE_S = 3600.0  # steps join the baseline an hour after they were judged
+CLEAR_STEPS = 12  # one step adds at most 1/12 of the odds to resolve: an hour of normal news at least
+VOLUME_CAP = 3.0  # a step adds at most 3x the scope's usual news per step to its baseline
+RESIDUAL_CAP = 9.0  # squared Pearson residuals are winsorised at 3 standard deviations
+DISPERSION_PRIOR = 50.0  # steps' worth of "binomial" (dispersion 1) before a scope's own residuals count
+PEAK_HALF_LIFE_S = 1800.0  # the share whose maximum an episode reports as its peak
+PEAK_MIN_NEWS = 5.0
 
 
 @dataclass
 class AlertState:
-    """What the detector remembers about one alert (one fingerprint) between evaluations."""
+    """What the detector remembers about one scope of one rule (one fingerprint) between steps."""
 
     labels: dict[str, str]
-    history: list[bool] = field(default_factory=list)  # breaches of the last m evaluations, oldest first
+    first: float  # epoch seconds of the first step the scope was seen
+    base: Ewma = field(default_factory=Ewma)
+    recent: Ewma = field(default_factory=Ewma)  # short half-life: the peak an episode reports
+    cusum: list[float] = field(default_factory=list)
+    run: list[list[float]] = field(default_factory=list)  # per CUSUM: [start epoch, negatives, news] since > 0
+    clear: float = 0.0
+    fired_lift: float = 0.0
+    dispersion: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # Σ r², steps (age-weighted), at
     firing: bool = False
     starts_at: datetime | None = None
+    onset: float | None = None
+    episode: list[float] = field(default_factory=lambda: [0.0, 0.0])  # negatives, news since the onset
+    peak: list[float] = field(default_factory=lambda: [0.0, 0.0])  # share, lift
     last_sent: datetime | None = None
     repeats: int = 0
-    clear: int = 0
     annotations: dict[str, str] = field(default_factory=dict)
     values: dict[str, float] = field(default_factory=dict)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[list[float]] = field(default_factory=list)  # [end, negatives, news] of steps not learned yet
+    extra: dict[str, str] = field(default_factory=dict)  # annotations found once per episode (headlines, link)
 
     def to_json(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if k not in ("base", "recent", "starts_at", "last_sent")}
         return {
-            "labels": self.labels,
-            "history": self.history,
-            "firing": self.firing,
+            **data,
+            "base": [self.base.neg, self.base.tot, self.base.at],
+            "recent": [self.recent.neg, self.recent.tot, self.recent.at],
             "starts_at": self.starts_at.isoformat() if self.starts_at else None,
             "last_sent": self.last_sent.isoformat() if self.last_sent else None,
-            "repeats": self.repeats,
-            "clear": self.clear,
-            "annotations": self.annotations,
-            "values": self.values,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AlertState:
-        def moment(key: str) -> datetime | None:
-            return datetime.fromisoformat(data[key]) if data.get(key) else None
-
-        return cls(
-            labels=dict(data["labels"]),
-            history=[bool(b) for b in data.get("history", [])],
-            firing=bool(data.get("firing")),
-            starts_at=moment("starts_at"),
-            last_sent=moment("last_sent"),
-            repeats=int(data.get("repeats", 0)),
-            clear=int(data.get("clear", 0)),
-            annotations=dict(data.get("annotations", {})),
-            values=dict(data.get("values", {})),
-        )
+        values = dict(data)
+        for key in ("starts_at", "last_sent"):
+            values[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
+        values["base"], values["recent"] = Ewma(*data["base"]), Ewma(*data["recent"])
+        return cls(**values)
 
 
-def alert_labels(rule: Rule, scope: tuple[str, str]) -> dict[str, str]:
+def alert_labels(rule: Rule, scope: ScopeKey) -> dict[str, str]:
     """Labels identify an alert: which rule, which scope; extra labels from the rule."""
     kind, value = scope
     labels = {"alertname": ALERT_NAME, "rule": rule.name, "scope": kind, "severity": rule.severity}
@@ -69,55 +81,40 @@ def alert_labels(rule: Rule, scope: tuple[str, str]) -> dict[str, str]:
     return {**labels, **rule.labels}
 
 
-def _where(labels: dict[str, str]) -> str:
+def where(labels: dict[str, str]) -> str:
     kind = labels["scope"]
     return "all news" if kind == "all" else f"{kind} {labels[kind]}"
 
 
-def describe(obs: Observation, labels: dict[str, str], test: str) -> dict[str, str]:
-    """Annotations describe an alert: the observed share, the baseline, the volume and the test statistic."""
-    a = obs.assessment
-    if a is None:
-        return {"summary": f"Not enough news to judge {_where(labels)}", "window_end": iso(obs.window_end)}
-    return {
-        "summary": (
-            f"Negative news {a.share:.0%} vs baseline {a.baseline_share:.0%} ({a.lift:.1f}x) in {_where(labels)}"
-        ),
-        "description": (
-            f"{a.negatives} of {a.volume} news negative in the window {iso(obs.window_start)} to "
-            f"{iso(obs.window_end)}; {test} test p={a.p_value:.2g}, z={a.z:.1f}; baseline over "
-            f"{a.baseline_volume} news"
-        ),
-        "negative_share": f"{a.share:.4f}",
-        "baseline_share": f"{a.baseline_share:.4f}",
-        "lift": f"{a.lift:.2f}",
-        "volume": str(a.volume),
-        "negatives": str(a.negatives),
-        "p_value": f"{a.p_value:.3g}",
-        "z": f"{a.z:.2f}",
-        "window_start": iso(obs.window_start),
-        "window_end": iso(obs.window_end),
-    }
+def _at(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
-def _overwhelming(rule: Rule, a: Assessment | None) -> bool:
-    """A breach so significant that waiting for n of m would only delay the alert."""
-    limit = rule.fire.immediate_p_value
-    return a is not None and a.breach and limit is not None and a.p_value < limit
+def duration_text(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    days, rest = divmod(minutes, 1440)
+    return (f"{days}d " if days else "") + f"{rest // 60}h {rest % 60:02d}m"
 
 
 class Detector:
-    """Feeds observations into per-fingerprint state and returns the alert events they cause."""
+    """Feeds each step's counts into per-fingerprint state and returns the alert events they cause."""
 
     def __init__(self, rules: Rules, clock: Clock | None = None) -> None:
         self.rules = rules
         self._rules = {rule.name: rule for rule in rules.rules}
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self.states: dict[str, AlertState] = {}
+        self.parents: dict[str, Ewma] = {}  # per rule: the all-news baseline its scopes shrink towards
+        self.step_s = rules.step.total_seconds()
 
-    def step(self, observations: Iterable[Observation], at: datetime | None = None) -> list[AlertEvent]:
-        """One evaluation at `at` (default: the clock): update every alert, return firing/resolved events."""
+    def step(
+        self, observations: Iterable[Observation], parent: tuple[int, int], at: datetime | None = None
+    ) -> list[AlertEvent]:
+        """Judge one step ending at `at` (default: the clock): `observations` are the scopes' counts in the step,
+        `parent` (negatives, news) of all news in it. Returns the firing/resolved/repeat events."""
         now = at or self.clock()
+        end = now.timestamp()
+        priors = {name: self._prior(rule) for name, rule in self._rules.items()}
         events: list[AlertEvent] = []
         seen: set[str] = set()
         for obs in observations:
@@ -125,14 +122,210 @@ class Detector:
             labels = alert_labels(rule, obs.scope)
             fp = fingerprint(labels)
             seen.add(fp)
-            state = self.states.setdefault(fp, AlertState(labels=labels))
-            events += self._update(state, rule, obs, now)
-        for fp in sorted(set(self.states) - seen):  # scopes without data this time are not elevated
-            state = self.states[fp]
-            known = self._rules.get(state.labels["rule"])
-            events += self._update(state, known, None, now) if known else self._retire(state, now)
-        self._prune()
+            state = self.states.get(fp) or self.states.setdefault(fp, self._new(rule, labels, end))
+            events += self._judge(state, rule, obs.negatives, obs.volume, priors[obs.rule], now)
+        events += self._idle(seen, now)
+        self._add_parent(parent, end)
+        self._prune(end)
         return events
+
+    def learn(self, observations: Iterable[Observation], parent: tuple[int, int], at: datetime) -> None:
+        """Add a period's counts to the baselines only (a fresh evaluator's warm-up): no evidence, no alerts."""
+        end = at.timestamp()
+        for obs in observations:
+            rule = self._rules[obs.rule]
+            labels = alert_labels(rule, obs.scope)
+            state = self.states.setdefault(
+                fingerprint(labels), self._new(rule, labels, obs.start.timestamp() + self.step_s)
+            )
+            state.first = min(state.first, obs.start.timestamp())
+            state.base = state.base.add(obs.negatives, obs.volume, end, rule.baseline.half_life.total_seconds())
+        self._add_parent(parent, end)
+
+    def _add_parent(self, parent: tuple[int, int], end: float) -> None:
+        for name, rule in self._rules.items():
+            half_life = rule.baseline.half_life.total_seconds()
+            self.parents[name] = self.parents.get(name, Ewma()).add(*parent, end, half_life)
+
+    def _new(self, rule: Rule, labels: dict[str, str], end: float) -> AlertState:
+        k = len(rule.lifts)
+        return AlertState(
+            labels=labels, first=end - self.step_s, cusum=[0.0] * k, run=[[0.0, 0.0, 0.0] for _ in range(k)]
+        )
+
+    def _prior(self, rule: Rule) -> float | None:
+        parent = self.parents.get(rule.name)
+        return parent.share() if parent is not None else None
+
+    def baseline(self, state: AlertState, rule: Rule, prior: float | None, end: float) -> float | None:
+        """The share the scope is judged against at `end`, or None while it is too new to judge."""
+        if end - state.first < rule.baseline.min_history.total_seconds():
+            return None
+        own = state.base.decayed(end, rule.baseline.half_life.total_seconds())
+        if prior is None:
+            prior, weight = (own.share() or 0.0), 0.0
+        else:
+            weight = rule.baseline.prior_weight
+        if own.tot + weight <= 0:
+            return None
+        return shrunk_share(own, prior, weight, rule.baseline.uncertainty)
+
+    def rate(self, state: AlertState, rule: Rule, end: float) -> float:
+        """The scope's news per second over its baseline's span (or its age, while younger)."""
+        half_life = rule.baseline.half_life.total_seconds()
+        span = min(half_life / math.log(2.0), max(end - state.first, self.step_s))
+        return state.base.decayed(end, half_life).tot / span
+
+    def threshold(self, state: AlertState, rule: Rule, end: float) -> float:
+        return threshold(self.rate(state, rule, end), self.step_s, len(rule.lifts), rule.false_alarms_per_week)
+
+    def _learn(self, state: AlertState, rule: Rule, neg: int, n: int, end: float) -> None:
+        """Add a step to the baseline, at most VOLUME_CAP times the scope's usual news per step (a burst of
+        neutral news must not halve the baseline share, a surge must not become its own baseline), and at a
+        lower weight while the scope's alert fires."""
+        usual = self.rate(state, rule, end) * self.step_s
+        weight = FIRING_WEIGHT if state.firing else 1.0
+        if n > VOLUME_CAP * max(usual, 1.0) and end - state.first >= rule.baseline.min_history.total_seconds():
+            weight *= VOLUME_CAP * max(usual, 1.0) / n
+        state.base = state.base.add(neg, n, end, rule.baseline.half_life.total_seconds(), weight)
+
+    def _judge(
+        self, state: AlertState, rule: Rule, neg: int, n: int, prior: float | None, now: datetime
+    ) -> list[AlertEvent]:
+        end = now.timestamp()
+        p0 = self.baseline(state, rule, prior, end)
+        events: list[AlertEvent] = []
+        if p0 is not None and n > 0:
+            h = self.threshold(state, rule, end)
+            self._accumulate(state, rule, neg, n, p0, h, end)
+            events = self._transition(state, rule, p0, h, now)
+        elif state.firing:
+            events = self._repeat(state, rule, now)
+        self._quarantine(state, rule, neg, n, prior, end)
+        return events
+
+    def _quarantine(self, state: AlertState, rule: Rule, neg: int, n: int, prior: float | None, end: float) -> None:
+        """A step joins the baseline (and the overdispersion estimate) only QUARANTINE_S after it was judged,
+        and not at all when an alert fires in between: the onset of a surge must not raise its own baseline."""
+        if state.firing:
+            state.pending = []
+            return
+        state.pending.append([end, neg, n])
+        while state.pending and end - state.pending[0][0] >= QUARANTINE_S:
+            at, old_neg, old_n = state.pending.pop(0)
+            p0 = self.baseline(state, rule, prior, end)
+            if p0 is not None and old_n > 0:
+                self._disperse(state, rule, int(old_neg), int(old_n), p0, at)
+            self._learn(state, rule, int(old_neg), int(old_n), at)
+
+    def _disperse(self, state: AlertState, rule: Rule, neg: int, n: int, p0: float, end: float) -> None:
+        """Track how much more the step counts vary than binomial news would (syndicated copies, clumps)."""
+        r2 = min((neg - n * p0) ** 2 / (n * p0 * (1.0 - p0)), RESIDUAL_CAP)  # a surge must not pass for noise
+        total, steps, at = state.dispersion
+        factor = 0.5 ** ((end - at) / rule.baseline.half_life.total_seconds()) if at else 1.0
+        state.dispersion = [total * factor + r2, steps * factor + 1.0, end]
+
+    def overdispersion(self, state: AlertState) -> float:
+        """φ ≥ 1: the variance of a scope's step counts over the binomial's; evidence is divided by it."""
+        total, steps, _ = state.dispersion
+        return max(1.0, (total + DISPERSION_PRIOR) / (steps + DISPERSION_PRIOR))
+
+    def _accumulate(self, state: AlertState, rule: Rule, neg: int, n: int, p0: float, h: float, end: float) -> None:
+        state.recent = state.recent.add(neg, n, end, PEAK_HALF_LIFE_S)
+        # Evidence is divided by the overdispersion, and a step of more than VOLUME_CAP times the usual news
+        # (a burst of copies, a flood of neutral news) weighs as VOLUME_CAP times the usual.
+        usual = max(self.rate(state, rule, end) * self.step_s, 1.0)
+        scale = min(1.0, VOLUME_CAP * usual / n) / self.overdispersion(state)
+        if state.firing:
+            terms = llr_terms(p0, state.fired_lift, INDIFFERENCE)
+            if terms is not None:
+                back = -(neg * terms[0] + (n - neg) * terms[1]) * scale
+                state.clear = max(0.0, state.clear + min(back, math.log(rule.resolve_odds) / CLEAR_STEPS))
+        for k, lift in enumerate(rule.lifts):
+            terms = llr_terms(p0, lift * rule.min_lift, INDIFFERENCE)
+            if terms is None:
+                continue
+            x = (neg * terms[0] + (n - neg) * terms[1]) * scale
+            before = state.cusum[k]
+            state.cusum[k] = min(max(0.0, before + min(x, STEP_CAP * h)), h)
+            if state.cusum[k] <= 0.0:
+                state.run[k] = [0.0, 0.0, 0.0]
+                continue
+            start = state.run[k][0] if before > 0.0 else end - self.step_s
+            state.run[k] = [start, state.run[k][1] + neg, state.run[k][2] + n]
+        if state.firing:
+            state.episode = [state.episode[0] + neg, state.episode[1] + n]
+            share = state.recent.share()
+            if share is not None and state.recent.tot >= PEAK_MIN_NEWS and share > state.peak[0]:
+                state.peak = [share, share / p0]
+
+    def _transition(self, state: AlertState, rule: Rule, p0: float, h: float, now: datetime) -> list[AlertEvent]:
+        if not state.firing:
+            fired = [k for k, s in enumerate(state.cusum) if s >= h]
+            return [self._fire(state, rule, fired[0], p0, h, now)] if fired else []
+        self._annotate(state, rule, p0, h, now)
+        if state.clear >= math.log(rule.resolve_odds):
+            return [self._resolve(state, now)]
+        return self._repeat(state, rule, now)
+
+    def _repeat(self, state: AlertState, rule: Rule, now: datetime) -> list[AlertEvent]:
+        if state.last_sent and now - state.last_sent >= rule.repeat_interval:
+            state.repeats += 1
+            state.last_sent = now
+            return [self._event(state, "firing", now)]
+        return []
+
+    def _fire(self, state: AlertState, rule: Rule, k: int, p0: float, h: float, now: datetime) -> AlertEvent:
+        start, neg, n = state.run[k]
+        state.firing, state.starts_at, state.last_sent, state.repeats, state.clear = True, now, now, 0, 0.0
+        share = neg / n if n else 0.0
+        # Resolution weighs "back within the indifference zone" against "still at the lift this episode
+        # showed" (at least min_lift): a share that stays up does not resolve and re-fire around min_lift.
+        state.onset, state.episode = start, [neg, n]
+        state.fired_lift = max(min(rule.lifts) * rule.min_lift, share / p0)
+        state.peak = [share, share / p0]
+        self._annotate(state, rule, p0, h, now)
+        return self._event(state, "firing", now)
+
+    def _annotate(self, state: AlertState, rule: Rule, p0: float, h: float, now: datetime) -> None:
+        annotations, state.values = describe(state, p0, h, now)
+        state.annotations = {**annotations, **state.extra}
+
+    def _resolve(self, state: AlertState, now: datetime) -> AlertEvent:
+        assert state.starts_at is not None
+        lasted = duration_text(now - state.starts_at)
+        peak = f"peak {state.peak[0]:.0%} ({state.peak[1]:.1f}x)"
+        state.annotations = {
+            **state.annotations,
+            "summary": f"Resolved after {lasted} ({peak}): " + state.annotations.get("summary", ""),
+            "duration": lasted,
+        }
+        state.values = {**state.values, "duration_s": (now - state.starts_at).total_seconds()}
+        event = self._event(state, "resolved", now, ends_at=now)
+        state.firing, state.clear, state.repeats, state.last_sent, state.onset = False, 0.0, 0, None, None
+        state.cusum = [0.0] * len(state.cusum)
+        state.run = [[0.0, 0.0, 0.0] for _ in state.cusum]
+        state.evidence, state.extra = [], {}
+        return event
+
+    def _idle(self, seen: set[str], now: datetime) -> list[AlertEvent]:
+        """Scopes without news this step: firing alerts still repeat; removed rules resolve theirs."""
+        events: list[AlertEvent] = []
+        for fp in sorted(set(self.states) - seen):
+            state = self.states[fp]
+            rule = self._rules.get(state.labels["rule"])
+            if rule is None:
+                events += [self._resolve(state, now)] if state.firing else []
+                del self.states[fp]
+            elif state.firing:
+                events += self._repeat(state, rule, now)
+        return events
+
+    def attach_evidence(self, fp: str, evidence: list[dict[str, Any]], annotations: dict[str, str]) -> None:
+        """Headlines (and links) found for a new firing alert: kept for its repeats and its resolution."""
+        if fp in self.states:
+            self.states[fp].evidence = evidence
+            self.states[fp].extra = {k: v for k, v in annotations.items() if k in ("headlines", "kibana_url")}
 
     def firing(self) -> list[AlertEvent]:
         """The alerts firing now (as firing events carrying their latest annotations)."""
@@ -141,44 +334,6 @@ class Detector:
             for s in self.states.values()
             if s.firing
         ]
-
-    def _update(self, state: AlertState, rule: Rule, obs: Observation | None, now: datetime) -> list[AlertEvent]:
-        a: Assessment | None = obs.assessment if obs else None
-        state.history = [*state.history, bool(a and a.breach)][-rule.fire.m :]
-        if not state.firing:
-            if obs is not None and (sum(state.history) >= rule.fire.n or _overwhelming(rule, a)):
-                return [self._fire(state, rule, obs, now)]
-            return []
-        if obs is not None and a is not None:
-            self._annotate(state, rule, obs)
-        state.clear = 0 if (a and a.elevated) else state.clear + 1
-        if state.clear >= rule.resolve.clear_windows:
-            return [self._resolve(state, now)]
-        if state.last_sent and now - state.last_sent >= rule.repeat_interval:
-            state.repeats += 1
-            state.last_sent = now
-            return [self._event(state, "firing", now)]
-        return []
-
-    def _annotate(self, state: AlertState, rule: Rule, obs: Observation) -> None:
-        state.annotations = describe(obs, state.labels, rule.test.kind)
-        state.values = obs.assessment.values() if obs.assessment else {}
-
-    def _fire(self, state: AlertState, rule: Rule, obs: Observation, now: datetime) -> AlertEvent:
-        self._annotate(state, rule, obs)
-        state.firing, state.starts_at, state.last_sent, state.repeats, state.clear = True, now, now, 0, 0
-        return self._event(state, "firing", now)
-
-    def _resolve(self, state: AlertState, now: datetime) -> AlertEvent:
-        state.annotations = {**state.annotations, "summary": "Resolved: " + state.annotations.get("summary", "")}
-        event = self._event(state, "resolved", now, ends_at=now)
-        state.firing, state.history, state.clear, state.repeats, state.last_sent = False, [], 0, 0, None
-        return event
-
-    def _retire(self, state: AlertState, now: datetime) -> list[AlertEvent]:
-        """A rule was removed: resolve what it left firing, forget the rest."""
-        state.history = []
-        return [self._resolve(state, now)] if state.firing else []
 
     def _event(self, state: AlertState, status: Status, now: datetime, ends_at: datetime | None = None) -> AlertEvent:
         assert state.starts_at is not None
@@ -191,15 +346,60 @@ class Detector:
             at=now,
             values=dict(state.values),
             repeat=state.repeats if status == "firing" else 0,
+            evidence=tuple(state.evidence),
         )
 
-    def _prune(self) -> None:
-        for fp in [fp for fp, s in self.states.items() if not s.firing and not any(s.history)]:
-            del self.states[fp]
+    def _prune(self, end: float) -> None:
+        """Forget scopes unseen for 8 half-lives (their baseline weighs under 0.4%) that are not firing."""
+        for fp, s in list(self.states.items()):
+            rule = self._rules[s.labels["rule"]]
+            if not s.firing and s.base.at is not None and end - s.base.at > 8 * rule.baseline.half_life.total_seconds():
+                del self.states[fp]
 
     def snapshot(self) -> dict[str, Any]:
-        """JSON-able state, so a restarted evaluator neither re-fires nor forgets a firing alert."""
-        return {fp: state.to_json() for fp, state in sorted(self.states.items())}
+        """JSON-able state (CUSUMs, baselines, episodes), so a restart neither re-fires nor forgets."""
+        states = {fp: state.to_json() for fp, state in sorted(self.states.items())}
+        parents = {name: [e.neg, e.tot, e.at] for name, e in sorted(self.parents.items())}
+        return {"states": states, "parents": parents}
 
     def restore(self, snapshot: dict[str, Any]) -> None:
-        self.states = {fp: AlertState.from_json(data) for fp, data in snapshot.items()}
+        self.states = {fp: AlertState.from_json(data) for fp, data in snapshot.get("states", {}).items()}
+        self.parents = {name: Ewma(*values) for name, values in snapshot.get("parents", {}).items()}
+
+
+def describe(state: AlertState, p0: float, h: float, now: datetime) -> tuple[dict[str, str], dict[str, float]]:
+    """Annotations and values of a firing alert: the episode's share vs the baseline, since its onset."""
+    neg, n = int(state.episode[0]), int(state.episode[1])
+    share = neg / n if n else 0.0
+    lift = share / p0
+    p = binomial_sf(neg, n, p0)
+    onset = iso(_at(state.onset)) if state.onset is not None else iso(now)
+    where_ = where(state.labels)
+    annotations = {
+        "summary": f"Negative news {share:.0%} vs baseline {p0:.0%} ({lift:.1f}x) in {where_}",
+        "description": (
+            f"{neg} of {n} news negative since {onset}; binomial p={p:.2g} against the baseline share; "
+            f"peak {state.peak[0]:.0%} ({state.peak[1]:.1f}x)"
+        ),
+        "negative_share": f"{share:.4f}",
+        "baseline_share": f"{p0:.4f}",
+        "lift": f"{lift:.2f}",
+        "volume": str(n),
+        "negatives": str(neg),
+        "p_value": f"{p:.3g}",
+        "threshold": f"{h:.2f}",
+        "onset": onset,
+        "peak_share": f"{state.peak[0]:.4f}",
+        "peak_lift": f"{state.peak[1]:.2f}",
+    }
+    values = {
+        "negative_share": round(share, 4),
+        "baseline_share": round(p0, 4),
+        "volume": n,
+        "negatives": neg,
+        "lift": round(lift, 3),
+        "p_value": float(f"{p:.3g}"),
+        "peak_share": round(state.peak[0], 4),
+        "peak_lift": round(state.peak[1], 3),
+    }
+    return annotations, values

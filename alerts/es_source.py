@@ -1,20 +1,25 @@
-"""Windowed counts from Elasticsearch: one search per rule with a date_histogram per scope (UTC, fixed
-interval = the rules' step) and a `negative` filter inside; simple aggregations every ES-API server answers.
+"""Per-step counts from Elasticsearch: one search per rule with a date_histogram per scope (UTC, fixed
+interval = the step) and a `negative` filter inside; simple aggregations every ES-API server answers.
+
+Topics and tickers are ranked by their news over the trailing day (terms, size = the rule's limit). News are
+placed by `time_field`: `event_at` (published_at, else fetched_at, else scored_at; set by the worker).
+With `count: stories` a step counts distinct `story_id`s (cardinality) plus the news that have none.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
 from alerts.model import ScopeKey, Series
 from alerts.model import iso as _iso
-from alerts.rules import Rule, Rules
-from alerts.sources import span_buckets
+from alerts.rules import Rule
+from alerts.sources import RANKING
 
 SCOPE_FIELDS = {"topic": "topic", "ticker": "tickers"}
+HEADLINE_FIELDS = ["title", "source", "url", "published_at", "sentiment_score", "story_id"]
 
 
 def interval(seconds: int) -> str:
@@ -26,53 +31,92 @@ def interval(seconds: int) -> str:
 
 
 class EsCountSource:
-    """Reads negative/total counts per step bucket and scope from the scored-news index."""
+    """Reads negative/total counts per step and scope, and the most negative headlines, from the news index."""
 
-    def __init__(self, client: Elasticsearch, index: str, time_field: str = "scored_at") -> None:
+    def __init__(self, client: Elasticsearch, index: str, time_field: str = "event_at") -> None:
         self.client = client
         self.index = index
         self.time_field = time_field
 
-    def series(self, rule: Rule, rules: Rules, end: datetime) -> dict[ScopeKey, Series]:
-        step_s = int(rules.step.total_seconds())
-        span = span_buckets(rule, rules)
-        start = end - rules.step * span
+    def counts(self, rule: Rule, start: datetime, end: datetime, step: timedelta) -> dict[ScopeKey, Series]:
+        hist = self._histogram(step, rule.count == "stories")
+        if rule.scope.kind == "all":
+            return {("all", ""): self.parent(start, end, step, rule.count == "stories")}
+        terms = {"field": SCOPE_FIELDS[rule.scope.kind], "size": rule.scope.limit}
+        recent = {"filter": self._range(start, end), "aggs": {"h": hist}}
+        aggs = {"scopes": {"terms": terms, "aggs": {"recent": recent}}}
+        buckets = self._search(min(start, end - RANKING), end, aggs).get("scopes", {}).get("buckets", [])
+        return {
+            (rule.scope.kind, str(b["key"])): _series(b["recent"]["h"]["buckets"], start, step, end) for b in buckets
+        }
+
+    def parent(self, start: datetime, end: datetime, step: timedelta, stories: bool = False) -> Series:
+        aggs = self._search(start, end, {"h": self._histogram(step, stories)})
+        return _series(aggs.get("h", {}).get("buckets", []), start, step, end)
+
+    def headlines(self, scope: ScopeKey, start: datetime, end: datetime, size: int) -> list[dict[str, Any]]:
+        """The most negative news (lowest sentiment_score) of the scope in [start, end)."""
+        filters: list[dict[str, Any]] = [self._range(start, end), {"term": {"sentiment": "negative"}}]
+        if scope[0] in SCOPE_FIELDS:
+            filters.append({"term": {SCOPE_FIELDS[scope[0]]: scope[1]}})
         response = self.client.search(
             index=self.index,
-            size=0,
-            query=self._range(start, end),
-            aggs=self._aggs(rule, step_s),
+            size=size,
+            query={"bool": {"filter": filters}},
+            sort=[{"sentiment_score": "asc"}],
+            source_includes=HEADLINE_FIELDS,
             ignore_unavailable=True,
         )
-        aggs: dict[str, Any] = response.get("aggregations") or {}
-        lo_ms, step_ms = int(start.timestamp()) * 1000, step_s * 1000
-        if rule.scope.kind == "all":
-            return {("all", ""): _series(aggs.get("h", {}).get("buckets", []), lo_ms, step_ms, span)} if aggs else {}
-        return {
-            (rule.scope.kind, str(scope["key"])): _series(scope["h"]["buckets"], lo_ms, step_ms, span)
-            for scope in aggs.get("scopes", {}).get("buckets", [])
-        }
+        return [_headline(hit.get("_source", {})) for hit in response.get("hits", {}).get("hits", [])]
+
+    def _search(self, start: datetime, end: datetime, aggs: dict[str, Any]) -> dict[str, Any]:
+        response = self.client.search(
+            index=self.index, size=0, query=self._range(start, end), aggs=aggs, ignore_unavailable=True
+        )
+        return dict(response.get("aggregations") or {})
 
     def _range(self, start: datetime, end: datetime) -> dict[str, Any]:
         return {"range": {self.time_field: {"gte": _iso(start), "lt": _iso(end)}}}
 
-    def _aggs(self, rule: Rule, step_s: int) -> dict[str, Any]:
-        hist = {
-            "date_histogram": {"field": self.time_field, "fixed_interval": interval(step_s), "min_doc_count": 1},
-            "aggs": {"neg": {"filter": {"term": {"sentiment": "negative"}}}},
+    def _histogram(self, step: timedelta, stories: bool) -> dict[str, Any]:
+        count: dict[str, Any] = {}
+        if stories:
+            count = {
+                "stories": {"cardinality": {"field": "story_id"}},
+                "loose": {"missing": {"field": "story_id"}},
+            }
+        return {
+            "date_histogram": {
+                "field": self.time_field,
+                "fixed_interval": interval(int(step.total_seconds())),
+                "min_doc_count": 1,
+            },
+            "aggs": {**count, "neg": {"filter": {"term": {"sentiment": "negative"}}, "aggs": count}},
         }
-        if rule.scope.kind == "all":
-            return {"h": hist}
-        terms = {"field": SCOPE_FIELDS[rule.scope.kind], "size": rule.scope.limit}
-        return {"scopes": {"terms": terms, "aggs": {"h": hist}}}
 
 
-def _series(buckets: list[dict[str, Any]], lo_ms: int, step_ms: int, span: int) -> Series:
+def _count(bucket: dict[str, Any]) -> int:
+    """News in a bucket, or distinct stories plus the news without a story_id when counting stories."""
+    if "stories" in bucket:
+        return int(bucket["stories"]["value"]) + int(bucket["loose"]["doc_count"])
+    return int(bucket["doc_count"])
+
+
+def _series(buckets: list[dict[str, Any]], start: datetime, step: timedelta, end: datetime) -> Series:
     """Dense per-step arrays from histogram buckets (placed by key, so missing buckets are zeros)."""
+    span = int((end - start) / step)
+    lo_ms, step_ms = int(start.timestamp()) * 1000, int(step.total_seconds()) * 1000
     negatives, totals = [0] * span, [0] * span
     for bucket in buckets:
         i = (int(bucket["key"]) - lo_ms) // step_ms
         if 0 <= i < span:
-            totals[i] = int(bucket["doc_count"])
-            negatives[i] = int(bucket["neg"]["doc_count"])
+            totals[i] = _count(bucket)
+            negatives[i] = _count(bucket["neg"])
     return Series(negatives, totals)
+
+
+def _headline(source: dict[str, Any]) -> dict[str, Any]:
+    out = {k: source[k] for k in ("title", "source", "url", "published_at", "story_id") if source.get(k)}
+    if isinstance(source.get("sentiment_score"), int | float):
+        out["score"] = float(source["sentiment_score"])
+    return out

@@ -1,8 +1,12 @@
-"""The evaluator: one run reads windowed counts, feeds the detector, and persists what it produced.
+"""The evaluator: one run judges every step not judged yet, feeds the detector, and persists what it produced.
 
 Order matters for "nothing lost, nothing twice": history and outbox are written (idempotently, keyed by the
-event) before the detector state; a crash in between re-evaluates the same window from the old state and
-produces the same keys, which the outbox keeps only once.
+event) before the detector state; a crash in between re-judges the same steps from the old state and produces
+the same keys, which the outbox keeps only once.
+
+Event time and late news: a step [t, t + step) is judged once `lag` (the allowed lateness) has passed after
+its end. News that arrives later is indexed and shown, and counts towards the baseline from then on (it is in
+the counts the next warm-up reads), but a judged step is never re-opened.
 """
 
 from __future__ import annotations
@@ -12,24 +16,29 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from alerts.detector import Detector
-from alerts.model import AlertEvent
+from alerts.evidence import enrich
+from alerts.model import AlertEvent, Observation
 from alerts.notifier import Notifier
 from alerts.rules import Rules
-from alerts.sources import CountSource, observe
+from alerts.sources import CountSource
 from alerts.stores import History, Lease, StateStore
 
 log = logging.getLogger(__name__)
 
+CATCH_UP = timedelta(hours=6)  # after a restart or stall, the steps judged (older ones only feed the baseline)
+WARM_UP = timedelta(days=3)  # a fresh evaluator learns baselines from this much history
+WARM_UP_STEP = timedelta(hours=1)
+
 
 def window_end(now: datetime, step: timedelta, lag: timedelta) -> datetime:
-    """The latest step boundary at least `lag` before `now` (windows are aligned to the step, in UTC)."""
+    """The latest step boundary at least `lag` before `now` (steps are aligned to the step, in UTC)."""
     step_s = int(step.total_seconds())
     seconds = int((now - lag).timestamp()) // step_s * step_s
     return datetime.fromtimestamp(seconds, UTC)
 
 
 class Evaluator:
-    """Evaluates the rules once per new window end while it holds the lease."""
+    """Judges the rules once per new step while it holds the lease."""
 
     def __init__(
         self,
@@ -41,9 +50,11 @@ class Evaluator:
         lease: Lease,
         clock: Callable[[], datetime],
         lag: timedelta = timedelta(seconds=60),
+        kibana_url: str = "",
     ) -> None:
         self.rules, self.source, self.state, self.history = rules, source, state, history
         self.notifier, self.lease, self.clock, self.lag = notifier, lease, clock, lag
+        self.kibana_url = kibana_url
         self.detector = Detector(rules, clock)
         self.last_end: datetime | None = None
         self._loaded = False
@@ -53,43 +64,75 @@ class Evaluator:
         states, self.last_end = self.state.load()
         self.detector.restore(states)
         self._loaded = True
-        log.info("alert state restored: %d alerts known, last window end %s", len(states), self.last_end)
+        log.info("alert state restored: %d scopes known, last step end %s", len(self.detector.states), self.last_end)
 
     def run_once(self) -> list[AlertEvent]:
-        """Evaluate the complete windows not yet evaluated, if this evaluator holds the lease."""
+        """Judge the complete steps not yet judged, if this evaluator holds the lease."""
         if not self.lease.acquire(self.clock()):
             log.debug("another evaluator holds the lease")
-            self._loaded = False  # the holder moves the state on: reload before evaluating again
+            self._loaded = False  # the holder moves the state on: reload before judging again
             return []
         if not self._loaded:
             self.load()
+        end = window_end(self.clock(), self.rules.step, self.lag)
+        steps = self.due(end)
+        if not steps:
+            return []
         events: list[AlertEvent] = []
-        for end in self.due(window_end(self.clock(), self.rules.step, self.lag)):
-            produced = self.detector.step(observe(self.rules, self.source, end), at=end)
+        for moment, observations, parent in self._observe(steps[0] - self.rules.step, end):
+            produced = self.detector.step(observations, parent, at=moment)
+            produced = enrich(produced, self.detector, self.rules, self.source, self.kibana_url)
             self.history.record(produced)
             self.notifier.enqueue(produced)
-            self.state.save(self.detector.snapshot(), end)
-            self.last_end = end
             for event in produced:
                 log.info("alert %s %s: %s", event.status, event.fingerprint, event.annotations.get("summary", ""))
             events += produced
+        self.last_end = end
+        self.state.save(self.detector.snapshot(), end)
         return events
 
     def due(self, end: datetime) -> list[datetime]:
-        """Window ends to evaluate now, oldest first: every step since the last one, so that n of m and the
-        clear count see consecutive windows after a restart or a stall, but no more than those rules look back
-        (an outage's older windows are skipped: alerting on them now would page about news hours old).
+        """Step ends to judge now, oldest first: every step since the last one judged, so the CUSUMs see the
+        news in order after a restart or a stall, but not more than CATCH_UP (older steps of an outage only
+        feed the baselines: paging now about news hours old would mislead). A fresh evaluator warms up first.
         """
-        if self.last_end is None:
-            return [end]
         step = self.rules.step
+        if self.last_end is None:
+            self._warm_up(end - step)
+            return [end]
         missed = int((end - self.last_end) / step)
         if missed <= 0:
             return []
-        keep = max(max(r.fire.m, r.resolve.clear_windows) for r in self.rules.rules)
+        keep = max(1, int(CATCH_UP / step))
         if missed > keep:
-            log.warning("alert evaluation skipped %d windows (evaluator stopped or stalled)", missed - keep)
+            log.warning("alert evaluation skipped %d steps (evaluator stopped or stalled)", missed - keep)
+            self._warm_up(end - step * keep, since=self.last_end)
         return [end - step * i for i in range(min(missed, keep) - 1, -1, -1)]
+
+    def _warm_up(self, until: datetime, since: datetime | None = None) -> None:
+        """Teach the detector the baselines from hourly counts before `until` (no alerts from them)."""
+        start = since or until - WARM_UP
+        start = start - timedelta(seconds=start.timestamp() % WARM_UP_STEP.total_seconds())
+        for moment, observations, parent in self._observe(start, until, WARM_UP_STEP):
+            self.detector.learn(observations, parent, at=moment)
+
+    def _observe(
+        self, start: datetime, end: datetime, step: timedelta | None = None
+    ) -> list[tuple[datetime, list[Observation], tuple[int, int]]]:
+        """Per step in [start, end): its end, the observations of every rule's scopes with news, all news."""
+        step = step or self.rules.step
+        count = int((end - start) / step)
+        if count <= 0:
+            return []
+        parent = self.source.parent(start, end, step)
+        per_step: list[list[Observation]] = [[] for _ in range(count)]
+        for rule in self.rules.rules:
+            for scope, series in sorted(self.source.counts(rule, start, end, step).items()):
+                for i, (neg, tot) in enumerate(zip(series.negatives[:count], series.totals[:count], strict=False)):
+                    if tot:
+                        lo = start + step * i
+                        per_step[i].append(Observation(rule.name, scope, lo, lo + step, neg, tot))
+        return [(start + step * (i + 1), per_step[i], (parent.negatives[i], parent.totals[i])) for i in range(count)]
 
     def firing(self) -> list[AlertEvent]:
         return self.detector.firing()

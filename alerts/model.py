@@ -1,6 +1,6 @@
 """The alert data model (Alertmanager's): labels identify an alert, annotations describe it.
 
-Pure data: counts per scope, one assessment of a window, and the state changes the detector emits.
+Pure data: counts per scope and step, and the state changes the detector emits.
 """
 
 from __future__ import annotations
@@ -24,49 +24,22 @@ def fingerprint(labels: dict[str, str]) -> str:
 
 @dataclass(frozen=True)
 class Series:
-    """Negative and total counts per step bucket, oldest first; the last buckets are the window."""
+    """Negative and total counts per step bucket, oldest first."""
 
     negatives: list[int]
     totals: list[int]
 
 
 @dataclass(frozen=True)
-class Assessment:
-    """One rule's verdict on one scope's latest window."""
-
-    negatives: int
-    volume: int
-    share: float
-    baseline_share: float
-    baseline_volume: int
-    lift: float
-    p_value: float
-    z: float
-    breach: bool
-    elevated: bool
-
-    def values(self) -> dict[str, float]:
-        return {
-            "negative_share": round(self.share, 4),
-            "baseline_share": round(self.baseline_share, 4),
-            "volume": self.volume,
-            "negatives": self.negatives,
-            "baseline_volume": self.baseline_volume,
-            "lift": round(self.lift, 3),
-            "p_value": float(f"{self.p_value:.3g}"),
-            "z": round(self.z, 2),
-        }
-
-
-@dataclass(frozen=True)
 class Observation:
-    """An assessment of one scope by one rule at one evaluation (window end)."""
+    """One scope's counts in one step [start, end), for one rule: what the detector judges."""
 
     rule: str
     scope: ScopeKey
-    window_start: datetime
-    window_end: datetime
-    assessment: Assessment | None  # None: not enough data to judge
+    start: datetime
+    end: datetime
+    negatives: int
+    volume: int
 
 
 @dataclass(frozen=True)
@@ -81,6 +54,7 @@ class AlertEvent:
     at: datetime  # when the detector emitted it (the evaluated window's end)
     values: dict[str, float] = field(default_factory=dict)
     repeat: int = 0  # 0 for the first firing notification of an episode, 1.. for re-sends
+    evidence: tuple[dict[str, Any], ...] = ()  # the episode's most negative headlines (title, source, url, ...)
 
     @property
     def fingerprint(self) -> str:
@@ -102,6 +76,7 @@ class AlertEvent:
             "at": iso(self.at),
             "repeat": self.repeat,
             "values": self.values,
+            "evidence": list(self.evidence),
         }
 
     @classmethod
@@ -115,6 +90,7 @@ class AlertEvent:
             at=datetime.fromisoformat(data["at"]),
             values=dict(data.get("values", {})),
             repeat=int(data.get("repeat", 0)),
+            evidence=tuple(dict(item) for item in data.get("evidence", [])),
         )
 
 

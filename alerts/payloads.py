@@ -17,8 +17,9 @@ def _alert(event: AlertEvent, external_url: str) -> dict[str, Any]:
         "annotations": event.annotations,
         "startsAt": iso(event.starts_at),
         "endsAt": iso(event.ends_at) if event.ends_at else ZERO_TIME,
-        "generatorURL": external_url,
+        "generatorURL": event.annotations.get("kibana_url", external_url),
         "fingerprint": event.fingerprint,
+        "evidence": list(event.evidence),  # the episode's top negative headlines (receivers ignore unknown fields)
     }
 
 
@@ -41,18 +42,30 @@ def alertmanager_payload(event: AlertEvent, receiver: str, external_url: str) ->
 
 
 def slack_payload(event: AlertEvent, external_url: str) -> dict[str, Any]:
-    """A Slack incoming-webhook message: a fallback text and one mrkdwn section."""
+    """A Slack incoming-webhook message: a fallback text, one mrkdwn section, and the top negative headlines."""
     icon = ":red_circle:" if event.status == "firing" else ":white_check_mark:"
     title = f"{icon} [{event.status.upper()}] {event.annotations.get('summary', event.labels['alertname'])}"
     since = f"since {iso(event.starts_at)}" + (f", ended {iso(event.ends_at)}" if event.ends_at else "")
     detail = event.annotations.get("description", "")
+    link = event.annotations.get("kibana_url", external_url)
     text = f"{title}\n{detail}\n{since}"
-    return {
-        "text": text,
-        "blocks": [
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": f"*{title}*\n{detail}\n_{since}_ <{external_url}|Kibana>"},
-            }
-        ],
-    }
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*\n{detail}\n_{since}_ <{link}|Kibana>"}}
+    ]
+    if event.evidence:
+        lines = "\n".join(_slack_headline(h) for h in event.evidence)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*Top negative headlines*\n{lines}"}})
+        text += "\n" + "\n".join(f"- {h.get('title', '')}" for h in event.evidence)
+    return {"text": text, "blocks": blocks}
+
+
+def _slack_headline(headline: dict[str, Any]) -> str:
+    title = _escape(str(headline.get("title", "")))
+    shown = f"<{headline['url']}|{title}>" if headline.get("url") else title
+    score = f", {headline['score']:.2f}" if isinstance(headline.get("score"), int | float) else ""
+    return f"• {shown} ({_escape(str(headline.get('source', '')))}, {headline.get('published_at', '')}{score})"
+
+
+def _escape(text: str) -> str:
+    """Slack mrkdwn control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -18,9 +18,25 @@ DEFAULT_RULES_FILE = "default_rules.yaml"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
+# Fields of the fixed-window rules (finmon before issue 10): a rule file using them fails at load, naming them.
+_RETIRED = {
+    "window": "the detector judges every step; evidence accumulates over as long as a surge lasts",
+    "min_volume": "quiet scopes are judged on their own stream; set false_alarms_per_week and min_lift",
+    "test": "use min_lift (test.min_lift) and false_alarms_per_week (replaces test.max_p_value)",
+    "fire": "firing follows from false_alarms_per_week; there is no n of m",
+    "resolve": "an alert resolves on evidence that the share is back to normal (resolve_odds)",
+}
+_RETIRED_BASELINE = {
+    "kind": "the baseline is an exponentially weighted share; set half_life",
+    "length": "use half_life",
+    "bucket": "the baseline has no buckets; use half_life",
+    "min_bucket_volume": "use prior_weight and min_history",
+    "min_volume": "use prior_weight and min_history",
+}
+
 
 class RulesError(ValueError):
-    """The rules are invalid; the message names each bad field (e.g. `rules[1].test.max_p_value`)."""
+    """The rules are invalid; the message names each bad field (e.g. `rules[1].min_lift`)."""
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -50,62 +66,27 @@ class Scope(_Strict):
 
 
 class Baseline(_Strict):
-    """The negative share a window is compared with, from the period just before the window.
+    """The share a scope's news is compared with: its own negative share, weighted by age (halving every
+    `half_life`), shrunk towards the parent share (all news) with the weight of `prior_weight` news."""
 
-    `median` (default): the median of the shares of each `bucket` (e.g. hour), robust to earlier bursts of
-    neutral news and earlier spikes; `trailing`: negatives / news over the period; `ewma`: the same with
-    weights halving every `half_life` of age.
-    """
-
-    kind: Literal["median", "trailing", "ewma"] = "median"
-    length: Duration = timedelta(hours=24)
-    bucket: Duration = Field(
-        default=timedelta(hours=1), description="median only: the sub-periods whose shares are taken"
+    half_life: Duration = Field(default=timedelta(days=3), description="weight of past news halves with this age")
+    prior_weight: float = Field(default=100.0, ge=0, description="news the parent share counts as, in the mix")
+    min_history: Duration = Field(default=timedelta(hours=12), description="a scope seen for less is not judged")
+    uncertainty: float = Field(
+        default=1.0, ge=0, description="standard errors added to a thin baseline (conservative where history is short)"
     )
-    min_bucket_volume: int = Field(default=20, ge=1, description="median only: sub-periods with fewer news are skipped")
-    half_life: Duration = Field(default=timedelta(hours=6), description="ewma only: weight halves with this age")
-    min_volume: int = Field(default=200, ge=1, description="news needed in the baseline period to judge at all")
 
     @model_validator(mode="after")
     def _positive(self) -> Baseline:
-        if min(self.length, self.half_life, self.bucket) <= timedelta(0):
-            raise ValueError("length, bucket and half_life must be positive")
+        if self.half_life <= timedelta(0):
+            raise ValueError("half_life must be positive")
         return self
 
 
-class Test(_Strict):
-    """The statistical test of a window's negative count against the baseline share."""
+class Evidence(_Strict):
+    """What a firing alert carries: the most negative headlines of the episode."""
 
-    kind: Literal["binomial", "poisson"] = "binomial"
-    max_p_value: float = Field(default=0.001, gt=0, lt=1)
-    min_lift: float = Field(default=1.5, ge=1.0, description="window share / baseline share needed")
-
-
-class Fire(_Strict):
-    """Fire when `n` of the last `m` evaluations breach, or at once on a breach with overwhelming evidence."""
-
-    n: int = Field(default=2, ge=1)
-    m: int = Field(default=3, ge=1, le=100)
-    immediate_p_value: float | None = Field(
-        default=3e-5,
-        gt=0,
-        lt=1,
-        description="a breach with a p-value under this fires without waiting for n of m; null: never",
-    )
-
-    @model_validator(mode="after")
-    def _n_of_m(self) -> Fire:
-        if self.n > self.m:
-            raise ValueError(f"n ({self.n}) must not exceed m ({self.m})")
-        return self
-
-
-class Resolve(_Strict):
-    """Resolved after `clear_windows` evaluations in a row where the window is no longer elevated."""
-
-    clear_windows: int = Field(default=3, ge=1)
-    max_p_value: float = Field(default=0.05, gt=0, lt=1)
-    min_lift: float = Field(default=1.2, ge=1.0)
+    headlines: int = Field(default=5, ge=0, le=50, description="top negative headlines in the alert")
 
 
 class Rule(_Strict):
@@ -113,22 +94,47 @@ class Rule(_Strict):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
     scope: Scope = Field(default_factory=Scope)
-    window: Duration = timedelta(minutes=30)
+    false_alarms_per_week: float = Field(
+        default=0.1, gt=0, le=100, description="false alerts per scope per week the threshold is set for"
+    )
+    min_lift: float = Field(default=1.5, gt=1.0, le=20, description="share / baseline share worth an alert")
+    lifts: tuple[float, ...] = Field(
+        default=(1.0, 2.0, 4.0),
+        min_length=1,
+        max_length=6,
+        description="the surges watched, as multiples of min_lift (one CUSUM each)",
+    )
+    count: Literal["items", "stories"] = Field(
+        default="items", description="stories: a story syndicated by many outlets (same story_id) counts once"
+    )
     baseline: Baseline = Field(default_factory=Baseline)
-    min_volume: int = Field(default=40, ge=1)
-    test: Test = Field(default_factory=Test)
-    fire: Fire = Field(default_factory=Fire)
+    resolve_odds: float = Field(
+        default=100.0, gt=1, description="resolved when the news favour 'back to normal' by these odds"
+    )
     repeat_interval: Duration = timedelta(hours=4)
-    resolve: Resolve = Field(default_factory=Resolve)
+    evidence: Evidence = Field(default_factory=Evidence)
     severity: str = Field(default="warning", min_length=1)
     labels: dict[str, str] = Field(default_factory=dict, description="extra labels on every alert of the rule")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _retired(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, hint in _RETIRED.items():
+                if key in data:
+                    raise ValueError(f"{key}: no longer supported: {hint}")
+            base = data.get("baseline")
+            for key, hint in _RETIRED_BASELINE.items():
+                if isinstance(base, dict) and key in base:
+                    raise ValueError(f"baseline.{key}: no longer supported: {hint}")
+        return data
+
     @model_validator(mode="after")
-    def _resolve_looser_than_fire(self) -> Rule:
-        if self.resolve.max_p_value < self.test.max_p_value or self.resolve.min_lift > self.test.min_lift:
-            raise ValueError("resolve must be looser than test (max_p_value >=, min_lift <=), or alerts flap")
+    def _valid(self) -> Rule:
         if self.repeat_interval <= timedelta(0):
             raise ValueError("repeat_interval must be positive")
+        if any(lift < 1.0 for lift in self.lifts) or len(set(self.lifts)) != len(self.lifts):
+            raise ValueError("lifts must be distinct multiples of min_lift, each at least 1")
         return self
 
 
@@ -145,21 +151,10 @@ class Rules(_Strict):
         names = [rule.name for rule in self.rules]
         if len(set(names)) != len(names):
             raise ValueError(f"rule names must be unique: {names}")
-        for i, rule in enumerate(self.rules):
-            spans = (
-                ("window", rule.window),
-                ("baseline.length", rule.baseline.length),
-                ("baseline.bucket", rule.baseline.bucket),
-            )
-            for field, span in spans:
-                if span < self.step or span.total_seconds() % self.step.total_seconds():
-                    raise ValueError(f"rules[{i}].{field} must be a whole multiple of step ({self.step})")
-            if rule.baseline.length.total_seconds() % rule.baseline.bucket.total_seconds():
-                raise ValueError(f"rules[{i}].baseline.length must be a whole multiple of baseline.bucket")
         return self
 
     def buckets(self, span: timedelta) -> int:
-        """How many steps make up `span` (a window or a baseline length)."""
+        """How many steps make up `span`."""
         return int(span.total_seconds() // self.step.total_seconds())
 
 
@@ -170,12 +165,20 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
+def _message(err: Any) -> str:
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    path = _field_path(err["loc"])
+    if msg.split(":")[0] in {*_RETIRED, *(f"baseline.{k}" for k in _RETIRED_BASELINE)}:
+        return f"{path}.{msg}" if path else msg
+    return ": ".join(filter(None, (path, msg)))
+
+
 def parse_rules(data: Any, source: str = "rules") -> Rules:
     """Validate a mapping; every problem is reported with its field path."""
     try:
         return Rules.model_validate(data)
     except ValidationError as exc:
-        lines = [": ".join(filter(None, (_field_path(err["loc"]), err["msg"]))) for err in exc.errors()]
+        lines = [_message(err) for err in exc.errors()]
         raise RulesError(f"invalid alert rules in {source}:\n  " + "\n  ".join(lines)) from None
 
 

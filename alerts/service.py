@@ -204,6 +204,7 @@ def build_evaluator(
         EsLease(client, f"{base}-state", owner, timedelta(seconds=alerts.lease)),
         clock,
         lag=timedelta(seconds=alerts.lag),
+        kibana_url=alerts.kibana_url,
     )
     closers: list[Callable[[], None]] = []
     if http_client is None:

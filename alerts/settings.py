@@ -25,10 +25,19 @@ class AlertSettings(BaseModel):
     timestamp_header: str = Field(default="X-Finmon-Timestamp", min_length=1)
     receiver: str = Field(default="finmon", min_length=1, description="the `receiver` field of Alertmanager payloads")
     external_url: str = Field(default="http://localhost:5601", description="Kibana (or any) URL put in payloads")
-    time_field: Literal["scored_at", "published_at"] = Field(
-        default="scored_at", description="news time that places a news item in a window"
+    kibana_url: str = Field(
+        default="", description="Kibana base URL: alerts then carry a Discover link to the episode's negative news"
     )
-    lag: float = Field(default=60.0, ge=0, description="seconds a window is left open for news still being indexed")
+    time_field: Literal["event_at", "scored_at", "published_at"] = Field(
+        default="event_at",
+        description="news time that places a news item in a step (event_at: published_at, else fetched_at, "
+        "else scored_at)",
+    )
+    lag: float = Field(
+        default=120.0,
+        ge=0,
+        description="allowed lateness: seconds after a step's end before it is judged (later news is not re-judged)",
+    )
     evaluate_every: float = Field(default=30.0, gt=0, le=3600, description="seconds between evaluator runs")
     deliver_every: float = Field(default=5.0, gt=0, le=3600, description="seconds between delivery runs")
     request_timeout: float = Field(default=10.0, gt=0, description="seconds per webhook request")

@@ -1,7 +1,8 @@
-"""Where windowed counts come from: the interface, and the in-memory source used by backtests.
+"""Where per-step counts come from: the interface, and the in-memory source used by backtests.
 
-A source answers, for one rule and one window end, the negative/total counts per step bucket of each scope
-over the rule's baseline and window. Elasticsearch answers it with aggregations (alerts/es_source.py).
+A source answers, for one scope kind and a span of steps, the negative/total counts per step of each of the
+`limit` scopes with the most news over the trailing day. Elasticsearch answers it with aggregations
+(alerts/es_source.py). News are placed by event time: published_at, else fetched_at, else scored_at.
 """
 
 from __future__ import annotations
@@ -9,45 +10,44 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from alerts.assess import assess
-from alerts.model import Observation, ScopeKey, Series
-from alerts.rules import Rule, Rules
+import numpy as np
+
+from alerts.model import ScopeKey, Series
+from alerts.rules import Rule
+
+RANKING = timedelta(days=1)  # topics and tickers are ranked by their news over this trailing span
 
 
 class CountSource(Protocol):
-    def series(self, rule: Rule, rules: Rules, end: datetime) -> dict[ScopeKey, Series]:
-        """Counts per scope for the `baseline + window` buckets that end at `end` (aligned to the step)."""
+    def counts(self, rule: Rule, start: datetime, end: datetime, step: timedelta) -> dict[ScopeKey, Series]:
+        """Counts per step in [start, end) of each scope the rule watches (aligned to the step)."""
+        ...
+
+    def parent(self, start: datetime, end: datetime, step: timedelta) -> Series:
+        """All news' counts per step in [start, end): the share sparse scopes are shrunk towards."""
+        ...
+
+    def headlines(self, scope: ScopeKey, start: datetime, end: datetime, size: int) -> list[dict[str, Any]]:
+        """The `size` most negative news of a scope in [start, end): title, source, url, published_at, score."""
         ...
 
 
 @dataclass(frozen=True)
 class NewsEvent:
-    """A scored news item reduced to what alerting needs."""
+    """A scored news item reduced to what alerting needs (`ts` is its event time)."""
 
     ts: datetime
     topic: str
     sentiment: str
     tickers: tuple[str, ...] = ()
+    story_id: str | None = None
+    headline: tuple[tuple[str, Any], ...] = ()  # title, source, url, score where the event has them
 
     def scopes(self) -> list[ScopeKey]:
         """Every scope whose counts this news item adds to: all news, its topic, each of its tickers."""
         return [("all", ""), ("topic", self.topic), *(("ticker", ticker) for ticker in self.tickers)]
-
-
-def span_buckets(rule: Rule, rules: Rules) -> int:
-    return rules.buckets(rule.baseline.length) + rules.buckets(rule.window)
-
-
-def observe(rules: Rules, source: CountSource, end: datetime) -> list[Observation]:
-    """Assess every scope of every rule for the window ending at `end`, in a stable order."""
-    observations: list[Observation] = []
-    for rule in rules.rules:
-        start = end - rule.window
-        for scope, series in sorted(source.series(rule, rules, end).items()):
-            observations.append(Observation(rule.name, scope, start, end, assess(rule, rules, series)))
-    return observations
 
 
 def top_keys(volumes: dict[str, int], limit: int) -> list[str]:
@@ -57,36 +57,65 @@ def top_keys(volumes: dict[str, int], limit: int) -> list[str]:
 
 
 class MemorySource:
-    """Counts from events held in memory, as dense arrays per scope (fast slicing for long backtests)."""
+    """Counts from events held in memory: per scope kind a (scopes × steps) array of negatives and news."""
 
-    def __init__(self, events: Iterable[NewsEvent], step: timedelta) -> None:
+    def __init__(self, events: Iterable[NewsEvent], step: timedelta, stories: bool = False) -> None:
         self.step_s = int(step.total_seconds())
-        self._buckets: dict[ScopeKey, dict[int, list[int]]] = {}
+        cells: dict[tuple[ScopeKey, int], list[Any]] = {}
+        self._negative: dict[ScopeKey, list[tuple[int, NewsEvent]]] = {}
         for event in events:
-            self.add(event)
-        self._freeze()
+            self._add(cells, event, stories)
+        self._freeze(cells)
 
-    def add(self, event: NewsEvent) -> None:
+    def _add(self, cells: dict[tuple[ScopeKey, int], list[Any]], event: NewsEvent, stories: bool) -> None:
         bucket = int(event.ts.timestamp()) // self.step_s
         negative = event.sentiment == "negative"
+        key = event.story_id if stories and event.story_id else None
         for scope in event.scopes():
-            counts = self._buckets.setdefault(scope, {}).setdefault(bucket, [0, 0])
-            counts[0] += negative
-            counts[1] += 1
+            cell = cells.setdefault((scope, bucket), [0, 0, set(), set()])
+            if key is None:
+                cell[0] += negative
+                cell[1] += 1
+            else:
+                cell[3].add(key)
+                if negative:
+                    cell[2].add(key)
+            if negative and event.headline:
+                self._negative.setdefault(scope, []).append((bucket, event))
 
-    def _freeze(self) -> None:
-        keys = [b for per_scope in self._buckets.values() for b in per_scope]
-        self.first = min(keys, default=0)
-        self.last = max(keys, default=-1)
+    def _freeze(self, cells: dict[tuple[ScopeKey, int], list[Any]]) -> None:
+        buckets = [b for _, b in cells]
+        self.first = min(buckets, default=0)
+        self.last = max(buckets, default=-1)
         size = self.last - self.first + 1
-        self._neg: dict[ScopeKey, list[int]] = {}
-        self._tot: dict[ScopeKey, list[int]] = {}
-        for scope, per_bucket in self._buckets.items():
-            neg, tot = [0] * size, [0] * size
-            for bucket, (n, t) in per_bucket.items():
-                neg[bucket - self.first], tot[bucket - self.first] = n, t
-            self._neg[scope], self._tot[scope] = neg, tot
-        del self._buckets
+        self.keys: dict[str, list[ScopeKey]] = {}
+        for scope, _ in cells:
+            self.keys.setdefault(scope[0], [])
+        for kind in self.keys:
+            self.keys[kind] = sorted({s for s, _ in cells if s[0] == kind})
+        index = {scope: i for keys in self.keys.values() for i, scope in enumerate(keys)}
+        self.neg = {kind: np.zeros((len(keys), size), dtype=np.int64) for kind, keys in self.keys.items()}
+        self.tot = {kind: np.zeros((len(keys), size), dtype=np.int64) for kind, keys in self.keys.items()}
+        for (scope, bucket), (n, t, neg_stories, stories) in cells.items():
+            self.neg[scope[0]][index[scope], bucket - self.first] = n + len(neg_stories)
+            self.tot[scope[0]][index[scope], bucket - self.first] = t + len(stories)
+
+    @classmethod
+    def from_counts(
+        cls,
+        start: datetime,
+        step_s: int,
+        keys: dict[str, list[ScopeKey]],
+        neg: dict[str, np.ndarray],
+        tot: dict[str, np.ndarray],
+    ) -> MemorySource:
+        """A source over counts already bucketed (scopes × steps from `start`), e.g. by the simulation."""
+        source = cls([], timedelta(seconds=step_s))
+        size = next(iter(tot.values())).shape[1]
+        first = int(start.timestamp()) // step_s
+        source.first, source.last = first, first + size - 1
+        source.keys, source.neg, source.tot = keys, neg, tot
+        return source
 
     @property
     def start(self) -> datetime:
@@ -96,19 +125,51 @@ class MemorySource:
     def end(self) -> datetime:
         return datetime.fromtimestamp((self.last + 1) * self.step_s, UTC)
 
-    def series(self, rule: Rule, rules: Rules, end: datetime) -> dict[ScopeKey, Series]:
-        hi = int(end.timestamp()) // self.step_s
-        lo = hi - span_buckets(rule, rules)
-        kind = rule.scope.kind
-        scopes = [s for s in self._neg if s[0] == kind]
-        if kind != "all":
-            volumes = {s[1]: sum(self._window(self._tot[s], lo, hi)) for s in scopes}
-            scopes = [(kind, key) for key in top_keys(volumes, rule.scope.limit)]
-        return {s: Series(self._window(self._neg[s], lo, hi), self._window(self._tot[s], lo, hi)) for s in scopes}
+    def watched(self, kind: str, limit: int) -> np.ndarray:
+        """(scopes × steps) mask: the scope is among the `limit` with most news over the trailing day."""
+        tot = self.tot.get(kind)
+        if tot is None:
+            return np.zeros((0, 0), dtype=bool)
+        if kind == "all" or limit >= tot.shape[0]:
+            return np.ones(tot.shape, dtype=bool)
+        span = int(RANKING.total_seconds()) // self.step_s
+        csum = np.concatenate([np.zeros((tot.shape[0], 1), dtype=np.int64), np.cumsum(tot, axis=1)], axis=1)
+        trailing = csum[:, 1:] - csum[:, np.maximum(np.arange(1, tot.shape[1] + 1) - span, 0)]
+        order = np.lexsort((np.arange(tot.shape[0])[:, None].repeat(tot.shape[1], 1), -trailing), axis=0)
+        ranks = np.empty_like(order)
+        np.put_along_axis(ranks, order, np.arange(tot.shape[0])[:, None], axis=0)
+        return (ranks < limit) & (trailing > 0)
 
-    def _window(self, values: list[int], lo: int, hi: int) -> list[int]:
+    def counts(self, rule: Rule, start: datetime, end: datetime, step: timedelta) -> dict[ScopeKey, Series]:
+        lo, hi = self._span(start, end)
+        kind = rule.scope.kind
+        if kind not in self.tot:
+            return {}
+        mask = self.watched(kind, rule.scope.limit)
+        out: dict[ScopeKey, Series] = {}
+        for i, scope in enumerate(self.keys[kind]):
+            if hi > lo and mask[i, min(max(hi - 1, 0), mask.shape[1] - 1)]:
+                out[scope] = Series(self._slice(self.neg[kind][i], lo, hi), self._slice(self.tot[kind][i], lo, hi))
+        return out
+
+    def parent(self, start: datetime, end: datetime, step: timedelta) -> Series:
+        lo, hi = self._span(start, end)
+        if "all" not in self.tot:
+            return Series([0] * (hi - lo), [0] * (hi - lo))
+        return Series(self._slice(self.neg["all"][0], lo, hi), self._slice(self.tot["all"][0], lo, hi))
+
+    def headlines(self, scope: ScopeKey, start: datetime, end: datetime, size: int) -> list[dict[str, Any]]:
+        lo, hi = self._span(start, end)
+        found = [e for b, e in self._negative.get(scope, []) if lo <= b - self.first < hi]
+        found.sort(key=lambda e: (dict(e.headline).get("score", 0.0), e.ts))
+        return [{**dict(e.headline), "published_at": e.ts.isoformat().replace("+00:00", "Z")} for e in found[:size]]
+
+    def _span(self, start: datetime, end: datetime) -> tuple[int, int]:
+        return int(start.timestamp()) // self.step_s - self.first, int(end.timestamp()) // self.step_s - self.first
+
+    def _slice(self, values: np.ndarray, lo: int, hi: int) -> list[int]:
         out = [0] * (hi - lo)
-        a, b = max(lo, self.first), min(hi, self.last + 1)
+        a, b = max(lo, 0), min(hi, len(values))
         if a < b:
-            out[a - lo : b - lo] = values[a - self.first : b - self.first]
+            out[a - lo : b - lo] = values[a:b].tolist()
         return out

@@ -1,185 +1,141 @@
-"""The detector's state machine, driven by hand-made assessments on a clock the tests advance."""
+"""The detector on hand-made step counts: evidence adapts to volume, baselines, firing, resolution, restarts."""
 
 from __future__ import annotations
 
+import json
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.backtest import ManualClock
 from alerts.detector import Detector
-from alerts.model import Assessment, Observation
+from alerts.model import AlertEvent, Observation
 from alerts.rules import Rules, parse_rules
 
 STEP = timedelta(minutes=5)
+START = datetime(2024, 1, 1, tzinfo=UTC)
 TOPIC = ("topic", "earnings")
 
 
-@pytest.fixture
-def rules() -> Rules:
-    return parse_rules(
-        {
-            "step": "5m",
-            "rules": [
-                {
-                    "name": "topic",
-                    "scope": {"kind": "topic"},
-                    "fire": {"n": 2, "m": 3},
-                    "repeat_interval": "1h",
-                    "resolve": {"clear_windows": 3},
-                }
-            ],
-        }
-    )
+def rules(**rule: object) -> Rules:
+    return parse_rules({"step": "5m", "rules": [{"name": "topic", "scope": {"kind": "topic"}, **rule}]})
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(datetime(2024, 1, 2, 9, 0, tzinfo=UTC))
+class Feed:
+    """Drives a detector step by step with counts of one scope (and the same counts as all news)."""
+
+    def __init__(self, detector: Detector, start: datetime = START) -> None:
+        self.detector, self.now = detector, start
+        self.rng = random.Random(5)
+
+    def step(self, neg: int, n: int, scope: tuple[str, str] = TOPIC) -> list[AlertEvent]:
+        self.now += STEP
+        obs = [Observation("topic", scope, self.now - STEP, self.now, neg, n)] if n else []
+        return self.detector.step(obs, (neg, n), at=self.now)
+
+    def normal(self, hours: float, per_step: int, share: float = 0.2) -> list[AlertEvent]:
+        """Binomial news at `share` for `hours`; returns the events they caused."""
+        events: list[AlertEvent] = []
+        for _ in range(int(hours * 12)):
+            n = per_step if per_step >= 1 else int(self.rng.random() < per_step)
+            events += self.step(sum(self.rng.random() < share for _ in range(n)), n)
+        return events
+
+    def surge(self, steps: int, neg: int, n: int) -> list[AlertEvent]:
+        events: list[AlertEvent] = []
+        for _ in range(steps):
+            events += self.step(neg, n)
+        return events
 
 
-def assessment(share: float, *, breach: bool, elevated: bool | None = None, p: float | None = None) -> Assessment:
-    """A verdict; a breach has p=1e-4 unless told (significant, but not overwhelming: n of m applies)."""
-    return Assessment(
-        negatives=int(share * 100),
-        volume=100,
-        share=share,
-        baseline_share=0.2,
-        baseline_volume=2000,
-        lift=share / 0.2,
-        p_value=p if p is not None else (1e-4 if breach else 0.5),
-        z=5.0 if breach else 0.0,
-        breach=breach,
-        elevated=breach if elevated is None else elevated,
-    )
-
-
-def step(detector: Detector, clock: ManualClock, a: Assessment | None, scope: tuple[str, str] = TOPIC) -> list:
-    clock.advance(STEP)
-    obs = Observation("topic", scope, clock.now - timedelta(minutes=30), clock.now, a)
-    return detector.step([obs])
-
-
-def test_fires_on_n_of_m_breaches_and_not_on_a_single_one(rules: Rules, clock: ManualClock) -> None:
-    detector = Detector(rules, clock)
-    assert step(detector, clock, assessment(0.5, breach=True)) == []
-    assert step(detector, clock, assessment(0.2, breach=False)) == []
-    events = step(detector, clock, assessment(0.5, breach=True))
+def test_a_busy_scope_alerts_within_minutes() -> None:
+    feed = Feed(Detector(rules()))
+    assert feed.normal(48, 40) == []  # two days of 480 news/hour at 20%: no alert
+    events = feed.surge(6, 24, 40)  # 60% negative
     assert [e.status for e in events] == ["firing"]
-    event = events[0]
-    assert event.starts_at == clock.now and event.ends_at is None
-    assert event.labels == {
-        "alertname": "NegativeNewsSpike",
-        "rule": "topic",
-        "scope": "topic",
-        "severity": "warning",
-        "topic": "earnings",
-    }
-    assert event.annotations["negative_share"] == "0.5000" and event.annotations["baseline_share"] == "0.2000"
-    assert event.annotations["volume"] == "100" and "p_value" in event.annotations
+    assert events[0].at - feed.now <= timedelta(0) and events[0].at <= START + timedelta(hours=48, minutes=15)
+    a = events[0].annotations
+    assert float(a["baseline_share"]) == pytest.approx(0.2, abs=0.02) and float(a["negative_share"]) >= 0.5
+    assert a["onset"] == "2024-01-03T00:00:00Z" and int(a["negatives"]) >= 24
 
 
-def test_overwhelming_evidence_fires_at_once_and_only_on_a_breach(rules: Rules, clock: ManualClock) -> None:
-    assert rules.rules[0].fire.immediate_p_value == 3e-5  # the default
-    detector = Detector(rules, clock)
-    # a tiny p-value over a thin window is not a breach (under min_volume): no judgement, no alert
-    assert step(detector, clock, assessment(0.6, breach=False, p=1e-9)) == []
-    events = step(detector, clock, assessment(0.6, breach=True, p=1e-6))
-    assert [e.status for e in events] == ["firing"] and events[0].starts_at == clock.now
-    assert step(detector, clock, assessment(0.6, breach=True, p=1e-6)) == []  # still one firing per episode
-
-
-def test_immediate_firing_can_be_turned_off(clock: ManualClock) -> None:
-    rule = {"name": "topic", "scope": {"kind": "topic"}, "fire": {"immediate_p_value": None}}
-    strict = parse_rules({"rules": [rule]})
-    detector = Detector(strict, clock)
-    assert step(detector, clock, assessment(0.9, breach=True, p=1e-12)) == []
-    assert [e.status for e in step(detector, clock, assessment(0.9, breach=True, p=1e-12))] == ["firing"]
-
-
-def test_isolated_breaches_never_fire(rules: Rules, clock: ManualClock) -> None:
-    detector = Detector(rules, clock)
-    emitted = []
-    for i in range(30):
-        emitted += step(detector, clock, assessment(0.5 if i % 3 == 0 else 0.2, breach=i % 3 == 0))
-    assert emitted == []
-
-
-def test_one_firing_per_episode_then_resolved_after_clear_windows(rules: Rules, clock: ManualClock) -> None:
-    detector = Detector(rules, clock)
-    events = []
-    for _ in range(6):
-        events += step(detector, clock, assessment(0.5, breach=True))
-    events += step(detector, clock, assessment(0.3, breach=False, elevated=True))  # still elevated: not clear
-    for _ in range(2):
-        events += step(detector, clock, assessment(0.2, breach=False))
+def test_a_quiet_scope_alerts_later_but_alerts() -> None:
+    feed = Feed(Detector(rules()))
+    assert feed.normal(72, 0.5) == []  # 6 news/hour
+    events = feed.surge(12, 1, 1)  # one negative news every 5 minutes for an hour
     assert [e.status for e in events] == ["firing"]
-    events += step(detector, clock, assessment(0.2, breach=False))
-    assert [e.status for e in events] == ["firing", "resolved"]
-    resolved = events[-1]
-    assert resolved.ends_at == clock.now and resolved.starts_at == events[0].starts_at
-    assert resolved.annotations["summary"].startswith("Resolved:")
-    assert detector.firing() == []
 
 
-def test_repeats_after_repeat_interval_while_firing(rules: Rules, clock: ManualClock) -> None:
-    detector = Detector(rules, clock)
-    events = []
-    for _ in range(2 + 12 + 1):  # fire, then one hour (12 steps) more
-        events += step(detector, clock, assessment(0.5, breach=True))
-    assert [(e.status, e.repeat) for e in events] == [("firing", 0), ("firing", 1)]
-    assert events[1].starts_at == events[0].starts_at
-    assert events[1].key != events[0].key
+def test_volume_surges_of_neutral_news_and_quiet_nights_do_not_alert() -> None:
+    feed = Feed(Detector(rules()))
+    events = feed.normal(24, 20)
+    events += feed.surge(24, 0, 200)  # ten times the volume, none negative
+    events += feed.normal(8, 0.1)  # a quiet night
+    events += feed.normal(24, 20)
+    assert events == []
 
 
-def test_scope_without_data_resolves(rules: Rules, clock: ManualClock) -> None:
-    detector = Detector(rules, clock)
-    for _ in range(2):
-        step(detector, clock, assessment(0.5, breach=True))
-    events = []
-    for _ in range(3):
-        clock.advance(STEP)
-        events += detector.step([])
+def test_a_new_scope_is_not_judged_before_min_history() -> None:
+    feed = Feed(Detector(rules(baseline={"min_history": "12h"})))
+    assert feed.surge(12, 40, 40) == []  # all negative, but the scope is an hour old
+
+
+def test_resolves_once_the_share_is_back_to_normal_saying_how_long_and_the_peak() -> None:
+    feed = Feed(Detector(rules()))
+    feed.normal(48, 40)
+    assert feed.surge(12, 24, 40)
+    events = feed.normal(6, 40)
     assert [e.status for e in events] == ["resolved"]
+    resolved = events[0]
+    assert resolved.ends_at is not None and resolved.annotations["summary"].startswith("Resolved after 1h")
+    assert "peak 6" in resolved.annotations["summary"] and resolved.values["duration_s"] > 0
 
 
-def test_scopes_are_independent_alerts(rules: Rules, clock: ManualClock) -> None:
-    detector = Detector(rules, clock)
-    clock.advance(STEP)
-    for _ in range(2):
-        clock.advance(STEP)
-        events = detector.step(
-            [
-                Observation("topic", TOPIC, clock.now - timedelta(minutes=30), clock.now, assessment(0.5, breach=True)),
-                Observation("topic", ("topic", "macro"), clock.now - timedelta(minutes=30), clock.now, None),
-            ]
-        )
-    assert [e.labels["topic"] for e in events] == ["earnings"]
-    assert [a.labels["topic"] for a in detector.firing()] == ["earnings"]
+def test_a_persistent_shift_gives_one_episode() -> None:
+    feed = Feed(Detector(rules()))
+    feed.normal(72, 20, share=0.15)
+    events = feed.normal(4 * 24, 20, share=0.3)  # the share doubles for four days
+    events += feed.normal(48, 20, share=0.15)
+    episodes = {e.starts_at for e in events}
+    assert len(episodes) == 1 and [e.status for e in events if e.status == "resolved"] == ["resolved"]
 
 
-def test_snapshot_restore_neither_refires_nor_forgets(rules: Rules, clock: ManualClock) -> None:
-    first = Detector(rules, clock)
-    fired = []
-    for _ in range(2):
-        fired += step(first, clock, assessment(0.5, breach=True))
-    assert len(fired) == 1
-    restarted = Detector(rules, clock)
-    restarted.restore(first.snapshot())
-    assert [a.fingerprint for a in restarted.firing()] == [fired[0].fingerprint]
-    assert step(restarted, clock, assessment(0.5, breach=True)) == []
-    events = []
-    for _ in range(3):
-        events += step(restarted, clock, assessment(0.2, breach=False))
-    assert [(e.status, e.starts_at) for e in events] == [("resolved", fired[0].starts_at)]
+def test_repeats_while_firing() -> None:
+    feed = Feed(Detector(rules(repeat_interval="1h")))
+    feed.normal(48, 40)
+    events = feed.surge(24, 30, 40)  # two hours
+    assert [e.repeat for e in events] == [0, 1]
 
 
-def test_removed_rule_resolves_what_it_left_firing(rules: Rules, clock: ManualClock) -> None:
-    first = Detector(rules, clock)
-    for _ in range(2):
-        step(first, clock, assessment(0.5, breach=True))
-    other = parse_rules({"rules": [{"name": "other"}]})
-    changed = Detector(other, clock)
-    changed.restore(first.snapshot())
-    clock.advance(STEP)
-    assert [e.status for e in changed.step([])] == ["resolved"]
+def test_state_survives_a_restart_through_json() -> None:
+    detector = Detector(rules())
+    feed = Feed(detector)
+    feed.normal(48, 40)
+    assert feed.surge(6, 24, 40)
+    restarted = Detector(rules())
+    restarted.restore(json.loads(json.dumps(detector.snapshot())))
+    assert [e.labels for e in restarted.firing()] == [e.labels for e in detector.firing()]
+    feed.detector = restarted
+    assert feed.surge(3, 24, 40) == []  # no second firing
+    assert [e.status for e in feed.normal(6, 40)] == ["resolved"]
+
+
+def test_warm_up_learns_baselines_without_alerting() -> None:
+    detector = Detector(rules())
+    for hour in range(48):
+        at = START + timedelta(hours=hour + 1)
+        detector.learn([Observation("topic", TOPIC, at - timedelta(hours=1), at, 96, 480)], (96, 480), at=at)
+    assert detector.firing() == []
+    feed = Feed(detector, START + timedelta(hours=48))
+    assert [e.status for e in feed.surge(6, 24, 40)] == ["firing"]
+
+
+def test_a_removed_rule_resolves_what_it_left_firing() -> None:
+    detector = Detector(rules())
+    feed = Feed(detector)
+    feed.normal(48, 40)
+    assert feed.surge(6, 24, 40)
+    other = Detector(parse_rules({"rules": [{"name": "other"}]}))
+    other.restore(detector.snapshot())
+    events = other.step([], (0, 0), at=feed.now + STEP)
+    assert [e.status for e in events] == ["resolved"] and other.states == {}

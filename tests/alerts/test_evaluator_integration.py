@@ -36,9 +36,7 @@ RULES = parse_rules(
             {
                 "name": scope,
                 "scope": {"kind": scope, "limit": 2},
-                "window": "30m",
-                "min_volume": 30,
-                "baseline": {"length": "2h", "bucket": "30m", "min_volume": 100, "min_bucket_volume": 5},
+                "baseline": {"half_life": "6h", "prior_weight": 20, "min_history": "1h"},
             }
             for scope in ("all", "topic", "ticker")
         ],
@@ -47,14 +45,15 @@ RULES = parse_rules(
 
 
 def news(start: datetime, minutes: int, spike: bool = False) -> list[NewsEvent]:
-    """4 news a minute: 2 `earnings` (ticker ACME) and 2 `macro`; 20% negative, 75% for earnings in a spike."""
+    """4 news a minute: 2 `earnings` (ticker ACME) and 2 `macro`; 20% negative, 90% for earnings in a spike.
+    Every news item has a story; the second earnings news of a minute repeats the first one's story."""
     rng = random.Random(minutes)
     events = []
     for m in range(minutes):
         ts = start + timedelta(minutes=m)
         for i in range(4):
             earnings = i < 2
-            share = 0.75 if spike and earnings else 0.2
+            share = 0.9 if spike and earnings else 0.2
             sentiment = "negative" if rng.random() < share else "neutral"
             events.append(
                 NewsEvent(
@@ -62,6 +61,8 @@ def news(start: datetime, minutes: int, spike: bool = False) -> list[NewsEvent]:
                     "earnings" if earnings else "macro",
                     sentiment,
                     ("ACME",) if earnings else (),
+                    f"{ts:%H%M}-{'e' if earnings else i}",
+                    (("title", f"news {ts:%H:%M}/{i}"), ("url", f"https://x.test/{ts:%H%M}/{i}"), ("score", -i / 10)),
                 )
             )
     return events
@@ -72,8 +73,13 @@ def index_news(client: Elasticsearch, index: str, events: list[NewsEvent]) -> No
         {
             "_index": index,
             "_source": {
-                "scored_at": e.ts.isoformat(),
+                "scored_at": (e.ts + timedelta(minutes=30)).isoformat(),  # scored late: event time counts
                 "published_at": e.ts.isoformat(),
+                "event_at": e.ts.isoformat(),
+                "story_id": e.story_id,
+                "title": dict(e.headline)["title"],
+                "url": dict(e.headline)["url"],
+                "sentiment_score": dict(e.headline)["score"],
                 "topic": e.topic,
                 "sentiment": e.sentiment,
                 "tickers": list(e.tickers),
@@ -120,9 +126,20 @@ def run_until(svc: AlertService, clock: ManualClock, until: datetime) -> list[Al
 def test_es_counts_equal_in_memory_counts(settings: Settings, client: Elasticsearch) -> None:
     events = news(T0, 120) + news(SPIKE[0], 30, spike=True)
     index_news(client, settings.es.news_index, events)
-    es_source, memory = EsCountSource(client, settings.es.news_index), MemorySource(events, RULES.step)
-    for rule in RULES.rules:
-        assert es_source.series(rule, RULES, SPIKE[1]) == memory.series(rule, RULES, SPIKE[1]), rule.name
+    es_source = EsCountSource(client, settings.es.news_index)
+    start, step = SPIKE[1] - timedelta(hours=2), RULES.step
+    for stories in (False, True):
+        memory = MemorySource(events, step, stories=stories)
+        for rule in RULES.rules:
+            rule = rule.model_copy(update={"count": "stories" if stories else "items"})
+            expected = memory.counts(rule, start, SPIKE[1], step)
+            assert es_source.counts(rule, start, SPIKE[1], step) == expected, (rule.name, stories)
+    assert es_source.parent(start, SPIKE[1], step) == MemorySource(events, step).parent(start, SPIKE[1], step)
+    ticker = es_source.counts(RULES.rules[2], start, SPIKE[1], step)[("ticker", "ACME")]
+    stories = es_source.counts(RULES.rules[2].model_copy(update={"count": "stories"}), start, SPIKE[1], step)
+    assert sum(stories[("ticker", "ACME")].totals) * 2 == sum(ticker.totals)  # two news per story
+    found = es_source.headlines(("topic", "earnings"), SPIKE[0], SPIKE[1], 3)
+    assert len(found) == 3 and all(h["score"] == -0.1 and h["title"] and h["url"] for h in found)
 
 
 def test_fires_once_survives_restart_and_resolves(
@@ -141,13 +158,15 @@ def test_fires_once_survives_restart_and_resolves(
     payloads = [r.json() for r in receiver.requests]
     assert len(payloads) == 3 and all(r.signature_ok for r in receiver.requests)
     assert all(p["version"] == "4" and p["status"] == "firing" and len(p["alerts"]) == 1 for p in payloads)
+    topic = next(p for p in payloads if p["commonLabels"]["scope"] == "topic")
+    assert topic["alerts"][0]["evidence"] and "news " in topic["commonAnnotations"]["headlines"]
     first.stop()
 
-    index_news(client, settings.es.news_index, news(SPIKE[1], 90))
+    index_news(client, settings.es.news_index, news(SPIKE[1], 120))
     restarted = service(settings, clock)  # a new process: state comes back from Elasticsearch
     assert run_until(restarted, clock, SPIKE[1] + timedelta(minutes=5)) == []  # no re-fire after the restart
     assert len(restarted.firing()) == 3
-    rest = run_until(restarted, clock, SPIKE[1] + timedelta(minutes=75))
+    rest = run_until(restarted, clock, SPIKE[1] + timedelta(minutes=100))
     assert sorted(e.labels["scope"] for e in rest) == ["all", "ticker", "topic"]
     assert all(e.status == "resolved" and e.ends_at for e in rest)
     assert restarted.firing() == []

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
+from alerts.evidence import discover_url, headline_line, kuery
 from alerts.model import AlertEvent
 from alerts.payloads import ZERO_TIME, alertmanager_payload, slack_payload
 from alerts.signing import sign, verify
@@ -48,7 +50,16 @@ def test_alertmanager_v4_shape() -> None:
     assert payload["version"] == "4" and payload["status"] == "firing" and payload["receiver"] == "finmon"
     assert payload["groupKey"] == '{}:{alertname="NegativeNewsSpike",rule="ticker",scope="ticker",ticker="AAPL"}'
     (alert,) = payload["alerts"]
-    assert set(alert) == {"status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"}
+    assert set(alert) == {
+        "status",
+        "labels",
+        "annotations",
+        "startsAt",
+        "endsAt",
+        "generatorURL",
+        "fingerprint",
+        "evidence",
+    }
     assert alert["startsAt"] == "2024-01-02T09:30:00Z" and alert["endsAt"] == ZERO_TIME
     assert len(alert["fingerprint"]) == 16
 
@@ -61,7 +72,52 @@ def test_resolved_payload_carries_ends_at() -> None:
 def test_slack_message() -> None:
     message = slack_payload(event(), "http://kibana:5601")
     assert "[FIRING]" in message["text"] and "AAPL" in message["text"]
-    assert message["blocks"][0]["text"]["type"] == "mrkdwn"
+    assert message["blocks"][0]["text"]["type"] == "mrkdwn" and len(message["blocks"]) == 1
+
+
+HEADLINES = (
+    {
+        "title": "AAPL <recalls> & more",
+        "source": "wire",
+        "url": "https://w.test/1",
+        "published_at": "2024-01-02T09:20:00Z",
+        "score": -0.93,
+    },
+    {"title": "Second", "source": "blog", "published_at": "2024-01-02T09:25:00Z"},
+)
+
+
+def with_evidence() -> AlertEvent:
+    link = "http://kibana:5601/app/discover#/?_g=x"
+    annotations = {**event().annotations, "kibana_url": link, "headlines": "AAPL recalls (wire, ...)"}
+    return dataclasses.replace(event(), annotations=annotations, evidence=HEADLINES)
+
+
+def test_evidence_in_the_alertmanager_payload_and_the_slack_message() -> None:
+    payload = alertmanager_payload(with_evidence(), "finmon", "http://kibana:5601")
+    (alert,) = payload["alerts"]
+    assert alert["evidence"] == list(HEADLINES) and alert["generatorURL"].endswith("_g=x")
+    assert payload["commonAnnotations"]["headlines"].startswith("AAPL recalls")
+    message = slack_payload(with_evidence(), "http://kibana:5601")
+    shown = message["blocks"][1]["text"]["text"]
+    assert (
+        "<https://w.test/1|AAPL &lt;recalls&gt; &amp; more>" in shown and "-0.93" in shown and "Second (blog" in shown
+    )
+    assert "<http://kibana:5601/app/discover#/?_g=x|Kibana>" in message["blocks"][0]["text"]["text"]
+
+
+def test_kibana_discover_link_and_headline_lines() -> None:
+    start, end = datetime(2024, 1, 2, 9, 0, tzinfo=UTC), datetime(2024, 1, 2, 10, 0, tzinfo=UTC)
+    url = discover_url("http://kibana:5601/", ("ticker", "AAPL"), start, end)
+    assert url.startswith(
+        "http://kibana:5601/app/discover#/?_g=(time:(from:'2024-01-02T09:00:00Z',to:'2024-01-02T10:00:00Z'))"
+    )
+    assert "_a=(query:(language:kuery,query:'sentiment:negative%20and%20tickers:%22AAPL%22'))" in url
+    assert kuery(("all", "")) == "sentiment:negative"
+    assert (
+        headline_line(HEADLINES[0])
+        == "AAPL <recalls> & more (wire, 2024-01-02T09:20:00Z, score -0.93) https://w.test/1"
+    )
 
 
 def test_signature_round_trip_and_rejections() -> None:

@@ -13,10 +13,10 @@ def test_shipped_defaults_load_with_all_scopes() -> None:
     assert rules.step == timedelta(minutes=5)
     assert [r.scope.kind for r in rules.rules] == ["all", "topic", "ticker"]
     ticker = rules.rules[2]
-    assert ticker.scope.limit == 10
-    assert ticker.window == timedelta(minutes=30)
-    assert (ticker.fire.n, ticker.fire.m) == (2, 3)
-    assert ticker.baseline.length == timedelta(hours=24)
+    assert ticker.scope.limit == 50
+    assert (ticker.false_alarms_per_week, ticker.min_lift) == (0.1, 1.5)
+    assert ticker.baseline.half_life == timedelta(days=3) and ticker.count == "items"
+    assert ticker.evidence.headlines == 5
 
 
 @pytest.mark.parametrize(
@@ -29,21 +29,40 @@ def test_durations(text: object, seconds: int) -> None:
 @pytest.mark.parametrize(
     ("rule", "field"),
     [
-        ({"test": {"max_p_value": 2}}, "rules[0].test.max_p_value"),
-        ({"fire": {"n": 4, "m": 3}}, "rules[0].fire"),
-        ({"fire": {"immediate_p_value": 0}}, "rules[0].fire.immediate_p_value"),
-        ({"window": "7m"}, "rules[0].window"),
-        ({"window": "soon"}, "rules[0].window"),
+        ({"false_alarms_per_week": 0}, "rules[0].false_alarms_per_week"),
+        ({"min_lift": 1.0}, "rules[0].min_lift"),
+        ({"lifts": [0.5]}, "rules[0]"),
+        ({"count": "words"}, "rules[0].count"),
+        ({"baseline": {"half_life": "soon"}}, "rules[0].baseline.half_life"),
         ({"scope": {"kind": "sector"}}, "rules[0].scope.kind"),
-        ({"min_volume": 0}, "rules[0].min_volume"),
         ({"thresold": 3}, "rules[0].thresold"),
-        ({"resolve": {"min_lift": 3.0}}, "rules[0]"),
+        ({"evidence": {"headlines": -1}}, "rules[0].evidence.headlines"),
     ],
 )
 def test_bad_rules_fail_at_load_naming_the_field(rule: dict[str, object], field: str) -> None:
     with pytest.raises(RulesError) as err:
         parse_rules({"rules": [{"name": "r", **rule}]})
     assert field in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"min_volume": 40}, "rules[0].min_volume: no longer supported"),
+        ({"window": "30m"}, "rules[0].window: no longer supported"),
+        ({"test": {"max_p_value": 0.001}}, "rules[0].test: no longer supported: use min_lift"),
+        ({"fire": {"n": 2, "m": 3}}, "rules[0].fire: no longer supported"),
+        ({"resolve": {"clear_windows": 3}}, "rules[0].resolve: no longer supported"),
+        ({"baseline": {"kind": "median"}}, "rules[0].baseline.kind: no longer supported"),
+        ({"baseline": {"length": "24h"}}, "rules[0].baseline.length: no longer supported: use half_life"),
+    ],
+)
+def test_old_rule_files_fail_at_load_naming_the_field_and_its_replacement(
+    rule: dict[str, object], message: str
+) -> None:
+    with pytest.raises(RulesError) as err:
+        parse_rules({"rules": [{"name": "r", **rule}]})
+    assert message in str(err.value)
 
 
 def test_duplicate_names_and_empty_rules_are_refused() -> None:
@@ -55,13 +74,14 @@ def test_duplicate_names_and_empty_rules_are_refused() -> None:
 
 def test_user_file_overrides_defaults_in_yaml_and_toml(tmp_path: Path) -> None:
     yaml_file = tmp_path / "rules.yaml"
-    yaml_file.write_text("step: 10m\nrules:\n  - name: mine\n    scope: {kind: topic, limit: 3}\n    window: 20m\n")
+    yaml_file.write_text("step: 10m\nrules:\n  - name: mine\n    scope: {kind: topic, limit: 3}\n    min_lift: 2\n")
     rules = load_rules(yaml_file)
     assert rules.step == timedelta(minutes=10)
-    assert rules.rules[0].scope.limit == 3 and rules.rules[0].min_volume == 40
+    assert rules.rules[0].scope.limit == 3 and rules.rules[0].min_lift == 2 and rules.rules[0].resolve_odds == 100
     toml_file = tmp_path / "rules.toml"
-    toml_file.write_text('step = "5m"\n[[rules]]\nname = "t"\nwindow = "15m"\n[rules.test]\nmin_lift = 2.0\n')
-    assert load_rules(toml_file).rules[0].test.min_lift == 2.0
+    toml_file.write_text('step = "5m"\n[[rules]]\nname = "t"\ncount = "stories"\n[rules.baseline]\nhalf_life = "1d"\n')
+    toml = load_rules(toml_file).rules[0]
+    assert toml.count == "stories" and toml.baseline.half_life == timedelta(days=1)
 
 
 def test_unreadable_or_malformed_file_is_a_rules_error(tmp_path: Path) -> None:

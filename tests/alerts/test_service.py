@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 
-from alerts.evaluator import Evaluator, window_end
+from alerts.evaluator import CATCH_UP, Evaluator, window_end
 from alerts.notifier import Notifier
 from alerts.outbox import MemoryOutbox
 from alerts.rules import load_rules
@@ -67,41 +67,40 @@ def test_service_runs_its_jobs_on_the_scheduler_and_stops() -> None:
     assert ActiveAlert.__dataclass_fields__.keys() >= {"labels", "summary", "starts_at", "negative_share"}
 
 
-def test_evaluator_catches_up_the_windows_a_restart_missed_as_far_as_the_rules_look_back() -> None:
-    rules = load_rules()  # step 5m; fire m=3 and clear_windows=3: three windows at most are caught up
-    now = [datetime(2024, 1, 2, 12, 0, 30, tzinfo=UTC)]  # with the 60 s lag: the window ending 11:55
+def test_evaluator_judges_every_step_a_restart_missed_and_warms_up_when_new() -> None:
+    rules = load_rules()
+    now = [datetime(2024, 1, 2, 12, 2, 30, tzinfo=UTC)]  # with the 120 s allowed lateness: the step ending 12:00
     notifier = Notifier(notifier_config(AlertSettings()), MemoryOutbox(), httpx.Client(), lambda: now[0])
     state = MemoryStateStore()
-
-    asked: list[datetime] = []
+    asked: list[tuple[datetime, datetime, timedelta]] = []
 
     class Recording(MemorySource):
-        def series(self, rule, rules, end):  # type: ignore[no-untyped-def]
-            asked.append(end)
-            return super().series(rule, rules, end)
+        def counts(self, rule, start, end, step):  # type: ignore[no-untyped-def]
+            asked.append((start, end, step))
+            return super().counts(rule, start, end, step)
 
     def evaluator() -> Evaluator:
         source = Recording([], rules.step)
-        return Evaluator(rules, source, state, MemoryHistory(), notifier, AlwaysLease(), lambda: now[0])
+        return Evaluator(
+            rules, source, state, MemoryHistory(), notifier, AlwaysLease(), lambda: now[0], timedelta(seconds=120)
+        )
 
     first = evaluator()
     first.run_once()
-    assert state.last_end == datetime(2024, 1, 2, 11, 55, tzinfo=UTC)
-    assert first.due(datetime(2024, 1, 2, 11, 55, tzinfo=UTC)) == []
-    now[0] = datetime(2024, 1, 2, 12, 6, 30, tzinfo=UTC)  # restarted 6 minutes later: two windows to judge
+    assert state.last_end == datetime(2024, 1, 2, 12, 0, tzinfo=UTC)
+    # a fresh evaluator first learns the baselines from three days of hourly counts, then judges one step
+    assert asked[0][2] == timedelta(hours=1) and asked[0][1] - asked[0][0] >= timedelta(days=3)
+    assert asked[-1] == (datetime(2024, 1, 2, 11, 55, tzinfo=UTC), datetime(2024, 1, 2, 12, 0, tzinfo=UTC), rules.step)
+    assert first.due(datetime(2024, 1, 2, 12, 0, tzinfo=UTC)) == []
+    now[0] = datetime(2024, 1, 2, 12, 12, 30, tzinfo=UTC)  # restarted 10 minutes later: two steps to judge
     second = evaluator()
     second.load()
-    assert second.due(datetime(2024, 1, 2, 12, 5, tzinfo=UTC)) == [
-        datetime(2024, 1, 2, 12, 0, tzinfo=UTC),
-        datetime(2024, 1, 2, 12, 5, tzinfo=UTC),
-    ]
-    # after a long outage only the windows the rules look back on: 3, ending now
-    assert second.due(datetime(2024, 1, 2, 15, 0, tzinfo=UTC)) == [
-        datetime(2024, 1, 2, 14, 50, tzinfo=UTC),
-        datetime(2024, 1, 2, 14, 55, tzinfo=UTC),
-        datetime(2024, 1, 2, 15, 0, tzinfo=UTC),
-    ]
     asked.clear()
     second.run_once()
-    assert state.last_end == datetime(2024, 1, 2, 12, 5, tzinfo=UTC)
-    assert sorted(set(asked)) == [datetime(2024, 1, 2, 12, 0, tzinfo=UTC), datetime(2024, 1, 2, 12, 5, tzinfo=UTC)]
+    assert state.last_end == datetime(2024, 1, 2, 12, 10, tzinfo=UTC)
+    assert {a[:2] for a in asked} == {
+        (datetime(2024, 1, 2, 12, 0, tzinfo=UTC), datetime(2024, 1, 2, 12, 10, tzinfo=UTC))
+    }
+    # after a long outage: the last CATCH_UP judged, the steps before it only teach the baselines
+    due = second.due(datetime(2024, 1, 3, 12, 0, tzinfo=UTC))
+    assert len(due) == int(CATCH_UP / rules.step) and due[-1] == datetime(2024, 1, 3, 12, 0, tzinfo=UTC)

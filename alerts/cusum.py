@@ -1,0 +1,76 @@
+"""The arithmetic of the detector: an age-weighted baseline share, Bernoulli CUSUM increments, the threshold.
+
+Pure functions and one small value class; the state machine that uses them is alerts/detector.py.
+
+- Baseline: negatives and news weighted by age (weight halves every `half_life`), shrunk towards the parent
+  share (all news) with the weight of `prior_weight` news, plus `uncertainty` standard errors so that a thin
+  history errs towards fewer alerts.
+- Evidence: for each watched lift L, p1 = L·p0 against the null pn = 1.2·p0 (an indifference zone: a
+  baseline that is a little off must not page a busy scope), a step with `neg` negatives of `n` news adds
+  neg·log(p1/pn) + (n−neg)·log((1−p1)/(1−pn)) (the sum of the per-item log-likelihood ratios), divided by the
+  scope's overdispersion φ (syndicated copies make counts vary more than binomial), to a one-sided CUSUM
+  S = max(0, S + x). A busy scope reaches the threshold within minutes, a quiet one after more news.
+- Threshold: under the baseline, a CUSUM restarting from 0 reaches h with probability at most e^-h (Wald), and
+  it restarts at most once per news item and once per step. So h = log(K·starts/r) + CALIBRATION, with K the
+  number of CUSUMs, `starts` = min(news, steps) per week and r the false alarms per week the rule asks for.
+  CALIBRATION was measured with `finmon alerts simulate` (the bound is loose: most restarts die at once).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+WEEK_S = 7 * 86400.0
+CALIBRATION = -3.0  # nats off the Wald bound, measured by simulation (README, Alerts)
+MIN_THRESHOLD = math.log(200.0)  # never fire on less than 200:1 evidence, whatever the rule asks
+INDIFFERENCE = 1.2  # the null of the firing CUSUMs: a share up to 1.2x the baseline (baselines are never exact)
+STEP_CAP = 0.6  # one step adds at most this fraction of h: a clump of duplicates in one step cannot fire alone
+MAX_P = 0.995
+
+
+@dataclass
+class Ewma:
+    """Negatives and news weighted by age; `at` is the end (epoch seconds) of the last step added."""
+
+    neg: float = 0.0
+    tot: float = 0.0
+    at: float | None = None
+
+    def decayed(self, at: float, half_life_s: float) -> Ewma:
+        """The same counts as seen at `at` (older weights halve every half_life)."""
+        if self.at is None or at <= self.at:
+            return Ewma(self.neg, self.tot, at if self.at is None else self.at)
+        factor = 0.5 ** ((at - self.at) / half_life_s)
+        return Ewma(self.neg * factor, self.tot * factor, at)
+
+    def add(self, neg: float, n: float, at: float, half_life_s: float, weight: float = 1.0) -> Ewma:
+        base = self.decayed(at, half_life_s)
+        return Ewma(base.neg + weight * neg, base.tot + weight * n, at)
+
+    def share(self) -> float | None:
+        return self.neg / self.tot if self.tot > 0 else None
+
+
+def shrunk_share(own: Ewma, prior: float, prior_weight: float, uncertainty: float) -> float:
+    """The baseline share: own history shrunk towards `prior`, plus `uncertainty` standard errors."""
+    weight = own.tot + prior_weight
+    share = (own.neg + prior_weight * prior) / weight if weight > 0 else prior
+    share = min(max(share, 0.5 / (weight + 1.0)), MAX_P)
+    spread = math.sqrt(share * (1.0 - share) / (weight + 1.0))
+    return min(share + uncertainty * spread, MAX_P)
+
+
+def llr_terms(p0: float, lift: float, null_lift: float = 1.0) -> tuple[float, float] | None:
+    """(per negative, per other news) log-likelihood ratio of share lift·p0 against null_lift·p0; None if the
+    alternative is not above the null."""
+    p1, pn = min(lift * p0, MAX_P), min(null_lift * p0, MAX_P)
+    if p1 <= pn:
+        return None
+    return math.log(p1 / pn), math.log((1.0 - p1) / (1.0 - pn))
+
+
+def threshold(rate_per_s: float, step_s: float, cusums: int, false_alarms_per_week: float) -> float:
+    """h for a scope that gets `rate_per_s` news a second (see the module docstring)."""
+    starts = max(1.0, min(rate_per_s * WEEK_S, WEEK_S / step_s))
+    return max(MIN_THRESHOLD, math.log(cusums * starts / false_alarms_per_week) + CALIBRATION)
