@@ -19,7 +19,7 @@ from monitor.kafka import ensure_topics, make_producer
 from monitor.replay import replay
 from monitor.scorer import Scorer
 from monitor.services import running_services
-from monitor.settings import Settings, SettingsError
+from monitor.settings import ModelSettings, Settings, SettingsError
 from monitor.up import worker_process
 
 log = logging.getLogger(__name__)
@@ -87,37 +87,64 @@ def whole_path(settings: Settings, texts: list[str], workdir: Path) -> float:
         producer.close()
 
 
-def bench_pipeline(settings: Settings, *, texts_file: Path | None, limit: int) -> int:
-    texts = load_texts(texts_file, limit)
-    console = Console()
+def isolated(settings: Settings) -> Settings:
+    """The same servers, with topics, consumer group and index of this run alone."""
     suffix = uuid.uuid4().hex[:8]
-    isolated = settings.model_copy(
+    kafka = settings.kafka.model_copy(
         update={
-            "kafka": settings.kafka.model_copy(
-                update={
-                    "raw_topic": f"bench.raw.{suffix}",
-                    "scored_topic": f"bench.scored.{suffix}",
-                    "dlq_topic": f"bench.dlq.{suffix}",
-                    "consumer_group": f"bench-{suffix}",
-                }
-            ),
-            "es": settings.es.model_copy(update={"news_index": f"finmon-bench-{suffix}"}),
+            "raw_topic": f"bench.raw.{suffix}",
+            "scored_topic": f"bench.scored.{suffix}",
+            "dlq_topic": f"bench.dlq.{suffix}",
+            "consumer_group": f"bench-{suffix}",
         }
     )
+    es = settings.es.model_copy(update={"news_index": f"finmon-bench-{suffix}"})
+    return settings.model_copy(update={"kafka": kafka, "es": es})
+
+
+def path_run(live: Settings, texts: list[str], model: ModelSettings) -> float:
+    """Docs/s of the whole path with this model on fresh topics and a fresh index (deleted after)."""
+    run = isolated(live).model_copy(update={"model": model})
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            return whole_path(run, texts, Path(tmp))
+        finally:
+            make_client(run.es).indices.delete(index=run.es.news_index, ignore_unavailable=True)
+
+
+def bench_pipeline(settings: Settings, *, texts_file: Path | None, limit: int, as_json: bool = False) -> int:
+    """Scorer alone, the whole path with it, and the whole path with the zero-cost (fixed-label) scorer."""
+    texts = load_texts(texts_file, limit)
+    console = Console(stderr=as_json)
+    model = settings.model
     console.print(
-        f"texts: {len(texts)}; model: {settings.model.path or 'default'}; max_batch "
-        f"{settings.model.max_batch}, max_wait {settings.model.max_wait}s"
+        f"texts: {len(texts)}; model: {model.path or 'default'} ({model.backend}); max_batch "
+        f"{model.max_batch}, max_wait {model.max_wait}s"
     )
-    alone = scorer_alone(Scorer.from_settings(settings.model), texts)
+    alone = scorer_alone(Scorer.from_settings(model), texts)
     console.print(f"scorer alone: {alone:.1f} docs/s")
-    with running_services(isolated) as live, tempfile.TemporaryDirectory() as tmp:
-        path = whole_path(live, texts, Path(tmp))
-        make_client(live.es).indices.delete(index=live.es.news_index)
+    with running_services(settings) as live:
+        path = path_run(live, texts, model)
+        console.print(f"whole path: {path:.1f} docs/s")
+        zero = path_run(live, texts, model.model_copy(update={"backend": "fixed"}))
+    figures = {
+        "texts": len(texts),
+        "model": model.path or "default",
+        "backend": model.backend,
+        "max_batch": model.max_batch,
+        "scorer_alone": round(alone, 1),
+        "whole_path": round(path, 1),
+        "ratio": round(path / alone, 3),
+        "zero_cost_path": round(zero, 1),
+    }
     table = Table(title="finmon bench pipeline")
     table.add_column("measure")
     table.add_column("docs/s", justify="right")
     table.add_row("scorer alone", f"{alone:.1f}")
     table.add_row("whole path (replay → Kafka → Faust → scorer → Elasticsearch)", f"{path:.1f}")
+    table.add_row("whole path with a zero-cost scorer (fixed labels, no model)", f"{zero:.1f}")
     table.add_row("ratio whole path / scorer alone", f"{path / alone:.3f}")
     console.print(table)
+    if as_json:
+        print(json.dumps(figures))  # the CLI's one machine-readable line, last on stdout
     return 0

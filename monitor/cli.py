@@ -123,7 +123,11 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.bench import bench_pipeline
 
-    return bench_pipeline(settings, texts_file=args.texts, limit=args.limit)
+    model = settings.model.model_copy(
+        update={k: v for k, v in {"path": args.model, "backend": args.backend}.items() if v is not None}
+    )
+    settings = settings.model_copy(update={"model": model})
+    return bench_pipeline(settings, texts_file=args.texts, limit=args.limit, as_json=args.json)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -165,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     pipe = benches.add_parser("pipeline", help="docs/s of the scorer alone vs the whole Kafka → Faust → ES path")
     pipe.add_argument("--texts", type=_existing_file, help="CSV with a text column (default: shared sentiment valid)")
     pipe.add_argument("--limit", type=_positive_int, default=2000, help="texts to use (default 2000)")
+    pipe.add_argument("--model", help="model directory (default: FINMON_MODEL__PATH or the shipped model)")
+    pipe.add_argument("--backend", choices=["onnx", "torch"], help="scorer backend (default: FINMON_MODEL__BACKEND)")
+    pipe.add_argument("--json", action="store_true", help="print the figures as one JSON object, last on stdout")
     pipe.set_defaults(func=cmd_bench_pipeline)
     training_cli.register_bench(benches)
     training_cli.register(commands)

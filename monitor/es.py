@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -11,7 +12,7 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout, HttpHeaders, SerializationError, Urllib3HttpNode
 from elastic_transport._models import DEFAULT, DefaultType
 from elastic_transport._node import NodeApiResponse
-from elasticsearch import ApiError, Elasticsearch, helpers
+from elasticsearch import ApiError, Elasticsearch
 
 from monitor.backoff import backoff_delays
 from monitor.contracts import Rejected
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 __all__ = ["NEWS_MAPPING", "EsNewsSink", "SinkStopped", "ensure_news_index", "make_client"]
 
 RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+BULK_DOCS = 500  # documents per bulk request, at most
+BULK_BYTES = 10_000_000  # bytes per bulk request, at most (a single larger document still goes alone)
 # A whole bulk request refused with these: some document in it is at fault; halve until it stands alone.
 DOCUMENT_STATUS = frozenset({400, 413})
 
@@ -179,29 +182,46 @@ class EsNewsSink:
             return retry_a + retry_b, failed_a + failed_b
 
     def _bulk(self, docs: list[ScoredNews]) -> tuple[list[str], list[tuple[str, str]]]:
-        """One bulk request; returns ids to retry and (id, reason) of documents rejected for good."""
-        if not docs:
-            return [], []
-        self.metrics.es_bulk_requests.inc()
-        actions = ({"_op_type": "create", "_index": self.index, "_id": d.id, "_source": d.es_document()} for d in docs)
+        """Bulk requests of prepared NDJSON lines (`ScoredNews.es_document`, serialised here once); returns
+        ids to retry and (id, reason) of documents rejected for good."""
         retry: list[str] = []
         failed: list[tuple[str, str]] = []
-        for ok, item in helpers.streaming_bulk(
-            self.client, actions, raise_on_error=False, raise_on_exception=True, chunk_size=500, max_retries=0
-        ):
-            if ok:
+        for chunk in _chunks(self.index, docs):
+            self.metrics.es_bulk_requests.inc()
+            response = self.client.bulk(operations=chunk, refresh=False)  # type: ignore[arg-type]  # NDJSON lines
+            if not response.get("errors"):
                 continue
-            result = item["create"]
-            status = result.get("status", 0)
-            if status == 409:  # already indexed by an earlier delivery: that is success
-                self.metrics.es_duplicates.inc()
-                continue
-            if status in RETRIABLE_STATUS:
-                self.metrics.es_bulk_errors.labels("retriable").inc()
-                retry.append(result["_id"])
-            else:
-                self.metrics.es_bulk_errors.labels("rejected").inc()
-                error = result.get("error", {})
-                reason = error.get("reason", str(error)) if isinstance(error, dict) else str(error)
-                failed.append((result["_id"], f"elasticsearch rejected ({status}): {reason}"))
+            for item in response["items"]:
+                self._item(next(iter(item.values())), retry, failed)
         return retry, failed
+
+    def _item(self, result: dict[str, Any], retry: list[str], failed: list[tuple[str, str]]) -> None:
+        status = result.get("status", 0)
+        if status < 300:
+            return
+        if status == 409:  # already indexed by an earlier delivery: that is success
+            self.metrics.es_duplicates.inc()
+        elif status in RETRIABLE_STATUS:
+            self.metrics.es_bulk_errors.labels("retriable").inc()
+            retry.append(result["_id"])
+        else:
+            self.metrics.es_bulk_errors.labels("rejected").inc()
+            error = result.get("error", {})
+            reason = error.get("reason", str(error)) if isinstance(error, dict) else str(error)
+            failed.append((result["_id"], f"elasticsearch rejected ({status}): {reason}"[:1000]))
+
+
+def _chunks(index: str, docs: Sequence[ScoredNews]) -> Iterator[list[bytes]]:
+    """NDJSON lines (`create` action, document) in requests of at most BULK_DOCS documents / BULK_BYTES."""
+    lines: list[bytes] = []
+    size = 0
+    for doc in docs:
+        action = b'{"create":{"_index":%s,"_id":%s}}' % (json.dumps(index).encode(), json.dumps(doc.id).encode())
+        source = json.dumps(doc.es_document(), separators=(",", ":")).encode()
+        if lines and (len(lines) >= 2 * BULK_DOCS or size + len(source) > BULK_BYTES):
+            yield lines
+            lines, size = [], 0
+        lines += [action, source]
+        size += len(action) + len(source) + 2
+    if lines:
+        yield lines

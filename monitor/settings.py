@@ -154,8 +154,10 @@ class ModelSettings(BaseModel):
     max_length: int | None = Field(None, ge=16, le=8192, description="tokens per window; empty = model's")
     window_stride: int = Field(32, ge=0, description="tokens shared by consecutive windows of a long text")
     torch_threads: int | None = Field(None, ge=1)
-    backend: Literal["torch", "onnx"] = Field(
-        "torch", description="torch, or ONNX Runtime int8 on CPU (exported and cached on first use; finmon[onnx])"
+    backend: Literal["torch", "onnx", "fixed"] = Field(
+        "torch",
+        description="torch, or ONNX Runtime int8 on CPU (exported and cached on first use; finmon[onnx]); "
+        "fixed = a benchmark instrument: no model, the same labels for every text",
     )
     onnx_precision: Literal["int8", "fp32"] = Field(
         "int8", description="onnx backend: int8 (dynamic quantisation, fastest) or fp32 (labels identical to torch)"
@@ -172,6 +174,16 @@ class WorkerSettings(BaseModel):
 
     es_retry_max_backoff: float = Field(30.0, gt=0, description="seconds between Elasticsearch retries, at most")
     forward_scored: bool = True
+    batch_size: int = Field(
+        256,
+        ge=1,
+        le=65536,
+        description="messages taken from Kafka per batch (within model.max_wait); the model scores them in "
+        "micro-batches of model.max_batch",
+    )
+    max_in_flight: int = Field(
+        4, ge=1, le=64, description="batches scored, indexed or published at once (the next is read meanwhile)"
+    )
     stall_timeout: float = Field(
         300.0, gt=0, description="/healthz turns 503 when a batch has been in progress this many seconds"
     )

@@ -35,6 +35,7 @@ from monitor.contracts import BatchScorer, Prediction
 from monitor.dead_letters import Source, dlq_record
 from monitor.es import EsNewsSink, make_client
 from monitor.es_setup import ensure_setup
+from monitor.fixed_scorer import FixedScorer
 from monitor.health import Progress
 from monitor.kafka import ensure_topics
 from monitor.metrics import Metrics
@@ -42,7 +43,7 @@ from monitor.metrics_server import serving
 from monitor.processing import BatchProcessor, BatchResult, Decoded
 from monitor.schemas import ScoredNews
 from monitor.scorer import Scorer
-from monitor.settings import KafkaSettings, Settings
+from monitor.settings import KafkaSettings, ModelSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def make_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         consumer_max_fetch_size=kafka.consumer_max_fetch_size,
         producer_max_request_size=kafka.producer_max_request_size,
-        stream_buffer_maxsize=max(4096, 4 * settings.model.max_batch),
+        stream_buffer_maxsize=max(4096, 4 * settings.worker.batch_size),
         topic_partitions=kafka.partitions,
         topic_replication_factor=kafka.replication_factor,
         producer_acks=-1,
@@ -171,6 +172,7 @@ class NewsWorker:
         self.processed = 0
         self.dead_lettered = 0
         self.last_offsets: dict[TP, int] = {}
+        self.batches: set[asyncio.Future[None]] = set()
         self.app.agent(self.raw_topic, name="finmon.score", concurrency=1)(self.consume)
         self.app.timer(LAG_CHECK_INTERVAL)(self._observe_lag)
         self.app.on_before_shutdown.connect(self._on_shutdown)  # type: ignore[arg-type]
@@ -179,31 +181,34 @@ class NewsWorker:
         return not self.stopping and self.progress.healthy()
 
     async def consume(self, stream: faust.StreamT) -> None:
-        """Start each batch as it comes and let it finish in the background; one batch is done at a time
-        ahead of the next, so at most two are in flight. Nothing escapes: a failure stops the worker."""
-        model = self.settings.model
-        previous: asyncio.Future[None] | None = None
+        """Start each batch as it comes and let it finish in the background, at most
+        `FINMON_WORKER__MAX_IN_FLIGHT` at a time. Nothing escapes: a failure stops the worker."""
+        model, batch = self.settings.model, self.settings.worker.batch_size
+        slots = asyncio.Semaphore(self.settings.worker.max_in_flight)
         try:
-            async for events in stream.take_events(model.max_batch, within=model.max_wait):  # type: ignore[attr-defined]
+            async for events in stream.take_events(batch, within=model.max_wait):  # type: ignore[attr-defined]
                 withhold_acks(events)
-                for event in events:
-                    self.last_offsets[event.message.tp] = event.message.offset
-                self.progress.started()
-                raws = [event.message.value for event in events]
-                scoring = self.scoring.submit(self.processor.score, raws)
-                if previous is not None:
-                    await previous
-                previous = asyncio.ensure_future(self._finish(events, scoring))
-            if previous is not None:
-                await previous
+                await slots.acquire()
+                self._start(events, slots)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
             self._fail(exc)
 
+    def _start(self, events: Sequence[EventT], slots: asyncio.Semaphore) -> None:
+        for event in events:
+            self.last_offsets[event.message.tp] = event.message.offset
+        self.progress.started()
+        scoring = self.scoring.submit(self.processor.score, [event.message.value for event in events])
+        task = asyncio.ensure_future(self._finish(events, scoring))
+        self.batches.add(task)
+        task.add_done_callback(self.batches.discard)
+        task.add_done_callback(lambda _: slots.release())
+
     async def _finish(
         self, events: Sequence[EventT], scoring: asyncio.Future[tuple[Decoded, list[ScoredNews]]]
     ) -> None:
+        """Index (in order, one thread), publish, then acknowledge; a failure stops the worker unacknowledged."""
         try:
             decoded, scored = await scoring
             result: BatchResult = await self.indexing.submit(self.processor.index, decoded, scored)
@@ -292,6 +297,14 @@ def oversized(doc: ScoredNews, value: bytes, limit: int) -> bool:
     return len(value) + len(doc.id) + RECORD_HEADROOM > limit
 
 
+def load_scorer(model: ModelSettings) -> BatchScorer:
+    """The configured model, or the fixed-label benchmark instrument (backend `fixed`)."""
+    if model.backend == "fixed":
+        log.warning("FINMON_MODEL__BACKEND=fixed: no model, every news item gets the same labels (benchmarks only)")
+        return FixedScorer(model.max_batch)
+    return Scorer.from_settings(model)
+
+
 def prepare_index(client: Elasticsearch, settings: Settings) -> None:
     """Index setup at start, bounded by FINMON_ES__CONNECT_TIMEOUT per request; when Elasticsearch does not
     answer, say so in one line and leave setup to the sink, which retries before the first write."""
@@ -312,7 +325,7 @@ def prepare_index(client: Elasticsearch, settings: Settings) -> None:
 def build_worker(settings: Settings, metrics: Metrics | None = None) -> NewsWorker:
     """Load the model and prepare topics and index first, so a bad setting fails before consuming."""
     metrics = metrics or Metrics()
-    scorer = TimedScorer(Scorer.from_settings(settings.model), metrics)
+    scorer = TimedScorer(load_scorer(settings.model), metrics)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_topics(settings.kafka)
     client = make_client(settings.es)

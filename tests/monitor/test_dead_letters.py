@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
-from monitor.dead_letters import KEY_LIMIT, Source, dlq_record
+from monitor.dead_letters import KEY_LIMIT, DlqRecord, Source, dlq_record
 
 SOURCE = Source("news.raw", 3, 42)
 LIMIT = 1_000_000
 
 
-def size(record) -> int:  # type: ignore[no-untyped-def]
+def size(record: DlqRecord) -> int:
     return len(record.value) + len(record.key or b"") + sum(len(k) + len(v) for k, v in record.headers)
 
 

@@ -4,6 +4,7 @@ and SIGTERM always ends the worker. Real sockets, `finmon` in subprocesses."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -11,12 +12,16 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from monitor.embedded import free_port
+from monitor.kafka import ensure_topics, make_producer
+from monitor.metrics_server import health_status
+from monitor.settings import KafkaSettings
 
 
 def finmon_env(**variables: str) -> dict[str, str]:
@@ -95,59 +100,83 @@ def test_alerts_with_elasticsearch_refused_is_one_line_naming_the_setting() -> N
     )
 
 
-@pytest.mark.integration
-def test_an_elasticsearch_that_never_answers_costs_the_connect_timeout_and_sigterm_ends_the_worker(
-    kafka_bootstrap: str, tiny_model_dir: Path, tmp_path: Path
-) -> None:
+@contextlib.contextmanager
+def worker_on_silent_es(
+    kafka_bootstrap: str, model: Path, log: Path, **variables: str
+) -> Iterator[tuple[subprocess.Popen[bytes], int, threading.Event]]:
+    """`finmon worker` on the real broker and an Elasticsearch that never answers; killed at the end."""
     with silent_server() as (port, connected):
         env = finmon_env(
             FINMON_KAFKA__BOOTSTRAP_SERVERS=kafka_bootstrap,
             FINMON_ES__URLS=f"http://127.0.0.1:{port}",
-            FINMON_ES__CONNECT_TIMEOUT="1",
-            FINMON_WORKER__SHUTDOWN_TIMEOUT="10",
-            FINMON_MODEL__PATH=str(tiny_model_dir),
-            FINMON_DATA_DIR=str(tmp_path),
+            FINMON_MODEL__PATH=str(model),
+            FINMON_DATA_DIR=str(log.parent / "data"),
+            **variables,
         )
-        log = tmp_path / "worker.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "monitor.cli", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
             )
         try:
-            deadline = time.monotonic() + 90
-            while "did not answer within 1 s" not in log.read_text() and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert connected.is_set()
-            lines = [line for line in log.read_text().splitlines() if "FINMON_ES__URLS" in line]
-            assert len(lines) == 1 and f"http://127.0.0.1:{port}" in lines[0] and "retry" in lines[0]
-            time.sleep(3)  # consuming now; the sink waits on the silent server
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(25) in (0, 1)
+            yield process, port, connected
         finally:
             process.kill()
+            process.wait()
+
+
+@pytest.mark.integration
+def test_an_elasticsearch_that_never_answers_costs_the_connect_timeout_and_sigterm_ends_the_worker(
+    kafka_bootstrap: str, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "worker.log"
+    variables = {"FINMON_ES__CONNECT_TIMEOUT": "1", "FINMON_WORKER__SHUTDOWN_TIMEOUT": "10"}
+    with worker_on_silent_es(kafka_bootstrap, tiny_model_dir, log, **variables) as (process, port, connected):
+        deadline = time.monotonic() + 90
+        while "did not answer within 1 s" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert connected.is_set()
+        lines = [line for line in log.read_text().splitlines() if "FINMON_ES__URLS" in line]
+        assert len(lines) == 1 and f"http://127.0.0.1:{port}" in lines[0] and "retry" in lines[0]
+        time.sleep(3)  # consuming now; the sink waits on the silent server
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(25) in (0, 1)
 
 
 @pytest.mark.integration
 def test_sigterm_during_a_start_up_blocked_on_elasticsearch_ends_the_worker(
     kafka_bootstrap: str, tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    with silent_server() as (port, connected):
-        env = finmon_env(
-            FINMON_KAFKA__BOOTSTRAP_SERVERS=kafka_bootstrap,
-            FINMON_ES__URLS=f"http://127.0.0.1:{port}",
-            FINMON_ES__CONNECT_TIMEOUT="300",
-            FINMON_MODEL__PATH=str(tiny_model_dir),
-            FINMON_DATA_DIR=str(tmp_path),
-        )
-        process = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "worker"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            assert connected.wait(90), "the worker never reached Elasticsearch"
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(15) == 130
-        finally:
-            process.kill()
+    variables = {"FINMON_ES__CONNECT_TIMEOUT": "300"}
+    with worker_on_silent_es(kafka_bootstrap, tiny_model_dir, tmp_path / "w.log", **variables) as (process, _, up):
+        assert up.wait(90), "the worker never reached Elasticsearch"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 130
+
+
+@pytest.mark.integration
+def test_healthz_turns_503_when_a_batch_stalls_past_the_stall_timeout(
+    kafka_bootstrap: str, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """Elasticsearch accepts connections and never answers: the first batch cannot finish."""
+    topic = f"raw-stall-{uuid.uuid4().hex[:8]}"
+    kafka = KafkaSettings(bootstrap_servers=[kafka_bootstrap], raw_topic=topic)
+    ensure_topics(kafka)
+    producer = make_producer(kafka)
+    producer.send(topic, json.dumps({"title": "Acme shares up", "url": "https://e.example/stall"}).encode())
+    producer.close()
+    port = free_port()
+    variables = {
+        "FINMON_KAFKA__RAW_TOPIC": topic,
+        "FINMON_KAFKA__CONSUMER_GROUP": topic,
+        "FINMON_ES__CONNECT_TIMEOUT": "1",
+        "FINMON_WORKER__STALL_TIMEOUT": "3",
+        "FINMON_METRICS__ENABLED": "true",
+        "FINMON_METRICS__PORT": str(port),
+    }
+    with worker_on_silent_es(kafka_bootstrap, tiny_model_dir, tmp_path / "w.log", **variables):
+        deadline = time.monotonic() + 90
+        seen = set()
+        while time.monotonic() < deadline and 503 not in seen:
+            seen.add(health_status("127.0.0.1", port))
+            time.sleep(0.5)
+        assert 200 in seen and 503 in seen

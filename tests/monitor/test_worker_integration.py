@@ -10,20 +10,20 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.consumer.fetcher import ConsumerRecord
 
 from monitor import poison
 from monitor.embedded import ES_SERVERS, free_port
 from monitor.es import make_client
 from monitor.kafka import client_options, ensure_topics, make_producer
 from monitor.mappings import NEWS_MAPPING
+from monitor.metrics_server import health_status
 from monitor.replay import replay
 from monitor.settings import Settings, to_env
 
@@ -177,7 +177,7 @@ def test_sigkill_mid_stream_then_restart_indexes_every_document_exactly_once(
     settings: Settings, worker_factory: Callable[[], Worker], tmp_path: Path
 ) -> None:
     feed = write_feed(tmp_path / "feed.jsonl")
-    settings.model.max_batch = 8
+    settings.model.max_batch = settings.worker.batch_size = 8
     first = worker_factory()
     sender = threading.Thread(target=send_file, args=(settings, feed, 250.0))
     sender.start()
@@ -248,7 +248,7 @@ def dlq_digests(settings: Settings, expected: int) -> tuple[Counter[str], list[d
         fetch_max_bytes=32 * 1024 * 1024,
         **client_options(settings.kafka),
     )
-    records = []
+    records: list[ConsumerRecord] = []
     deadline = time.monotonic() + 60
     while len(records) < expected and time.monotonic() < deadline:
         records += [r for batch in consumer.poll(1000).values() for r in batch]
@@ -259,14 +259,6 @@ def dlq_digests(settings: Settings, expected: int) -> tuple[Counter[str], list[d
         for r, h in zip(records, headers, strict=True)
     )
     return digests, headers
-
-
-def healthz(port: int) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
 
 
 def test_a_hostile_mix_loses_no_news_and_dead_letters_every_poison(
@@ -296,7 +288,7 @@ def test_a_hostile_mix_loses_no_news_and_dead_letters_every_poison(
     hits = client.search(index=settings.es.news_index, size=len(good) + 10, version=True)["hits"]["hits"]
     assert len(hits) == len(good) and {hit["_version"] for hit in hits} == {1}
     assert worker.process.poll() is None
-    assert healthz(settings.metrics.port) == 200
+    assert health_status("127.0.0.1", settings.metrics.port) == 200
 
 
 FAILING_PUBLISH = """
