@@ -5,8 +5,9 @@ Pure functions and one small value class; the state machine that uses them is al
 - Baseline: negatives and news weighted by age (weight halves every `half_life`), shrunk towards the parent
   share (all news) with the weight of `prior_weight` news, plus `uncertainty` standard errors so that a thin
   history errs towards fewer alerts.
-- Evidence: for each watched lift L, p1 = L·p0 against the null pn = 1.2·p0 (an indifference zone: a
-  baseline that is a little off must not page a busy scope), a step with `neg` negatives of `n` news adds
+- Evidence: for each watched lift L, p1 = L·p0 (at most 0.9) against the null pn = p0, or 1.2·p0 for the
+  lowest lift (an indifference zone: a baseline that is a little off must not page a busy scope; the higher
+  lifts' break-even share is far above any such error), a step with `neg` negatives of `n` news adds
   neg·log(p1/pn) + (n−neg)·log((1−p1)/(1−pn)) (the sum of the per-item log-likelihood ratios), divided by the
   scope's overdispersion φ (syndicated copies make counts vary more than binomial), to a one-sided CUSUM
   S = max(0, S + x). A busy scope reaches the threshold within minutes, a quiet one after more news.
@@ -22,11 +23,12 @@ import math
 from dataclasses import dataclass
 
 WEEK_S = 7 * 86400.0
-CALIBRATION = -3.0  # nats off the Wald bound, measured by simulation (README, Alerts)
+CALIBRATION = -1.0  # nats off the Wald bound, measured by simulation (README, Alerts)
 MIN_THRESHOLD = math.log(200.0)  # never fire on less than 200:1 evidence, whatever the rule asks
-INDIFFERENCE = 1.2  # the null of the firing CUSUMs: a share up to 1.2x the baseline (baselines are never exact)
+INDIFFERENCE = 1.2  # the null of the lowest-lift CUSUM: up to 1.2x the baseline (baselines are never exact)
 STEP_CAP = 0.6  # one step adds at most this fraction of h: a clump of duplicates in one step cannot fire alone
 MAX_P = 0.995
+MAX_P1 = 0.9  # an alternative share above this would make one non-negative news item veto a surge
 
 
 @dataclass
@@ -64,7 +66,7 @@ def shrunk_share(own: Ewma, prior: float, prior_weight: float, uncertainty: floa
 def llr_terms(p0: float, lift: float, null_lift: float = 1.0) -> tuple[float, float] | None:
     """(per negative, per other news) log-likelihood ratio of share lift·p0 against null_lift·p0; None if the
     alternative is not above the null."""
-    p1, pn = min(lift * p0, MAX_P), min(null_lift * p0, MAX_P)
+    p1, pn = min(lift * p0, MAX_P1), min(null_lift * p0, MAX_P)
     if p1 <= pn:
         return None
     return math.log(p1 / pn), math.log((1.0 - p1) / (1.0 - pn))

@@ -242,7 +242,7 @@ class Detector:
                 back = -(neg * terms[0] + (n - neg) * terms[1]) * scale
                 state.clear = max(0.0, state.clear + min(back, math.log(rule.resolve_odds) / CLEAR_STEPS))
         for k, lift in enumerate(rule.lifts):
-            terms = llr_terms(p0, lift * rule.min_lift, INDIFFERENCE)
+            terms = llr_terms(p0, lift * rule.min_lift, INDIFFERENCE if lift == min(rule.lifts) else 1.0)
             if terms is None:
                 continue
             x = (neg * terms[0] + (n - neg) * terms[1]) * scale
