@@ -33,6 +33,7 @@ NEWS_MAPPING: dict[str, Any] = {
         "model_name": {"type": "keyword"},
         "model_version": {"type": "keyword"},
         "scored_at": {"type": "date"},
+        "event_at": {"type": "date"},
     },
 }
 

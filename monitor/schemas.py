@@ -116,5 +116,13 @@ class ScoredNews(NewsItem):
     model_version: str
     scored_at: datetime
 
+    @property
+    def event_at(self) -> datetime:
+        """When the news happened, for alerting: published_at, else fetched_at, else scored_at; never after
+        scored_at (a feed's clock ahead of ours must not place news in a step not judged yet)."""
+        scored = _as_utc(self.scored_at) or self.scored_at
+        return min(self.published_at or self.fetched_at or scored, scored)
+
     def es_document(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        document = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return {**document, "event_at": self.event_at.isoformat()}
