@@ -40,3 +40,7 @@ def configure_logging(level: str, fmt: str = "text") -> None:
     for noisy in ("kafka", "aiokafka", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     logging.getLogger("elastic_transport").setLevel(logging.ERROR)  # the sink logs its own retries
+    # APScheduler logs "Running job ... / executed successfully" at INFO on every run (every second in
+    # `finmon up --demo`): shown only when finmon itself logs at DEBUG.
+    debug = logging.getLevelName(level) == logging.DEBUG
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if debug else logging.WARNING)

@@ -1,0 +1,45 @@
+"""Logging set-up: APScheduler's per-run chatter only at DEBUG."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from monitor.logs import configure_logging
+
+
+class Collector(logging.Handler):
+    def __init__(self, seen: list[str]) -> None:
+        super().__init__()
+        self.seen = seen
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+
+
+def run_a_job_once() -> None:
+    done = threading.Event()
+    scheduler = BackgroundScheduler()
+    scheduler.add_job(done.set)
+    scheduler.start()
+    assert done.wait(10)
+    scheduler.shutdown(wait=True)
+
+
+@pytest.mark.parametrize(("level", "shown"), [("INFO", False), ("DEBUG", True)])
+def test_scheduler_chatter_only_at_debug(level: str, shown: bool) -> None:
+    configure_logging(level)
+    assert logging.getLogger("apscheduler").getEffectiveLevel() == (logging.DEBUG if shown else logging.WARNING)
+    seen: list[str] = []
+    collector = Collector(seen)
+    logging.getLogger().addHandler(collector)  # what the console handler configure_logging made would print
+    try:
+        run_a_job_once()
+    finally:
+        logging.getLogger().removeHandler(collector)
+        configure_logging("WARNING")
+    assert any("Running job" in message for message in seen) is shown
+    assert any("executed successfully" in message for message in seen) is shown
