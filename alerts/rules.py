@@ -71,7 +71,7 @@ class Baseline(_Strict):
 
     half_life: Duration = Field(default=timedelta(days=3), description="weight of past news halves with this age")
     prior_weight: float = Field(default=100.0, ge=0, description="news the parent share counts as, in the mix")
-    min_history: Duration = Field(default=timedelta(hours=12), description="a scope seen for less is not judged")
+    min_history: Duration = Field(default=timedelta(days=1), description="a scope seen for less is not judged")
     uncertainty: float = Field(
         default=1.0, ge=0, description="standard errors added to a thin baseline (conservative where history is short)"
     )
