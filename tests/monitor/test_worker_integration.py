@@ -26,6 +26,7 @@ from monitor.mappings import NEWS_MAPPING
 from monitor.metrics_server import health_status
 from monitor.replay import replay
 from monitor.settings import Settings, to_env
+from monitor.worker import LAG_CHECK_INTERVAL
 
 pytestmark = pytest.mark.integration
 
@@ -272,6 +273,7 @@ def test_a_hostile_mix_loses_no_news_and_dead_letters_every_poison(
     client.indices.create(index=settings.es.news_index, mappings=poison.strict_date_mapping(NEWS_MAPPING))
     settings.es.lifecycle = "plain"
     settings.metrics.port = free_port()
+    settings.worker.stall_timeout = 5.0  # idle with nothing to read must stay healthy past it
     good = poison.good_news(unique, 500) + poison.quirky_good_news(unique)
     bad = [*poison.poison(unique), poison.es_rejected(unique)]
     worker = worker_factory()
@@ -288,7 +290,9 @@ def test_a_hostile_mix_loses_no_news_and_dead_letters_every_poison(
     hits = client.search(index=settings.es.news_index, size=len(good) + 10, version=True)["hits"]["hits"]
     assert len(hits) == len(good) and {hit["_version"] for hit in hits} == {1}
     assert worker.process.poll() is None
-    assert health_status("127.0.0.1", settings.metrics.port) == 200
+    for _ in range(int(3 * LAG_CHECK_INTERVAL)):  # a few lag readings after the stall timeout, idle
+        assert health_status("127.0.0.1", settings.metrics.port) == 200
+        time.sleep(1)
 
 
 FAILING_PUBLISH = """
