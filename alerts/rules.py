@@ -97,9 +97,9 @@ class Rule(_Strict):
     false_alarms_per_week: float = Field(
         default=0.1, gt=0, le=100, description="false alerts per scope per week the threshold is set for"
     )
-    min_lift: float = Field(default=1.5, gt=1.0, le=20, description="share / baseline share worth an alert")
+    min_lift: float = Field(default=1.3, gt=1.0, le=20, description="share / baseline share worth an alert")
     lifts: tuple[float, ...] = Field(
-        default=(1.0, 2.0, 4.0),
+        default=(1.0, 1.4, 2.0, 3.0, 4.5),
         min_length=1,
         max_length=6,
         description="the surges watched, as multiples of min_lift (one CUSUM each)",

@@ -14,7 +14,7 @@ def test_shipped_defaults_load_with_all_scopes() -> None:
     assert [r.scope.kind for r in rules.rules] == ["all", "topic", "ticker"]
     ticker = rules.rules[2]
     assert ticker.scope.limit == 50
-    assert (ticker.false_alarms_per_week, ticker.min_lift) == (0.1, 1.5)
+    assert (ticker.false_alarms_per_week, ticker.min_lift) == (0.1, 1.3) and len(ticker.lifts) == 5
     assert ticker.baseline.half_life == timedelta(days=3) and ticker.count == "items"
     assert ticker.evidence.headlines == 5
 
