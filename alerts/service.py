@@ -30,7 +30,7 @@ from alerts.outbox import Target
 from alerts.rules import Rules, load_rules
 from alerts.settings import AlertSettings
 from monitor.es import make_client
-from monitor.es_setup import ensure_setup
+from monitor.es_setup import ensure_setup_at_start
 from monitor.metrics import Metrics
 from monitor.settings import Settings
 
@@ -190,7 +190,7 @@ def build_evaluator(
     clock = clock or (lambda: datetime.now(UTC))
     rules = rules or load_rules(alerts.rules_file)
     client = es_client or make_client(settings.es)
-    ensure_setup(client, settings.es)
+    ensure_setup_at_start(client, settings.es)  # bounded; one line naming FINMON_ES__URLS when unreachable
     http = http_client or httpx.Client(timeout=alerts.request_timeout)
     base = settings.es.alerts_index
     owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"

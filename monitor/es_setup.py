@@ -15,9 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 
 from alerts.es_store import HISTORY_MAPPING, OUTBOX_MAPPING, STATE_MAPPING
+from monitor.contracts import Unreachable
 from monitor.mappings import (
     NEWS_MAPPING,
     IndexSpec,
@@ -203,3 +206,16 @@ def ensure_setup(client: Elasticsearch, es: ElasticsearchSettings, report: Calla
     report(f"index templates missing ({', '.join(missing)}): running finmon setup")
     for step in run_setup(client, es):
         report(str(step))
+
+
+def ensure_setup_at_start(client: Elasticsearch, es: ElasticsearchSettings) -> None:
+    """`ensure_setup` with each request bounded by FINMON_ES__CONNECT_TIMEOUT and no client retries; a
+    cluster that refuses or does not answer raises Unreachable, one line naming the setting and the URL."""
+    quick = client.options(request_timeout=es.connect_timeout, max_retries=0)
+    try:
+        ensure_setup(quick, es)
+    except (TransportConnectionError, ConnectionTimeout) as exc:
+        raise Unreachable(
+            f"FINMON_ES__URLS: cannot reach Elasticsearch at {','.join(es.urls)} within {es.connect_timeout:g} s "
+            f"(FINMON_ES__CONNECT_TIMEOUT): {type(exc).__name__}"
+        ) from None

@@ -98,7 +98,7 @@ class ElasticsearchSettings(BaseModel):
     verify_certs: bool = True
     request_timeout: float = Field(30.0, gt=0)
     connect_timeout: float = Field(
-        10.0, gt=0, description="seconds per request at start (index setup) before saying the cluster is unreachable"
+        20.0, gt=0, description="seconds per request at start (index setup) before saying the cluster is unreachable"
     )
     max_retries: int = Field(1, ge=0, description="client-level retries per request (the sink adds its own backoff)")
     plain_json: bool = Field(

@@ -26,15 +26,13 @@ from queue import SimpleQueue
 from typing import Any
 
 import faust
-from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout
 from elasticsearch import Elasticsearch
 from faust.types import TP, EventT
 
-from monitor.contracts import BatchScorer, Prediction
+from monitor.contracts import BatchScorer, Prediction, Unreachable
 from monitor.dead_letters import Source, dlq_record
 from monitor.es import EsNewsSink, make_client
-from monitor.es_setup import ensure_setup
+from monitor.es_setup import ensure_setup, ensure_setup_at_start
 from monitor.fixed_scorer import FixedScorer
 from monitor.health import Progress
 from monitor.kafka import ensure_topics
@@ -308,18 +306,10 @@ def load_scorer(model: ModelSettings) -> BatchScorer:
 def prepare_index(client: Elasticsearch, settings: Settings) -> None:
     """Index setup at start, bounded by FINMON_ES__CONNECT_TIMEOUT per request; when Elasticsearch does not
     answer, say so in one line and leave setup to the sink, which retries before the first write."""
-    es = settings.es
-    quick = client.options(request_timeout=es.connect_timeout, max_retries=0)
     try:
-        ensure_setup(quick, es)  # a mapping conflict stops the worker here, before it consumes
-    except (TransportConnectionError, ConnectionTimeout) as exc:
-        log.warning(
-            "FINMON_ES__URLS: Elasticsearch at %s did not answer within %g s (FINMON_ES__CONNECT_TIMEOUT): %s; "
-            "consuming anyway, writes retry until it answers (nothing is committed before it does)",
-            ",".join(es.urls),
-            es.connect_timeout,
-            type(exc).__name__,
-        )
+        ensure_setup_at_start(client, settings.es)  # a mapping conflict stops the worker here, before it consumes
+    except Unreachable as exc:
+        log.warning("%s; consuming anyway, writes retry until it answers (nothing is committed before)", exc)
 
 
 def build_worker(settings: Settings, metrics: Metrics | None = None) -> NewsWorker:

@@ -132,7 +132,7 @@ def test_an_elasticsearch_that_never_answers_costs_the_connect_timeout_and_sigte
     variables = {"FINMON_ES__CONNECT_TIMEOUT": "1", "FINMON_WORKER__SHUTDOWN_TIMEOUT": "10"}
     with worker_on_silent_es(kafka_bootstrap, tiny_model_dir, log, **variables) as (process, port, connected):
         deadline = time.monotonic() + 90
-        while "did not answer within 1 s" not in log.read_text() and time.monotonic() < deadline:
+        while "within 1 s (FINMON_ES__CONNECT_TIMEOUT)" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert connected.is_set()
         lines = [line for line in log.read_text().splitlines() if "FINMON_ES__URLS" in line]
