@@ -19,7 +19,7 @@ from alerts.stats import binomial_sf
 Clock = Callable[[], datetime]
 FIRING_WEIGHT = 0.0  # while an alert fires, its scope's baseline is frozen (a surge never becomes its own baseline)
 QUARANTINE_S = 3600.0  # steps join the baseline an hour after they were judged
-CLEAR_STEPS = 12  # one step adds at most 1/12 of the odds to resolve: an hour of normal news at least
+CLEAR_STEPS = 24  # one step adds at most 1/24 of the odds to resolve: two hours of normal news at least
 VOLUME_CAP = 3.0  # a step adds at most 3x the scope's usual news per step to its baseline
 RESIDUAL_CAP = 9.0  # squared Pearson residuals are winsorised at 3 standard deviations
 DISPERSION_PRIOR = 50.0  # steps' worth of "binomial" (dispersion 1) before a scope's own residuals count
@@ -239,7 +239,7 @@ class Detector:
         if state.firing:
             terms = llr_terms(p0, state.fired_lift, INDIFFERENCE)
             if terms is not None:
-                back = -(neg * terms[0] + (n - neg) * terms[1]) * scale
+                back = -(neg * terms[0] + (n - neg) * terms[1]) * min(1.0, usual / n) / self.overdispersion(state)
                 state.clear = max(0.0, state.clear + min(back, math.log(rule.resolve_odds) / CLEAR_STEPS))
         for k, lift in enumerate(rule.lifts):
             terms = llr_terms(p0, lift * rule.min_lift, INDIFFERENCE if lift == min(rule.lifts) else 1.0)

@@ -87,7 +87,7 @@ def test_resolves_once_the_share_is_back_to_normal_saying_how_long_and_the_peak(
     events = feed.normal(6, 40)
     assert [e.status for e in events] == ["resolved"]
     resolved = events[0]
-    assert resolved.ends_at is not None and resolved.annotations["summary"].startswith("Resolved after 1h")
+    assert resolved.ends_at is not None and resolved.annotations["summary"].startswith("Resolved after 2h")
     assert "peak 6" in resolved.annotations["summary"] and resolved.values["duration_s"] > 0
 
 

@@ -162,11 +162,11 @@ def test_fires_once_survives_restart_and_resolves(
     assert topic["alerts"][0]["evidence"] and "news " in topic["commonAnnotations"]["headlines"]
     first.stop()
 
-    index_news(client, settings.es.news_index, news(SPIKE[1], 120))
+    index_news(client, settings.es.news_index, news(SPIKE[1], 180))
     restarted = service(settings, clock)  # a new process: state comes back from Elasticsearch
     assert run_until(restarted, clock, SPIKE[1] + timedelta(minutes=5)) == []  # no re-fire after the restart
     assert len(restarted.firing()) == 3
-    rest = run_until(restarted, clock, SPIKE[1] + timedelta(minutes=100))
+    rest = run_until(restarted, clock, SPIKE[1] + timedelta(minutes=150))  # two hours of normal news
     assert sorted(e.labels["scope"] for e in rest) == ["all", "ticker", "topic"]
     assert all(e.status == "resolved" and e.ends_at for e in rest)
     assert restarted.firing() == []
