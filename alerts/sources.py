@@ -50,12 +50,6 @@ class NewsEvent:
         return [("all", ""), ("topic", self.topic), *(("ticker", ticker) for ticker in self.tickers)]
 
 
-def top_keys(volumes: dict[str, int], limit: int) -> list[str]:
-    """The `limit` keys with the most volume; ties broken by name so results are deterministic."""
-    ranked = sorted((item for item in volumes.items() if item[1] > 0), key=lambda kv: (-kv[1], kv[0]))
-    return [key for key, _ in ranked[:limit]]
-
-
 class MemorySource:
     """Counts from events held in memory: per scope kind a (scopes × steps) array of negatives and news."""
 
