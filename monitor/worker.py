@@ -108,8 +108,17 @@ class DaemonThread:
     """Runs submitted calls one after another in a daemon thread (order kept; never blocks process exit)."""
 
     def __init__(self, name: str) -> None:
-        self._calls: SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]] = SimpleQueue()
-        threading.Thread(target=self._run, name=name, daemon=True).start()
+        self._calls: SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = SimpleQueue()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def close(self, timeout: float) -> None:
+        """Cancel what is queued and wait up to `timeout` for the running call: native code (torch, ONNX
+        Runtime) still running in a thread while the interpreter finalises aborts the process."""
+        self._closing = True
+        self._calls.put(None)
+        self._thread.join(timeout)
 
     def submit(self, func: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         future: Future[Any] = Future()
@@ -117,8 +126,10 @@ class DaemonThread:
         return asyncio.wrap_future(future)
 
     def _run(self) -> None:
-        while True:
-            future, func, args = self._calls.get()
+        while (call := self._calls.get()) is not None:
+            future, func, args = call
+            if self._closing:
+                future.cancel()
             if not future.set_running_or_notify_cancel():
                 continue
             try:
@@ -174,6 +185,12 @@ class NewsWorker:
         self.app.agent(self.raw_topic, name="finmon.score", concurrency=1)(self.consume)
         self.app.timer(LAG_CHECK_INTERVAL)(self._observe_lag)
         self.app.on_before_shutdown.connect(self._on_shutdown)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        """After the app stopped: let the scoring thread finish its batch; the indexing thread may be waiting
+        on a silent cluster, so it gets a moment only."""
+        self.scoring.close(self.settings.worker.shutdown_timeout)
+        self.indexing.close(1.0)
 
     def healthy(self) -> bool:
         return not self.stopping and self.progress.healthy()
@@ -342,4 +359,6 @@ def run_worker(settings: Settings) -> int:
         except SystemExit as exc:
             if worker.exit_code == 0 and exc.code not in (None, 0):
                 return int(exc.code) if isinstance(exc.code, int) else 1
+        finally:
+            worker.close()
     return worker.exit_code
