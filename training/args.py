@@ -15,7 +15,9 @@ def _arg(default: Any, help: str, **extra: Any) -> Any:
 @dataclass
 class TrainArgs:
     output: str = _arg("runs/model", "output model directory (checkpoints go to OUTPUT/checkpoint)")
-    base: str = _arg(DEFAULT_BASE, "pre-trained encoder: package:<module>, parts:all-mpnet-base-v2, a hub name or a local directory")
+    base: str = _arg(
+        DEFAULT_BASE, "pre-trained encoder: package:<module>, parts:all-mpnet-base-v2, a hub name or a local directory"
+    )
     mode: Literal["lora", "full"] = _arg("lora", "lora: train LoRA adapters + heads; full: train every weight")
     sentiment: tuple[str, ...] = _arg((), "sentiment training file(s), CSV or JSONL")
     topic: tuple[str, ...] = _arg((), "topic training file(s), CSV or JSONL")
