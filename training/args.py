@@ -42,7 +42,10 @@ class TrainArgs:
     lora_r: int = _arg(16, "LoRA rank")
     lora_alpha: int = _arg(32, "LoRA alpha (scale alpha/r)")
     lora_dropout: float = _arg(0.1, "dropout on the LoRA input")
-    lora_targets: str = _arg("query,key,value,dense", "comma-separated module names that get LoRA")
+    lora_targets: str = _arg(
+        "query,key,value,intermediate.dense,output.dense",
+        "comma-separated module names (or dotted suffixes) that get LoRA; the pooler is unused by mean pooling",
+    )
     eval_steps: int = _arg(0, "evaluate, checkpoint and maybe stop every this many steps (0 = each epoch)")
     patience: int = _arg(2, "stop after this many evaluations without a better held-out macro-F1")
     seed: int = _arg(13, "seed of the split, the batch order, dropout and initialisation")

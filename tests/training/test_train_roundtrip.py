@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from monitor.model import load_model
 from monitor.modeldir import SPEC_FILE, ModelSpec
@@ -55,6 +56,14 @@ def logits_of(model: torch.nn.Module, tokenizer, texts: list[str]) -> dict[str, 
         return model(encoded["input_ids"], encoded["attention_mask"])
 
 
+def half_rounded(model: torch.nn.Module, mode: str) -> None:
+    """Round the weights the export stores in fp16 (LoRA factors, heads) the way it does."""
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name.startswith("heads.") or (mode == "lora" and "lora_" in name):
+                param.copy_(param.half().float())
+
+
 @pytest.mark.parametrize("mode", ["lora", "full"])
 def test_two_steps_export_and_load_round_trip(
     mode: str, tiny_base: Path, sentiment_csv: Path, topic_csv: Path, tmp_path: Path
@@ -80,9 +89,15 @@ def test_two_steps_export_and_load_round_trip(
     spec = ModelSpec.load(output)
     assert spec.name == "tiny-trained" and spec.max_length == 32
     assert (spec.adapter is not None) == (mode == "lora")
+    stored = load_file(str(output / "heads.safetensors"))
+    if mode == "lora":
+        stored |= load_file(str(output / "adapter" / "adapter_model.safetensors"))
+        assert not any("pooler" in key for key in stored)  # the pooler is unused by mean pooling
+    assert {t.dtype for t in stored.values()} == {torch.float16}
     assert json.loads((output / SPEC_FILE).read_text())["extra"]["mode"] == mode
     assert (output / "README.md").is_file() and (output / "metrics.json").is_file()
 
+    half_rounded(model, mode)  # the export stores adapter and heads in fp16: compare against the same weights
     expected = logits_of(model.cpu(), prepared.tokenizer, TEXTS)
     loaded, tokenizer, _ = load_model(output)
     got = logits_of(loaded, tokenizer, TEXTS)
