@@ -109,9 +109,12 @@ def cmd_eval(namespace: argparse.Namespace, settings: Any) -> int:
 def cmd_bench_scorer(namespace: argparse.Namespace, settings: Any) -> int:
     from training.bench import bench_scorer
 
-    result = bench_scorer(
-        settings, namespace.texts, namespace.model, namespace.backend, namespace.limit, namespace.precision
-    )
+    backend = namespace.backend or settings.model.backend
+    if backend not in ("torch", "onnx"):
+        print(f"finmon bench scorer: backend {backend!r} has no model to measure; use torch or onnx", file=sys.stderr)
+        return 2
+    precision = namespace.precision or settings.model.onnx_precision
+    result = bench_scorer(settings, namespace.texts, namespace.model, backend, namespace.limit, precision)
     print(json.dumps(result, indent=2))
     return 0
 
@@ -137,12 +140,11 @@ def register_bench(benches: Any) -> None:
     bench = benches.add_parser("scorer", help="docs/s of the finmon scorer vs a naive fp32 baseline, label agreement")
     bench.add_argument("--texts", type=Path, help="CSV/JSONL with a text column (default: shared sentiment valid)")
     bench.add_argument("--model", type=Path, help="model directory (default: the configured or shipped model)")
-    bench.add_argument("--backend", choices=["onnx", "torch"], default="onnx", help="finmon scorer backend")
     bench.add_argument(
-        "--precision",
-        choices=["int8", "fp32"],
-        default="int8",
-        help="ONNX precision (default int8)",
+        "--backend", choices=["onnx", "torch"], help="finmon scorer backend (default: FINMON_MODEL__BACKEND, torch)"
+    )
+    bench.add_argument(
+        "--precision", choices=["int8", "fp32"], help="ONNX precision (default: FINMON_MODEL__ONNX_PRECISION, int8)"
     )
     bench.add_argument("--limit", type=int, default=0, help="use only the first N texts (0 = all)")
     bench.set_defaults(func=cmd_bench_scorer)

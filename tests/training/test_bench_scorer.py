@@ -76,3 +76,22 @@ def test_missing_texts_name_the_option(tmp_path: Path, capsys: pytest.CaptureFix
         load_texts(tmp_path / "titles.csv", 0)
     assert main(["bench", "scorer", "--texts", str(tmp_path / "nowhere.csv")]) == 2
     assert "--texts" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("env", "expected"), [({}, "torch"), ({"FINMON_MODEL__BACKEND": "fixed"}, None)])
+def test_the_cli_measures_the_configured_backend(
+    env: dict[str, str],
+    expected: str | None,
+    word_model_dir: Path,
+    texts: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code = main(["bench", "scorer", "--model", str(word_model_dir), "--texts", str(texts), "--limit", "8"])
+    out, err = capsys.readouterr()
+    if expected is None:  # the zero-cost instrument has no model to compare with the baseline
+        assert code == 2 and "'fixed' has no model" in err
+    else:
+        assert code == 0 and json.loads(out)["finmon"]["backend"] == expected
