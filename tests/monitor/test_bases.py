@@ -54,3 +54,21 @@ def test_missing_parts_name_the_install_command(monkeypatch: pytest.MonkeyPatch)
 def test_unknown_parted_base_lists_the_known_ones() -> None:
     with pytest.raises(ModelFormatError, match="all-mpnet-base-v2"):
         resolve_base("parts:nope")
+
+
+def test_shipped_model_names_resolve_inside_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.modeldir import default_model_dir, model_dir_for
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "accurate").mkdir()  # a same-named folder in the working directory does not shadow the shipped one
+    assert model_dir_for(None) == model_dir_for("") == model_dir_for("default") == default_model_dir()
+    assert model_dir_for("accurate").parent == default_model_dir().parent
+    assert model_dir_for("./accurate") == Path("./accurate")
+    assert model_dir_for("/some/dir") == Path("/some/dir")
+
+
+def test_unknown_shipped_name_is_an_error() -> None:
+    from monitor.modeldir import shipped_model_dir
+
+    with pytest.raises(ModelFormatError, match=r"no shipped model 'fast'.*default, accurate"):
+        shipped_model_dir("fast")
