@@ -21,6 +21,8 @@ NEWS_TIME = "scored_at"
 ALERTS_TIME = "at"
 TOP_TOPICS = 10
 TOP_TICKERS = 15
+TOP_TICKER_LINES = 5
+ALERT_PERIODS = 200
 HEADLINES = 50
 INTERVAL = "1h"
 HEADLINE_COLUMNS = ["title", "topic", "tickers", "sentiment_score", "source"]
@@ -37,9 +39,20 @@ def _negative() -> dict[str, Any]:
     return {"filter": {"term": {"sentiment": "negative"}}}
 
 
-def negative_share_body() -> dict[str, Any]:
+def negative_share_body(field: str = "topic", size: int = TOP_TOPICS) -> dict[str, Any]:
     time = {**_histogram(NEWS_TIME), "aggs": {"negative": _negative()}}
-    return {"size": 0, "aggs": {"topics": {"terms": {"field": "topic", "size": TOP_TOPICS}, "aggs": {"time": time}}}}
+    return {"size": 0, "aggs": {"topics": {"terms": {"field": field, "size": size}, "aggs": {"time": time}}}}
+
+
+def alert_periods_body(scope: str) -> dict[str, Any]:
+    """The alert history of one scope kind (`topic`, `ticker`): each episode's start, end and baseline."""
+    columns = ["fingerprint", "status", "starts_at", "ends_at", "at", "baseline_share", "summary", f"labels.{scope}"]
+    return {
+        "size": ALERT_PERIODS,
+        "query": {"bool": {"filter": [{"term": {"labels.scope": scope}}]}},
+        "sort": [{ALERTS_TIME: {"order": "desc"}}],
+        "_source": columns,
+    }
 
 
 def volume_body() -> dict[str, Any]:
@@ -58,40 +71,101 @@ def alerts_body() -> dict[str, Any]:
     return {"size": 0, "aggs": {"time": {**_histogram(ALERTS_TIME), "aggs": {"status": status}}}}
 
 
-def _vega(index: str, timefield: str, body: dict[str, Any], buckets: str, rest: dict[str, Any]) -> dict[str, Any]:
+def _data(index: str, timefield: str, body: dict[str, Any], prop: str) -> dict[str, Any]:
     url = {"%context%": True, "%timefield%": timefield, "index": index, "body": body}
-    data = {"url": url, "format": {"property": f"aggregations.{buckets}.buckets"}}
+    return {"url": url, "format": {"property": prop}}
+
+
+def _vega(index: str, timefield: str, body: dict[str, Any], buckets: str, rest: dict[str, Any]) -> dict[str, Any]:
+    data = _data(index, timefield, body, f"aggregations.{buckets}.buckets")
     return {"$schema": VEGA_LITE, "data": data, "width": "container", "height": "container", **rest}
 
 
-def negative_share_spec(index: str) -> dict[str, Any]:
-    return _vega(
-        index,
-        NEWS_TIME,
-        negative_share_body(),
-        "topics",
-        {
-            "title": "Negative share by topic (hourly)",
-            "transform": [
-                {"flatten": ["time.buckets"], "as": ["t"]},
-                {"calculate": "datum.t.key", "as": "time"},
-                {"calculate": "datum.t.negative.doc_count / datum.t.doc_count", "as": "negative_share"},
-                {"calculate": "datum.t.doc_count", "as": "volume"},
+def _share_layer(news_index: str, field: str, size: int, name: str) -> dict[str, Any]:
+    """Negative share per `field` value (topic or ticker) and hour, one line each."""
+    return {
+        "data": _data(news_index, NEWS_TIME, negative_share_body(field, size), "aggregations.topics.buckets"),
+        "transform": [
+            {"flatten": ["time.buckets"], "as": ["t"]},
+            {"calculate": "datum.t.key", "as": "time"},
+            {"calculate": "datum.t.negative.doc_count / datum.t.doc_count", "as": "negative_share"},
+            {"calculate": "datum.t.doc_count", "as": "volume"},
+        ],
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": {"field": "time", "type": "temporal", "title": None},
+            "y": {"field": "negative_share", "type": "quantitative", "axis": {"format": "%"}, "title": "negative"},
+            "color": {"field": "key", "type": "nominal", "title": name},
+            "tooltip": [
+                {"field": "key", "title": name},
+                {"field": "time", "type": "temporal"},
+                {"field": "negative_share", "format": ".0%"},
+                {"field": "volume"},
             ],
-            "mark": {"type": "line", "point": True},
-            "encoding": {
-                "x": {"field": "time", "type": "temporal", "title": None},
-                "y": {"field": "negative_share", "type": "quantitative", "axis": {"format": "%"}, "title": "negative"},
-                "color": {"field": "key", "type": "nominal", "title": "topic"},
-                "tooltip": [
-                    {"field": "key", "title": "topic"},
-                    {"field": "time", "type": "temporal"},
-                    {"field": "negative_share", "format": ".0%"},
-                    {"field": "volume"},
-                ],
-            },
         },
-    )
+    }
+
+
+def _alert_layer(alerts_index: str, scope: str) -> dict[str, Any]:
+    """Each alert episode of the scope kind: its firing period shaded, its baseline share as a dashed rule."""
+    source = "datum._source"
+    return {
+        "data": _data(alerts_index, ALERTS_TIME, alert_periods_body(scope), "hits.hits"),
+        "transform": [
+            {"calculate": f"{source}.fingerprint + '@' + {source}.starts_at", "as": "episode"},
+            {"calculate": f"{source}.labels.{scope}", "as": "key"},
+            {"calculate": f"time({source}.starts_at)", "as": "start"},
+            {"calculate": f"time({source}.ends_at || {source}.at)", "as": "end"},
+            {"calculate": f"{source}.baseline_share", "as": "baseline"},
+            {
+                "aggregate": [
+                    {"op": "min", "field": "start", "as": "start"},
+                    {"op": "max", "field": "end", "as": "end"},
+                    {"op": "max", "field": "baseline", "as": "baseline"},
+                ],
+                "groupby": ["episode", "key"],
+            },
+        ],
+        "layer": [
+            {
+                "mark": {"type": "rect", "color": "#bd271e", "opacity": 0.12},
+                "encoding": {
+                    "x": {"field": "start", "type": "temporal"},
+                    "x2": {"field": "end"},
+                    "tooltip": [
+                        {"field": "key", "title": f"firing: {scope}"},
+                        {"field": "start", "type": "temporal", "title": "from"},
+                        {"field": "end", "type": "temporal", "title": "to"},
+                    ],
+                },
+            },
+            {
+                "mark": {"type": "rule", "strokeDash": [4, 3], "strokeWidth": 2},
+                "encoding": {
+                    "x": {"field": "start", "type": "temporal"},
+                    "x2": {"field": "end"},
+                    "y": {"field": "baseline", "type": "quantitative"},
+                    "color": {"field": "key", "type": "nominal"},
+                    "tooltip": [{"field": "key", "title": scope}, {"field": "baseline", "format": ".0%"}],
+                },
+            },
+        ],
+    }
+
+
+def _share_spec(news_index: str, alerts_index: str, title: str, field: str, size: int, scope: str) -> dict[str, Any]:
+    layers = [_share_layer(news_index, field, size, scope), _alert_layer(alerts_index, scope)]
+    return {"$schema": VEGA_LITE, "title": title, "width": "container", "height": "container", "layer": layers}
+
+
+def negative_share_spec(index: str, alerts_index: str = "finmon-alerts") -> dict[str, Any]:
+    title = "Negative share by topic (hourly; alert periods shaded, baseline dashed)"
+    return _share_spec(index, alerts_index, title, "topic", TOP_TOPICS, "topic")
+
+
+def ticker_share_spec(index: str, alerts_index: str = "finmon-alerts") -> dict[str, Any]:
+    title = f"Negative share of the {TOP_TICKER_LINES} busiest tickers (hourly; alert periods shaded, baseline dashed)"
+    return _share_spec(index, alerts_index, title, "tickers", TOP_TICKER_LINES, "ticker")
 
 
 def volume_spec(index: str) -> dict[str, Any]:
@@ -220,10 +294,11 @@ def headlines_search(object_id: str) -> dict[str, Any]:
 # (saved object id, grid x, y, w, h) of each dashboard panel, in reading order
 LAYOUT = [
     ("finmon-negative-share", 0, 0, 24, 15),
-    ("finmon-volume-by-topic", 24, 0, 24, 15),
-    ("finmon-sentiment-by-ticker", 0, 15, 20, 18),
-    ("finmon-negative-headlines", 20, 15, 28, 18),
-    ("finmon-alerts-timeline", 0, 33, 48, 12),
+    ("finmon-ticker-negative-share", 24, 0, 24, 15),
+    ("finmon-volume-by-topic", 0, 15, 24, 15),
+    ("finmon-sentiment-by-ticker", 24, 15, 24, 15),
+    ("finmon-alerts-timeline", 0, 30, 20, 18),
+    ("finmon-negative-headlines", 20, 30, 28, 18),
 ]
 
 
@@ -262,7 +337,12 @@ def dashboard(panels: list[dict[str, Any]]) -> dict[str, Any]:
 def saved_objects(news_index: str = "finmon-news", alerts_index: str = "finmon-alerts") -> list[dict[str, Any]]:
     """Data views first, then panels, then the dashboard (Kibana resolves references within one import)."""
     panels = [
-        vega_visualization("finmon-negative-share", "Negative share by topic", negative_share_spec(news_index)),
+        vega_visualization(
+            "finmon-negative-share", "Negative share by topic", negative_share_spec(news_index, alerts_index)
+        ),
+        vega_visualization(
+            "finmon-ticker-negative-share", "Negative share by ticker", ticker_share_spec(news_index, alerts_index)
+        ),
         vega_visualization("finmon-volume-by-topic", "News volume by topic", volume_spec(news_index)),
         vega_visualization("finmon-sentiment-by-ticker", "Sentiment by ticker", tickers_spec(news_index)),
         headlines_search("finmon-negative-headlines"),
@@ -301,9 +381,7 @@ def panel_query(obj: dict[str, Any], views: dict[str, dict[str, Any]]) -> dict[s
     (Kibana adds it as a range filter on `timefield`, as the tests do)."""
     attributes = obj["attributes"]
     if obj["type"] == "visualization":
-        spec = json.loads(json.loads(attributes["visState"])["params"]["spec"])
-        url = spec["data"]["url"]
-        return {"index": url["index"], "timefield": url["%timefield%"], "body": url["body"]}
+        return url_query(data_urls(vega_spec(obj))[0])
     source = json.loads(attributes["kibanaSavedObjectMeta"]["searchSourceJSON"])
     ref = next(r for r in obj["references"] if r["name"] == source["indexRefName"])
     view = views[ref["id"]]["attributes"]
@@ -317,12 +395,50 @@ def panel_query(obj: dict[str, Any], views: dict[str, dict[str, Any]]) -> dict[s
     return {"index": view["title"], "timefield": view["timeFieldName"], "body": body}
 
 
+def vega_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    """The Vega(-Lite) spec a visualization saved object carries."""
+    return dict(json.loads(json.loads(obj["attributes"]["visState"])["params"]["spec"]))
+
+
+def data_sources(spec: Any) -> list[dict[str, Any]]:
+    """Every `data` object of a spec (top level and layers, in document order) whose `url` is an
+    Elasticsearch request (an object with an `index`)."""
+    found: list[dict[str, Any]] = []
+    if isinstance(spec, dict):
+        data = spec.get("data")
+        if isinstance(data, dict) and isinstance(data.get("url"), dict) and "index" in data["url"]:
+            found.append(data)
+        for key, value in spec.items():
+            if key != "data":
+                found += data_sources(value)
+    elif isinstance(spec, list):
+        for item in spec:
+            found += data_sources(item)
+    return found
+
+
+def data_urls(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [data["url"] for data in data_sources(spec)]
+
+
+def url_query(url: dict[str, Any]) -> dict[str, Any]:
+    """A Vega data url's request: {"index", "timefield", "body"}."""
+    return {"index": url["index"], "timefield": url["%timefield%"], "body": url["body"]}
+
+
 def panel_queries(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Each dashboard panel's request, by saved object id."""
+    """Each dashboard panel's request, by saved object id; a Vega panel's further data sources (alert
+    layers) follow as `<id>:<n>`."""
     by_id = {o["id"]: o for o in objects}
     views = {o["id"]: o for o in objects if o["type"] == "index-pattern"}
-    board = by_id[DASHBOARD_ID]
-    return {ref["id"]: panel_query(by_id[ref["id"]], views) for ref in board["references"]}
+    queries: dict[str, dict[str, Any]] = {}
+    for ref in by_id[DASHBOARD_ID]["references"]:
+        obj = by_id[ref["id"]]
+        queries[ref["id"]] = panel_query(obj, views)
+        if obj["type"] == "visualization":
+            for n, url in enumerate(data_urls(vega_spec(obj))[1:], start=1):
+                queries[f"{ref['id']}:{n}"] = url_query(url)
+    return queries
 
 
 def with_time_range(query: dict[str, Any], start: str, end: str) -> dict[str, Any]:

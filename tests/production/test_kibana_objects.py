@@ -11,7 +11,16 @@ import pytest
 
 from alerts.es_store import HISTORY_MAPPING
 from monitor.kibana import PANELS, shipped
-from monitor.kibana.objects import DASHBOARD_ID, kql_filter, panel_queries, parse_ndjson, saved_objects, to_ndjson
+from monitor.kibana.objects import (
+    DASHBOARD_ID,
+    data_sources,
+    kql_filter,
+    panel_queries,
+    parse_ndjson,
+    saved_objects,
+    to_ndjson,
+    vega_spec,
+)
 from monitor.mappings import NEWS_MAPPING, field_types
 
 NUMERIC = {"float", "double", "integer", "long", "half_float", "scaled_float"}
@@ -49,7 +58,7 @@ def test_every_reference_resolves_to_an_object_of_its_type() -> None:
     board = next(o for o in objects if o["id"] == DASHBOARD_ID)
     names = {r["name"] for r in board["references"]}
     panels = json.loads(board["attributes"]["panelsJSON"])
-    assert len(panels) == 5 and {p["panelRefName"] for p in panels} == names
+    assert len(panels) == 6 and {p["panelRefName"] for p in panels} == names
     for obj in objects:
         source = json.loads(obj["attributes"].get("kibanaSavedObjectMeta", {}).get("searchSourceJSON", "{}"))
         if "indexRefName" in source:
@@ -59,9 +68,10 @@ def test_every_reference_resolves_to_an_object_of_its_type() -> None:
 def test_vega_specs_are_json_with_a_context_query() -> None:
     for obj in shipped_objects():
         if obj["type"] == "visualization":
-            spec = json.loads(json.loads(obj["attributes"]["visState"])["params"]["spec"])
-            assert spec["data"]["url"]["%context%"] is True
-            assert spec["data"]["format"]["property"].startswith("aggregations.")
+            sources = data_sources(vega_spec(obj))
+            assert sources and all(data["url"]["%context%"] is True for data in sources)
+            assert sources[0]["format"]["property"].startswith("aggregations.")
+            assert all(data["format"]["property"] == "hits.hits" for data in sources[1:])
 
 
 def walk_aggs(aggs: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -101,7 +111,7 @@ def used_fields(query: dict[str, Any]) -> Iterator[tuple[str, set[str]]]:
 
 def test_every_field_a_panel_uses_exists_with_a_usable_type() -> None:
     queries = panel_queries(shipped_objects())
-    assert len(queries) == 5
+    assert len(queries) == 8  # 6 panels, 2 of them with an alert-history layer
     for panel, query in queries.items():
         types = mapping_of(query["index"])
         for field, allowed in used_fields(query):
