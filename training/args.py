@@ -25,6 +25,12 @@ class TrainArgs:
     text_column: str = _arg("text", "column holding the text")
     label_column: str = _arg("label", "column holding the label in --sentiment/--topic files")
     label_map: tuple[str, ...] = _arg((), "TASK=FILE.json: map label ids to names, e.g. sentiment=ids.json")
+    teacher: str | None = _arg(
+        None, "distil from this finmon model (directory or shipped name, e.g. accurate): soft labels on every text"
+    )
+    unlabelled: tuple[str, ...] = _arg((), "texts without labels for distillation (.txt one per line, or CSV/JSONL)")
+    distill_weight: float = _arg(0.5, "share of the distillation loss (the rest is the hard-label loss)")
+    temperature: float = _arg(2.0, "softmax temperature of the distillation loss")
     eval_sentiment: str | None = _arg(None, "sentiment file evaluated once at the end for the card (not for selection)")
     eval_topic: str | None = _arg(None, "topic file evaluated once at the end for the card (not for selection)")
     valid_fraction: float = _arg(0.1, "share of the training rows held out (stratified) for early stopping")
@@ -63,6 +69,10 @@ class TrainArgs:
         return 1e-3 if self.mode == "lora" else 1e-4
 
     def validate(self) -> None:
+        if self.unlabelled and not self.teacher:
+            raise ValueError("--unlabelled texts need a --teacher to label them")
+        if not 0 <= self.distill_weight <= 1 or self.temperature <= 0:
+            raise ValueError("--distill-weight must be in [0, 1] and --temperature above 0")
         if not (self.sentiment or self.topic or self.multi):
             raise ValueError("no training data: give --sentiment, --topic or --multi files")
         if not 0 <= self.valid_fraction < 1:

@@ -17,6 +17,7 @@ from monitor.settings import ModelSettings
 from training.args import TrainArgs
 from training.batches import encode
 from training.data import IGNORE, DataSource, Example, read_examples, split_holdout
+from training.distill import read_unlabelled, teacher_logits
 from training.evaluate import evaluate_file
 from training.export import CONFIG_FILE, METRICS_FILE, export_model, write_json
 from training.labels import DEFAULT_LABELS, LabelMap
@@ -106,12 +107,14 @@ def prepare(args: TrainArgs) -> Prepared:
         max_steps=args.max_steps,
         bf16=args.bf16,
         resume=args.resume,
+        distill_weight=args.distill_weight,
+        temperature=args.temperature,
     )
     device = pick_device(args.device)
     trainer = Trainer(
         model,
         config,
-        Encoded(train, encode([ex.text for ex in train], tokenizer, args.max_length)),
+        training_set(args, train, tokenizer, {task: maps[task].names for task in TASKS}, device),
         Encoded(held, encode([ex.text for ex in held], tokenizer, args.max_length)),
         {task: maps[task].names for task in TASKS},
         task_weights(args, train, maps),
@@ -120,6 +123,20 @@ def prepare(args: TrainArgs) -> Prepared:
         device,
     )
     return Prepared(args, trainer, tokenizer, Encoded(held, trainer.held.ids), device)
+
+
+def training_set(
+    args: TrainArgs, train: list[Example], tokenizer: Any, labels: dict[str, list[str]], device: torch.device
+) -> Encoded:
+    """The training examples with their token ids; with a teacher, the unlabelled texts and its logits too."""
+    if not args.teacher:
+        return Encoded(train, encode([ex.text for ex in train], tokenizer, args.max_length))
+    unlabelled = read_unlabelled(args.unlabelled, args.text_column)
+    log.info("%d unlabelled texts for distillation", len(unlabelled))
+    train = train + unlabelled
+    texts = [ex.text for ex in train]
+    teacher = teacher_logits(args.teacher, texts, labels, args.max_length, Path(args.output), device)
+    return Encoded(train, encode(texts, tokenizer, args.max_length), teacher)
 
 
 def finish(prepared: Prepared, train_seconds: float, command: str) -> dict[str, Any]:

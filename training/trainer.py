@@ -17,6 +17,7 @@ from monitor.modeldir import TASKS
 from training.batches import collate, epoch_batches, pad
 from training.checkpoint import Progress, load_best, load_checkpoint, save_best, save_checkpoint
 from training.data import IGNORE, Example
+from training.distill import distill_loss
 from training.loss import masked_multitask_loss
 from training.metrics import classification_report
 from training.optim import make_optimizer, make_schedule
@@ -42,6 +43,8 @@ class LoopConfig:
     max_steps: int = 0
     bf16: bool = True
     resume: bool = False
+    distill_weight: float = 0.5
+    temperature: float = 2.0
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Encoded:
 
     examples: Sequence[Example]
     ids: Sequence[Sequence[int]]
+    teacher: Mapping[str, torch.Tensor] | None = None  # a teacher's logits per head, rows as examples
 
 
 def seed_everything(seed: int) -> None:
@@ -187,7 +191,13 @@ class Trainer:
         )
         with autocast(self.device, self.config.bf16):
             logits = self.model(input_ids.to(self.device), mask.to(self.device))
-        loss, _ = masked_multitask_loss(logits, {t: v.to(self.device) for t, v in labels.items()}, self.class_weights)
+        labels = {t: v.to(self.device) for t, v in labels.items()}
+        if self.train.teacher is None:
+            loss, _ = masked_multitask_loss(logits, labels, self.class_weights)
+        else:
+            teacher = {task: rows[list(batch)] for task, rows in self.train.teacher.items()}
+            c = self.config
+            loss = distill_loss(logits, labels, teacher, self.class_weights, c.distill_weight, c.temperature)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)
         self.optimizer.step()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from transformers import BertConfig, BertModel, BertTokenizer
 from monitor.model import MultiTaskModel, save_heads
 from monitor.modeldir import ModelSpec
 from monitor.testing import SENTIMENT_LABELS, TOPIC_LABELS, make_tokenizer
+from training.args import TrainArgs
 
 HEADLINES = [
     ("fed cut rates and stocks rise", "1", "1"),
@@ -92,3 +93,37 @@ def sentiment_csv(tmp_path: Path) -> Path:
 def topic_csv(tmp_path: Path) -> Path:
     """Topic labels as shared/data ids (0..19)."""
     return write_csv(tmp_path / "topic.csv", ["text", "label"], [(t, k) for t, _, k in HEADLINES])
+
+
+TinyArgs = Callable[[Path, Path, str, Path, Path], TrainArgs]
+
+
+def _tiny_args(base: Path, output: Path, mode: str, sentiment: Path, topic: Path) -> TrainArgs:
+    return TrainArgs(
+        output=str(output),
+        base=str(base),
+        mode=mode,  # type: ignore[arg-type]
+        sentiment=(str(sentiment),),
+        topic=(str(topic),),
+        epochs=1,
+        max_steps=2,
+        batch_size=4,
+        eval_steps=1,
+        valid_fraction=0.25,
+        lr=1e-2,
+        head_lr=1e-2,
+        warmup_ratio=0.0,
+        max_length=32,
+        window=32,
+        lora_r=4,
+        lora_alpha=8,
+        bf16=False,
+        device="cpu",
+        name="tiny-trained",
+    )
+
+
+@pytest.fixture
+def tiny_args() -> TinyArgs:
+    """Arguments for a two-step run on the tiny base: (base, output, mode, sentiment file, topic file)."""
+    return _tiny_args

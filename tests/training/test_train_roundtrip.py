@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -16,35 +17,9 @@ from monitor.schemas import SENTIMENT_LABELS
 from monitor.scorer import Scorer
 from monitor.settings import ModelSettings
 from monitor.textnorm import normalize
-from training.args import TrainArgs
 from training.pipeline import finish, prepare
 
 TEXTS = ["Fed cuts rates; stocks rise https://t.co/x", "oil price falls", "apple earnings beat, shares jump"]
-
-
-def tiny_args(base: Path, output: Path, mode: str, sentiment: Path, topic: Path) -> TrainArgs:
-    return TrainArgs(
-        output=str(output),
-        base=str(base),
-        mode=mode,  # type: ignore[arg-type]
-        sentiment=(str(sentiment),),
-        topic=(str(topic),),
-        epochs=1,
-        max_steps=2,
-        batch_size=4,
-        eval_steps=1,
-        valid_fraction=0.25,
-        lr=1e-2,
-        head_lr=1e-2,
-        warmup_ratio=0.0,
-        max_length=32,
-        window=32,
-        lora_r=4,
-        lora_alpha=8,
-        bf16=False,
-        device="cpu",
-        name="tiny-trained",
-    )
 
 
 def logits_of(model: torch.nn.Module, tokenizer, texts: list[str]) -> dict[str, torch.Tensor]:
@@ -66,7 +41,7 @@ def half_rounded(model: torch.nn.Module, mode: str) -> None:
 
 @pytest.mark.parametrize("mode", ["lora", "full"])
 def test_two_steps_export_and_load_round_trip(
-    mode: str, tiny_base: Path, sentiment_csv: Path, topic_csv: Path, tmp_path: Path
+    mode: str, tiny_args: Any, tiny_base: Path, sentiment_csv: Path, topic_csv: Path, tmp_path: Path
 ) -> None:
     output = tmp_path / "model"
     prepared = prepare(tiny_args(tiny_base, output, mode, sentiment_csv, topic_csv))
