@@ -33,6 +33,9 @@ class TrainArgs:
     temperature: float = _arg(2.0, "softmax temperature of the distillation loss")
     eval_sentiment: str | None = _arg(None, "sentiment file evaluated once at the end for the card (not for selection)")
     eval_topic: str | None = _arg(None, "topic file evaluated once at the end for the card (not for selection)")
+    eval_multi: tuple[str, ...] = _arg(
+        (), "file(s) with 'sentiment' and 'topic' columns evaluated at the end for the card, e.g. a news set"
+    )
     valid_fraction: float = _arg(0.1, "share of the training rows held out (stratified) for early stopping")
     epochs: int = _arg(3, "most passes over the training data")
     max_steps: int = _arg(0, "stop after this many optimiser steps (0 = no limit)")

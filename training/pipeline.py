@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -171,26 +172,31 @@ def final_reports(args: TrainArgs, output: Path, prepared: Prepared) -> dict[str
     trainer = prepared.trainer
     held = evaluate_holdout(trainer.model, prepared.held, trainer.labels, trainer.pad_id, torch.device("cpu"), False)
     reports = {f"{task} (held-out)": report for task, report in held.items()}
-    evals = {"sentiment": args.eval_sentiment, "topic": args.eval_topic}
-    if any(evals.values()):
+    evals = [(task, path, args.label_column, task) for task, path in _single_evals(args) if path]
+    evals += [(f"{task} ({Path(path).stem})", path, task, task) for path in args.eval_multi for task in TASKS]
+    if evals:
         scorer = Scorer.from_settings(ModelSettings(path=str(output), device="cpu"))
-        for task, path in evals.items():
-            if path:
-                reports[task] = evaluate_file(
-                    scorer,
-                    {k: list(v) for k, v in trainer.labels.items()},
-                    Path(path),
-                    task,
-                    args.text_column,
-                    args.label_column,
-                )
+        labels = {k: list(v) for k, v in trainer.labels.items()}
+        for name, path, column, task in evals:
+            reports[name] = evaluate_file(scorer, labels, Path(path), task, args.text_column, column)
     return reports
+
+
+def _single_evals(args: TrainArgs) -> list[tuple[str, str | None]]:
+    return [("sentiment", args.eval_sentiment), ("topic", args.eval_topic)]
+
+
+def confusion_file(report_name: str) -> str:
+    """`sentiment` → confusion_sentiment.png, `topic (held-out)` → confusion_topic_heldout.png."""
+    task, _, where = report_name.partition(" (")
+    where = re.sub(r"[^a-z0-9]+", "_", where.rstrip(")").lower().replace("held-out", "heldout")).strip("_")
+    return f"confusion_{task}{'_' + where if where else ''}.png"
 
 
 def write_card(output: Path, spec: ModelSpec, args: TrainArgs, reports: dict[str, Any], facts: dict[str, Any]) -> None:
     images: dict[str, str] = {}
     for name, report in reports.items():
-        file = "confusion_" + name.split(" ")[0] + ("_heldout" if "held-out" in name else "") + ".png"
+        file = confusion_file(name)
         confusion_png(report["confusion_matrix"], report["labels"], name, output / file)
         images[name] = file
     (output / CARD_FILE).write_text(model_card(asdict(spec), asdict(args), reports, images, facts))

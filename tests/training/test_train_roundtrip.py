@@ -3,6 +3,7 @@ as the worker loads it gives the in-memory model's logits and probabilities."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -87,3 +88,21 @@ def test_two_steps_export_and_load_round_trip(
         assert p.sentiment_probs == pytest.approx(sentiment[i, order].tolist(), abs=1e-5)
         assert p.topic == spec.labels["topic"][int(topic[i].argmax())]
         assert p.topic_confidence == pytest.approx(float(topic[i].max()), abs=1e-5)
+
+
+def test_a_news_set_with_both_labels_is_reported_per_head_on_the_card(
+    tiny_args: Any, tiny_base: Path, sentiment_csv: Path, topic_csv: Path, tmp_path: Path
+) -> None:
+    news = tmp_path / "news_eval.csv"
+    news.write_text("text,sentiment,topic\nBank shares plunge after probe,negative,Financials\n")
+    args = dataclasses.replace(
+        tiny_args(tiny_base, tmp_path / "model", "lora", sentiment_csv, topic_csv), max_steps=1, eval_multi=(str(news),)
+    )
+    prepared = prepare(args)
+    prepared.trainer.fit()
+    reports = finish(prepared, 1.0, "finmon train (test)")["reports"]
+    assert reports["sentiment (news_eval)"]["n"] == reports["topic (news_eval)"]["n"] == 1
+    assert reports["sentiment (news_eval)"]["per_class"]["negative"]["support"] == 1
+    card = (tmp_path / "model" / "README.md").read_text()
+    assert "## sentiment (news_eval)" in card and "confusion_topic_news_eval.png" in card
+    assert (tmp_path / "model" / "confusion_sentiment_news_eval.png").is_file()
