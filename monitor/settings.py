@@ -216,6 +216,21 @@ class MetricsSettings(BaseModel):
     port: int = Field(0, ge=0, le=65535, description="port to listen on; 0 = a free port (logged)")
 
 
+class DashboardSettings(BaseModel):
+    """The local dashboard page (`finmon up`, `finmon dashboard`): read-only, no authentication."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="`finmon up` serves the page")
+    host: str = Field("127.0.0.1", description="address to listen on; keep it loopback (the page has no login)")
+    port: int = Field(8050, ge=0, le=65535, description="port of the page; 0 = a free port (logged)")
+    time_field: str | None = Field(
+        None, description="news date field of the charts; empty = `scored_at` (the demo: `published_at`)"
+    )
+    range: Literal["1h", "24h", "7d"] = Field("24h", description="time range the page opens with")
+    refresh: float = Field(30.0, ge=1, description="seconds between the page's automatic refreshes")
+
+
 class Settings(BaseSettings):
     """All of finmon's configuration. Env: FINMON_<SECTION>__<NAME>; file: TOML named by FINMON_CONFIG."""
 
@@ -231,6 +246,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     kibana: KibanaSettings = Field(default_factory=KibanaSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     data_dir: Path = Field(Path.home() / ".cache" / "finmon", description="caches and embedded server data")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = Field("text", description="json = one JSON object per log line")
