@@ -28,7 +28,9 @@ class TrainArgs:
     teacher: str | None = _arg(
         None, "distil from this finmon model (directory or shipped name, e.g. accurate): soft labels on every text"
     )
-    unlabelled: tuple[str, ...] = _arg((), "texts without labels for distillation (.txt one per line, or CSV/JSONL)")
+    unlabelled: tuple[str, ...] = _arg(
+        (), "unlabelled texts for distillation: .txt (a text a line), CSV/JSONL, or builtin:news"
+    )
     distill_weight: float = _arg(0.5, "share of the distillation loss (the rest is the hard-label loss)")
     temperature: float = _arg(2.0, "softmax temperature of the distillation loss")
     eval_sentiment: str | None = _arg(None, "sentiment file evaluated once at the end for the card (not for selection)")

@@ -23,13 +23,15 @@ from monitor.textnorm import normalize
 from training.batches import encode, pad
 from training.data import IGNORE, DataError, Example, read_rows
 from training.loss import masked_multitask_loss
+from training.news_texts import BUILTIN, builtin_news
 
 log = logging.getLogger(__name__)
 CACHE_FILE = "teacher_logits.pt"
 
 
 def read_unlabelled(paths: Sequence[str], text_column: str) -> list[Example]:
-    """Texts without labels (`.txt`: one per line; CSV/JSONL: the text column), normalised and de-duplicated."""
+    """Texts without labels (`.txt`: one per line; CSV/JSONL: the text column; `builtin:news`: finmon's own
+    news-style corpus, see training/news_texts.py), normalised and de-duplicated."""
     seen: set[str] = set()
     examples: list[Example] = []
     for name in paths:
@@ -42,6 +44,8 @@ def read_unlabelled(paths: Sequence[str], text_column: str) -> list[Example]:
 
 
 def _texts(path: Path, text_column: str) -> list[str]:
+    if str(path) == BUILTIN:
+        return builtin_news()
     if path.suffix.lower() == ".txt":
         if not path.is_file():
             raise DataError(f"{path}: no such file")

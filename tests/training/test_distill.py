@@ -95,3 +95,13 @@ def test_a_teacher_with_other_labels_is_refused(tmp_path: Path, word_model_dir: 
     labels = {"topic": ["a", "b"], "sentiment": ["negative", "neutral", "positive"]}
     with pytest.raises(ValueError, match="topic labels"):
         distill.teacher_logits(str(word_model_dir), ["some text"], labels, 16, tmp_path, torch.device("cpu"))
+
+
+def test_the_builtin_news_corpus_is_news_style_and_apart_from_the_news_eval_set() -> None:
+    from training.news_texts import NEWS_EVAL, _grams, _grams_of
+
+    texts = [ex.text for ex in distill.read_unlabelled(["builtin:news"], "text")]
+    assert len(texts) > 2000 and len(set(texts)) == len(texts)
+    assert not any("$" + "AAPL" in text or "http" in text for text in texts)  # headlines, not tweets
+    held = _grams_of(NEWS_EVAL)
+    assert held and not any(_grams(text) & held for text in texts)
