@@ -15,6 +15,7 @@ from elastic_transport import ConnectionTimeout
 from alerts import cli as alerts_cli
 from monitor import config_cli
 from monitor.contracts import Unreachable
+from monitor.dashboard import cli as dashboard_cli
 from monitor.ingest import cli as ingest_cli
 from monitor.kibana import cli as kibana_cli
 from monitor.logs import configure_logging
@@ -117,6 +118,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
             scrape=args.scrape,
             alerts=not args.no_alerts,
             metrics=metrics,
+            screenshot=args.screenshot,
         )
 
 
@@ -162,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--no-alerts", action="store_true", help="do not run the alert evaluator")
     up.add_argument("--duration", type=_positive_float, help="stop after this many seconds")
+    up.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="FILE",
+        help="once the replay has settled, save the dashboard page as PNG and stop",
+    )
     up.set_defaults(func=cmd_up)
 
     bench = commands.add_parser("bench", help="benchmarks that print figures")
@@ -178,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_cli.register(commands)
     alerts_cli.register(commands)
     kibana_cli.register(commands)
+    dashboard_cli.register(commands)
     config_cli.register(commands)
     return parser
 

@@ -76,15 +76,41 @@ class ReplayClock:
         self.monotonic = monotonic
         self.current = start
         self.pending: deque[tuple[float, datetime]] = deque()
+        self.sent_times: list[datetime] = []
+        self.cap: datetime | None = None
         self._lock = threading.Lock()
 
     def sent(self, published_at: datetime) -> None:
         with self._lock:
             self.pending.append((self.monotonic(), published_at))
+            self.sent_times.append(published_at)
+
+    def indexed(self, count: int) -> None:
+        """The index holds `count` documents: the clock goes no further than the `count`-th record sent, so a
+        worker slower than the replay (a cold start) holds the clock back instead of steps being judged empty.
+        A count above what was sent (an index with older documents) sets no cap."""
+        with self._lock:
+            if count <= len(self.sent_times):
+                self.cap = self.sent_times[count - 1] if count > 0 else self.current
 
     def __call__(self) -> datetime:
         cutoff = self.monotonic() - self.lag
         with self._lock:
             while self.pending and self.pending[0][0] <= cutoff:
                 self.current = max(self.current, self.pending.popleft()[1])
-            return self.current
+            return min(self.current, self.cap) if self.cap is not None else self.current
+
+
+class Settled:
+    """Whether a replay has settled: the feed is done and the indexed count has not moved for `quiet` seconds
+    (on the caller's clock). `finmon up --screenshot` takes its picture then."""
+
+    def __init__(self, quiet: float) -> None:
+        self.quiet = quiet
+        self.since: tuple[float, int] | None = None
+
+    def push(self, now: float, indexed: int, feed_done: bool) -> bool:
+        if not feed_done or indexed == 0 or self.since is None or self.since[1] != indexed:
+            self.since = (now, indexed) if feed_done and indexed else None
+            return False
+        return now - self.since[0] >= self.quiet

@@ -32,12 +32,13 @@ from monitor.modeldir import ModelSpec, model_dir_for
 from monitor.replay import read_records, replay
 from monitor.services import running_services
 from monitor.settings import Settings, to_env
-from monitor.stats import Headline, RateMeter, ReplayClock, Snapshot, TopicRow
+from monitor.stats import Headline, RateMeter, ReplayClock, Settled, Snapshot, TopicRow
 
 log = logging.getLogger(__name__)
 
 
 DEMO_INDEX_LAG = 3.0  # seconds between replaying a demo news item and counting it in an alert window
+SCREENSHOT_QUIET = 6.0  # seconds without new documents after the replay before `--screenshot` (alerts catch up)
 
 
 def demo_feed() -> Path:
@@ -233,6 +234,39 @@ def _alert_rows(service: AlertService | None) -> list[dict[str, object]]:
     ]
 
 
+def _serve_page(
+    stack: contextlib.ExitStack, live: Settings, client: Elasticsearch, clock: ReplayClock | None
+) -> str | None:
+    """The dashboard page on loopback; a demo's charts follow its replay clock on `published_at`."""
+    if not live.dashboard.enabled:
+        return None
+    from monitor.dashboard.service import dashboard
+
+    time_field = "published_at" if clock is not None else None
+    now = clock or (lambda: datetime.now(UTC))
+    try:
+        url = stack.enter_context(dashboard(live, client, now, time_field=time_field))
+    except OSError as exc:
+        log.warning("no dashboard: FINMON_DASHBOARD__PORT=%s: %s", live.dashboard.port, exc)
+        return None
+    log.info("dashboard: %s", url)
+    return url
+
+
+def _take_screenshot(url: str | None, out: Path) -> int:
+    from monitor.dashboard.browser import ChromiumMissing, screenshot
+
+    if url is None:
+        log.error("--screenshot needs the dashboard page (FINMON_DASHBOARD__ENABLED, FINMON_DASHBOARD__PORT)")
+        return 1
+    try:
+        log.info("wrote %s", screenshot(url, out))
+    except ChromiumMissing as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
 def _scrape_note(running: Scraper | None) -> list[str]:
     if running is None:
         return []
@@ -255,9 +289,11 @@ def run_up(
     scrape: bool | None = None,
     alerts: bool = True,
     metrics: Metrics | None = None,
+    screenshot: Path | None = None,
 ) -> int:
-    """Servers, worker, optional feed replay, scraper (default: when nothing is replayed), alert evaluator and
-    the live view, until Ctrl-C/SIGTERM or `duration`."""
+    """Servers, worker, optional feed replay, scraper (default: when nothing is replayed), alert evaluator, the
+    dashboard page and the live view, until Ctrl-C/SIGTERM or `duration` (or, with `screenshot`, until the
+    replay has settled and the page is saved there)."""
     from monitor.view import LiveView, LogView
 
     ModelSpec.load(model_dir_for(settings.model.path))  # fail before starting
@@ -272,15 +308,15 @@ def run_up(
             dead = DeadLetterCounter(live)
             stack.callback(dead.close)
             service: AlertService | None = None
-            clock: ReplayClock | None = None
+            alert_settings, rules, clock = live, None, None
+            if demo and replay_file is None:
+                alert_settings, rules, clock = demo_alerting(live, demo_feed())
             if alerts:
-                alert_settings, rules = live, None
-                if demo and replay_file is None:
-                    alert_settings, rules, clock = demo_alerting(live, demo_feed())
                 service = stack.enter_context(alert_service(alert_settings, rules, clock, metrics))
             running = stack.enter_context(scraper(live, metrics)) if scrape else None
-            if feed is not None:
-                _feed(live, feed, rate, clock)
+            feeding = _feed(live, feed, rate, clock) if feed is not None else None
+            page = _serve_page(stack, live, client, clock)
+            settled = Settled(SCREENSHOT_QUIET)
             sampler = Sampler(live, client, dead)
             screen = LiveView(live, worker_log) if view else LogView()
             deadline = time.monotonic() + duration if duration else None
@@ -290,8 +326,13 @@ def run_up(
                         log.error("the worker exited with %s; see %s", worker.returncode, worker_log)
                         return 1
                     snapshot = sampler.snapshot()
+                    if clock is not None:
+                        clock.indexed(snapshot.indexed)
                     snapshot.alerts = _alert_rows(service)
-                    snapshot.notes = _scrape_note(running)
+                    snapshot.notes = [*([f"dashboard: {page}"] if page else []), *_scrape_note(running)]
                     screen.update(snapshot)
+                    feed_done = feeding is not None and not feeding.is_alive()
+                    if screenshot and settled.push(time.monotonic(), snapshot.indexed, feed_done):
+                        return _take_screenshot(page, screenshot)
                     time.sleep(1.0)
     return 0

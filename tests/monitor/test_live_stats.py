@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from monitor.stats import RateMeter, ReplayClock
+from monitor.stats import RateMeter, ReplayClock, Settled
 
 
 class FakeMonotonic:
@@ -35,6 +35,33 @@ def test_replay_clock_never_goes_back() -> None:
     clock.sent(start + timedelta(hours=2))
     clock.sent(start + timedelta(hours=1))  # an out-of-order record
     assert clock() == start + timedelta(hours=2)
+
+
+def test_replay_clock_waits_for_a_slow_index() -> None:
+    start = datetime(2026, 11, 20, 7, tzinfo=UTC)
+    tick = FakeMonotonic()
+    clock = ReplayClock(start, lag=0.0, monotonic=tick)
+    for minutes in (5, 10, 15):
+        clock.sent(start + timedelta(minutes=minutes))
+    clock.indexed(0)
+    assert clock() == start  # all sent, nothing indexed: the worker is still starting
+    clock.indexed(2)
+    assert clock() == start + timedelta(minutes=10)
+    clock.indexed(3)
+    assert clock() == start + timedelta(minutes=15)
+    clock.indexed(500)  # an index holding older documents sets no cap
+    assert clock() == start + timedelta(minutes=15)
+
+
+def test_settled_once_the_feed_is_done_and_the_count_stands_still() -> None:
+    settled = Settled(quiet=5.0)
+    assert not settled.push(0.0, 10, feed_done=False)
+    assert not settled.push(1.0, 20, feed_done=True)
+    assert not settled.push(5.0, 20, feed_done=True)
+    assert not settled.push(5.5, 21, feed_done=True)  # still indexing: the quiet period starts again
+    assert not settled.push(10.0, 21, feed_done=True)
+    assert settled.push(10.5, 21, feed_done=True)
+    assert not Settled(quiet=0.0).push(0.0, 0, feed_done=True)  # nothing indexed is never settled
 
 
 def test_rate_meter_over_its_window() -> None:

@@ -1,0 +1,68 @@
+"""`finmon dashboard`: the page against the configured Elasticsearch, served or saved as a screenshot."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from monitor.settings import Settings, SettingsError
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT") from None
+    return width, height
+
+
+def register(commands: Any) -> None:
+    board = commands.add_parser("dashboard", help="serve the dashboard page for the configured Elasticsearch")
+    board.add_argument("--port", type=int, help="port (default: FINMON_DASHBOARD__PORT; 0 = a free one)")
+    board.add_argument("--time-field", help="news date field (default: FINMON_DASHBOARD__TIME_FIELD or scored_at)")
+    board.add_argument("--now", type=_moment, help="end the time ranges here instead of now (replayed history)")
+    board.add_argument("--screenshot", type=Path, metavar="FILE", help="save a PNG of the page and exit")
+    board.add_argument("--size", type=_size, default=(1400, 1800), help="screenshot WIDTHxHEIGHT (1400x1800)")
+    board.set_defaults(func=cmd_dashboard)
+
+
+def _clock(now: datetime | None) -> Callable[[], datetime]:
+    return (lambda: now) if now is not None else (lambda: datetime.now(UTC))
+
+
+def cmd_dashboard(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.dashboard.browser import ChromiumMissing, screenshot
+    from monitor.dashboard.service import dashboard
+    from monitor.es import make_client
+
+    if settings.es.embedded:
+        raise SettingsError("FINMON_ES__URLS: the dashboard reads a running Elasticsearch (`finmon up` serves it too)")
+    client = make_client(settings.es)
+    port = 0 if args.screenshot and args.port is None else args.port
+    try:
+        with dashboard(settings, client, _clock(args.now), time_field=args.time_field, port=port) as url:
+            if args.screenshot:
+                try:
+                    print(f"wrote {screenshot(url, args.screenshot, args.size)}")
+                except ChromiumMissing as exc:
+                    print(f"finmon: {exc}", file=sys.stderr)
+                    return 1
+                return 0
+            print(f"dashboard: {url} (Ctrl-C stops)", file=sys.stderr)
+            threading.Event().wait()
+    finally:
+        client.close()
+    return 0

@@ -1,0 +1,133 @@
+"""The dashboard on both ES-API servers over the demo feed (scored by a fixed rule, with the alert history of
+its burst): finmon's answers, every Kibana spec rendered by a real Vega runtime (vl-convert), and the page
+rendered by headless Chromium."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from monitor.dashboard.browser import find_chromium
+from monitor.dashboard.data import DashboardData
+from monitor.dashboard.service import dashboard, target_of
+from monitor.es import EsNewsSink, make_client
+from monitor.es_setup import run_setup
+from monitor.settings import ElasticsearchSettings, Settings
+
+from .demo_data import NOW, demo_alerts, demo_news
+
+pytestmark = pytest.mark.integration
+
+# the marks each panel must draw over the demo data: (Vega mark type, at least this many items)
+EXPECTED_MARKS = {
+    "finmon-negative-share": [("line", 4), ("symbol", 20), ("rect", 1), ("rule", 1)],
+    "finmon-ticker-negative-share": [("line", 1), ("symbol", 5), ("rect", 1), ("rule", 1)],
+    "finmon-volume-by-topic": [("rect", 20)],
+    "finmon-sentiment-by-ticker": [("rect", 15)],
+    "finmon-alerts-timeline": [("rect", 2)],
+}
+MARK_GROUP = re.compile(r'<g class="mark-(\w+) role-mark[^"]*"[^>]*>(.*?)</g>', re.S)
+
+
+def drawn_marks(svg: str) -> Counter[str]:
+    """Items per data mark type in rendered SVG (axes, legends and grids are other roles)."""
+    counts: Counter[str] = Counter()
+    for kind, body in MARK_GROUP.findall(svg):
+        counts[kind] += body.count("<path") + body.count("<line")
+    return counts
+
+
+def assert_marks(panel: str, counts: Counter[str]) -> None:
+    for kind, least in EXPECTED_MARKS[panel]:
+        assert counts[kind] >= least, f"{panel}: {counts[kind]} {kind} marks drawn, expected at least {least}"
+
+
+@pytest.fixture
+def demo_settings(es_settings: ElasticsearchSettings, unique: str) -> Iterator[tuple[Settings, Elasticsearch]]:
+    es = es_settings.model_copy(update={"news_index": f"news-{unique}", "alerts_index": f"alerts-{unique}"})
+    client = make_client(es)
+    run_setup(client, es)
+    assert EsNewsSink(client, es.news_index, sleep=lambda _: False).write(demo_news()) == []
+    for n, document in enumerate(demo_alerts()):
+        client.index(index=es.alerts_index, id=f"a{n}", document=document)
+    client.indices.refresh(index=[es.news_index, es.alerts_index])
+    yield Settings(es=es, dashboard={"time_field": "published_at"}), client
+    client.indices.delete(index=[es.news_index, es.alerts_index])
+    client.close()
+
+
+def charts_by_id(settings: Settings, client: Elasticsearch, range_name: str) -> dict[str, dict[str, Any]]:
+    data = DashboardData(client, target_of(settings), lambda: NOW)
+    return {panel["id"]: panel["spec"] for panel in data.charts(range_name)["panels"]}
+
+
+def test_finmon_answers_the_kibana_requests_for_the_window(demo_settings: tuple[Settings, Elasticsearch]) -> None:
+    settings, client = demo_settings
+    news = demo_news()
+    specs = charts_by_id(settings, client, "24h")
+    share = specs["finmon-negative-share"]["layer"]
+    got = {
+        (b["key"], t["key"]): (t["negative"]["doc_count"], t["doc_count"])
+        for b in share[0]["data"]["values"]
+        for t in b["time"]["buckets"]
+    }
+    want: Counter[tuple[str, int]] = Counter()
+    negative: Counter[tuple[str, int]] = Counter()
+    for item in news:
+        hour = int(item.published_at.replace(minute=0).timestamp() * 1000)
+        want[(item.topic, hour)] += 1
+        negative[(item.topic, hour)] += item.sentiment == "negative"
+    assert got == {key: (negative[key], count) for key, count in want.items()}
+    assert len(share[1]["data"]["values"]) == len(demo_alerts())
+    tickers = [b["key"] for b in specs["finmon-ticker-negative-share"]["layer"][0]["data"]["values"]]
+    assert tickers[0] == "NWSC" and len(tickers) == 5
+
+
+def test_the_short_range_holds_only_its_last_hour(demo_settings: tuple[Settings, Elasticsearch]) -> None:
+    settings, client = demo_settings
+    data = DashboardData(client, target_of(settings), lambda: NOW)
+    volume = {p["id"]: p["spec"] for p in data.charts("1h")["panels"]}["finmon-volume-by-topic"]
+    in_hour = [n for n in demo_news() if NOW - timedelta(hours=1) <= n.published_at <= NOW]
+    assert sum(b["doc_count"] for b in volume["data"]["values"]) == len(in_hour)
+    rows = data.headlines("1h")["headlines"]
+    assert len(rows) == sum(n.sentiment == "negative" for n in in_hour) > 0
+    assert all(row["url"].startswith("https://") for row in rows)
+    assert [row["time"] for row in rows] == sorted((row["time"] for row in rows), reverse=True)
+
+
+def test_every_kibana_spec_renders_in_a_vega_runtime(demo_settings: tuple[Settings, Elasticsearch]) -> None:
+    vl_convert = pytest.importorskip("vl_convert", reason="vl-convert-python is in the dev extra")
+    settings, client = demo_settings
+    for panel, spec in charts_by_id(settings, client, "24h").items():
+        svg = vl_convert.vegalite_to_svg({**spec, "width": 600, "height": 260}, vl_version="5.20")
+        assert_marks(panel, drawn_marks(svg))
+
+
+def chart_sections(dom: str) -> dict[str, str]:
+    parts = re.split(r'<div id="chart-([\w-]+)"', dom.split('<section id="headlines-panel"')[0])
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_the_page_renders_in_headless_chromium(demo_settings: tuple[Settings, Elasticsearch]) -> None:
+    if find_chromium() is None:
+        pytest.skip("no Chromium on PATH (Debian: apt-get install -y chromium)")
+    from monitor.dashboard.browser import dump_dom
+
+    settings, client = demo_settings
+    with dashboard(settings, client, lambda: NOW, port=0) as url:
+        run = dump_dom(url)
+    assert 'data-state="ready"' in run.stdout, run.stdout[:2000]
+    assert re.search(r'<pre id="errors">\s*</pre>', run.stdout), run.stdout
+    assert [m for level, m in run.console if level != "INFO" or "WARN" in m or "rror" in m] == []
+    sections = chart_sections(run.stdout)
+    assert set(sections) == set(EXPECTED_MARKS)
+    for panel, html in sections.items():
+        assert_marks(panel, drawn_marks(html))
+    negative = sum(n.sentiment == "negative" for n in demo_news())
+    assert run.stdout.count('<a href="https://') == min(negative, 50)

@@ -1,0 +1,80 @@
+"""The page's HTTP server over a real loopback socket, with a stand-in data source (no Elasticsearch)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from elasticsearch import ApiError
+
+from monitor.dashboard.server import Routes, serving
+from monitor.dashboard.timerange import RANGES, UnknownRange
+
+
+class Answers:
+    """A Source answering from memory; `fail` makes the next call raise like an unreachable cluster."""
+
+    def __init__(self) -> None:
+        self.fail: Exception | None = None
+        self.asked: list[str] = []
+
+    def charts(self, range_name: str) -> dict[str, Any]:
+        return self._answer("charts", range_name)
+
+    def headlines(self, range_name: str) -> dict[str, Any]:
+        return self._answer("headlines", range_name)
+
+    def _answer(self, what: str, range_name: str) -> dict[str, Any]:
+        self.asked.append(f"{what} {range_name}")
+        if self.fail is not None:
+            raise self.fail
+        if range_name not in RANGES:
+            raise UnknownRange(range_name)
+        return {"what": what, "range": range_name}
+
+
+@pytest.fixture
+def page() -> Iterator[tuple[httpx.Client, Answers]]:
+    answers = Answers()
+    routes = Routes(answers, refresh=12.0, default_range="7d")
+    with serving(routes, "127.0.0.1", 0) as url, httpx.Client(base_url=url) as client:
+        yield client, answers
+
+
+def test_page_static_files_and_config(page: tuple[httpx.Client, Answers]) -> None:
+    client, _ = page
+    index = client.get("/")
+    assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
+    assert "static/vendor/vega.min.js" in index.text and "static/app.js" in index.text
+    for name in ("app.js", "style.css", "vendor/vega.min.js", "vendor/vega-lite.min.js", "vendor/vega-embed.min.js"):
+        assert client.get(f"/static/{name}").status_code == 200, name
+    assert client.get("/api/config").json() == {"refresh": 12.0, "range": "7d"}
+
+
+def test_api_answers_for_the_asked_or_default_range(page: tuple[httpx.Client, Answers]) -> None:
+    client, answers = page
+    assert client.get("/api/charts?range=1h").json() == {"what": "charts", "range": "1h"}
+    assert client.get("/api/headlines").json() == {"what": "headlines", "range": "7d"}
+    assert answers.asked == ["charts 1h", "headlines 7d"]
+
+
+def test_refusals(page: tuple[httpx.Client, Answers]) -> None:
+    client, answers = page
+    assert client.get("/api/charts?range=2d").status_code == 400
+    assert client.get("/static/../server.py").status_code == 404
+    assert client.get("/static/%2e%2e/server.py").status_code == 404
+    assert client.get("/static/vendor/README.md").status_code == 404  # only page assets are served
+    assert client.get("/_search").status_code == 404  # nothing of Elasticsearch is reachable through it
+    assert client.post("/api/charts").status_code == 501  # read-only: GET only
+    answers.fail = UnknownRange("x")
+    assert client.get("/api/charts").status_code == 400
+
+
+def test_an_elasticsearch_failure_is_a_502_with_the_reason(page: tuple[httpx.Client, Answers]) -> None:
+    client, answers = page
+    meta = type("Meta", (), {"status": 503, "headers": {}})()
+    answers.fail = ApiError("unavailable", meta, {"error": "down"})  # type: ignore[arg-type]
+    reply = client.get("/api/charts")
+    assert reply.status_code == 502 and "Elasticsearch" in reply.json()["error"]
