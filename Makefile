@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.finmon-installed
 
-.PHONY: install accurate up test test-fast lint bench clean
+.PHONY: install accurate up screenshot test test-fast lint bench clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ accurate: $(STAMP)
 
 up: $(STAMP)
 	$(BIN)/finmon up --demo
+
+# The README's dashboard picture: the demo replayed, then the page saved by headless Chromium (apt-get install chromium).
+screenshot: $(STAMP)
+	FINMON_DASHBOARD__PORT=0 $(BIN)/finmon up --demo --no-view --rate 10 --screenshot docs/dashboard.png
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -102,15 +102,17 @@ class ReplayClock:
 
 
 class Settled:
-    """Whether a replay has settled: the feed is done and the indexed count has not moved for `quiet` seconds
-    (on the caller's clock). `finmon up --screenshot` takes its picture then."""
+    """Whether a condition (a replay all indexed) has held for `quiet` seconds on the caller's clock:
+    `finmon up --screenshot` takes its picture then, once the alert evaluator has caught up."""
 
     def __init__(self, quiet: float) -> None:
         self.quiet = quiet
-        self.since: tuple[float, int] | None = None
+        self.since: float | None = None
 
-    def push(self, now: float, indexed: int, feed_done: bool) -> bool:
-        if not feed_done or indexed == 0 or self.since is None or self.since[1] != indexed:
-            self.since = (now, indexed) if feed_done and indexed else None
+    def push(self, now: float, holds: bool) -> bool:
+        if not holds:
+            self.since = None
             return False
-        return now - self.since[0] >= self.quiet
+        if self.since is None:
+            self.since = now
+        return now - self.since >= self.quiet

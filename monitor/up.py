@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 
 DEMO_INDEX_LAG = 3.0  # seconds between replaying a demo news item and counting it in an alert window
-SCREENSHOT_QUIET = 6.0  # seconds without new documents after the replay before `--screenshot` (alerts catch up)
+SCREENSHOT_QUIET = 5.0  # seconds after the replay is all indexed before `--screenshot` (the alerts catch up)
 
 
 def demo_feed() -> Path:
@@ -149,10 +150,23 @@ def _headline(source: dict[str, Any]) -> Headline:
     )
 
 
-def _feed(settings: Settings, path: Path, rate: float, clock: ReplayClock | None = None) -> threading.Thread:
+@dataclass
+class Feeding:
+    """A replay in a background thread and how many records it has sent so far."""
+
+    thread: threading.Thread | None = None
+    sent: int = 0
+
+    def done(self) -> bool:
+        return self.thread is not None and not self.thread.is_alive()
+
+
+def _feed(settings: Settings, path: Path, rate: float, clock: ReplayClock | None = None) -> Feeding:
     times = _published_times(path) if clock is not None else []
+    feeding = Feeding()
 
     def on_sent(count: int) -> None:
+        feeding.sent += count
         for _ in range(count):
             if clock is not None and times:
                 clock.sent(times.pop(0))
@@ -165,9 +179,9 @@ def _feed(settings: Settings, path: Path, rate: float, clock: ReplayClock | None
         finally:
             producer.close()
 
-    thread = threading.Thread(target=run, name="finmon-replay", daemon=True)
-    thread.start()
-    return thread
+    feeding.thread = threading.Thread(target=run, name="finmon-replay", daemon=True)
+    feeding.thread.start()
+    return feeding
 
 
 def _published_times(path: Path) -> list[datetime]:
@@ -314,7 +328,7 @@ def run_up(
             if alerts:
                 service = stack.enter_context(alert_service(alert_settings, rules, clock, metrics))
             running = stack.enter_context(scraper(live, metrics)) if scrape else None
-            feeding = _feed(live, feed, rate, clock) if feed is not None else None
+            feeding = _feed(live, feed, rate, clock) if feed is not None else Feeding()
             page = _serve_page(stack, live, client, clock)
             settled = Settled(SCREENSHOT_QUIET)
             sampler = Sampler(live, client, dead)
@@ -331,8 +345,8 @@ def run_up(
                     snapshot.alerts = _alert_rows(service)
                     snapshot.notes = [*([f"dashboard: {page}"] if page else []), *_scrape_note(running)]
                     screen.update(snapshot)
-                    feed_done = feeding is not None and not feeding.is_alive()
-                    if screenshot and settled.push(time.monotonic(), snapshot.indexed, feed_done):
+                    all_in = feeding.done() and snapshot.indexed + snapshot.dead_letters >= feeding.sent
+                    if screenshot and settled.push(time.monotonic(), all_in):
                         return _take_screenshot(page, screenshot)
                     time.sleep(1.0)
     return 0

@@ -7,12 +7,14 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 INSTALL_HINT = "install Chromium (Debian: apt-get install -y chromium)"
 CONSOLE = re.compile(r":(INFO|WARNING|ERROR):CONSOLE[^\]]*\] (.*)")
+MARK_GROUP = re.compile(r'<g class="mark-(\w+) role-mark[^"]*"[^>]*>(.*?)</g>', re.S)
 
 
 class ChromiumMissing(RuntimeError):
@@ -74,3 +76,12 @@ def screenshot(url: str, out: Path, size: tuple[int, int] = (1400, 1800)) -> Pat
     out.parent.mkdir(parents=True, exist_ok=True)
     run_page(url, [f"--screenshot={out.resolve()}"], size)
     return out
+
+
+def drawn_marks(svg: str) -> Counter[str]:
+    """Items per data mark type (line, symbol, rect, rule, ...) in SVG that Vega rendered; axes, legends and
+    grids have other roles and are not counted."""
+    counts: Counter[str] = Counter()
+    for kind, body in MARK_GROUP.findall(svg):
+        counts[kind] += body.count("<path") + body.count("<line")
+    return counts

@@ -53,15 +53,14 @@ def test_replay_clock_waits_for_a_slow_index() -> None:
     assert clock() == start + timedelta(minutes=15)
 
 
-def test_settled_once_the_feed_is_done_and_the_count_stands_still() -> None:
+def test_settled_once_the_condition_held_for_the_quiet_period() -> None:
     settled = Settled(quiet=5.0)
-    assert not settled.push(0.0, 10, feed_done=False)
-    assert not settled.push(1.0, 20, feed_done=True)
-    assert not settled.push(5.0, 20, feed_done=True)
-    assert not settled.push(5.5, 21, feed_done=True)  # still indexing: the quiet period starts again
-    assert not settled.push(10.0, 21, feed_done=True)
-    assert settled.push(10.5, 21, feed_done=True)
-    assert not Settled(quiet=0.0).push(0.0, 0, feed_done=True)  # nothing indexed is never settled
+    assert not settled.push(0.0, holds=False)
+    assert not settled.push(1.0, holds=True)
+    assert not settled.push(5.0, holds=True)
+    assert not settled.push(5.5, holds=False)  # e.g. more records sent: the quiet period starts again
+    assert not settled.push(6.0, holds=True)
+    assert settled.push(11.0, holds=True)
 
 
 def test_rate_meter_over_its_window() -> None:

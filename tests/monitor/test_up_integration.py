@@ -10,7 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
+
+from monitor.dashboard.browser import drawn_marks, dump_dom, find_chromium
 
 pytestmark = pytest.mark.integration
 
@@ -42,6 +45,7 @@ def _state(pid: int) -> str:
 def start_up(tmp_path: Path, tiny_model_dir: Path, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FINMON_")}
     env.update({"FINMON_MODEL__PATH": str(tiny_model_dir), "FINMON_DATA_DIR": str(tmp_path / "data")})
+    env["FINMON_DASHBOARD__PORT"] = "0"
     log = tmp_path / "up.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -61,6 +65,19 @@ def wait_for(predicate, timeout: float, what: str, log: Path) -> None:  # type: 
         time.sleep(0.2)
 
 
+def check_dashboard(log_text: str) -> None:
+    """The page `finmon up` announces answers with every chart; drawn with marks where Chromium is here."""
+    match = re.search(r"dashboard: (http://\S+)", log_text)
+    assert match, "finmon up did not announce its dashboard"
+    charts = httpx.get(match.group(1) + "api/charts", timeout=30).json()
+    assert len(charts["panels"]) == 5 and charts["end"].startswith("2026-11-20")  # the demo's replay clock
+    if find_chromium() is None:
+        return
+    page = dump_dom(match.group(1))
+    assert 'data-state="ready"' in page.stdout and re.search(r'<pre id="errors">\s*</pre>', page.stdout)
+    assert drawn_marks(page.stdout)["rect"] > 10 and drawn_marks(page.stdout)["symbol"] > 10
+
+
 def test_demo_flows_and_sigterm_stops_every_server(tmp_path: Path, tiny_model_dir: Path) -> None:
     process, log = start_up(tmp_path, tiny_model_dir, "--demo", "--rate", "200")
     try:
@@ -69,6 +86,7 @@ def test_demo_flows_and_sigterm_stops_every_server(tmp_path: Path, tiny_model_di
         assert len(spawned) >= 3  # broker, Elasticsearch-API server, worker
         assert "alert evaluator started" in log.read_text()
         assert "scraper:" not in log.read_text()  # --demo replays, it does not scrape
+        check_dashboard(log.read_text())
         process.send_signal(signal.SIGTERM)
         assert process.wait(60) in (0, 130)
         wait_for(lambda: not alive(spawned), 30, "the servers and the worker to stop", log)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from monitor.dashboard.browser import find_chromium
+from monitor.dashboard.browser import drawn_marks, find_chromium
 from monitor.dashboard.data import DashboardData
 from monitor.dashboard.service import dashboard, target_of
 from monitor.es import EsNewsSink, make_client
@@ -32,15 +32,6 @@ EXPECTED_MARKS = {
     "finmon-sentiment-by-ticker": [("rect", 15)],
     "finmon-alerts-timeline": [("rect", 2)],
 }
-MARK_GROUP = re.compile(r'<g class="mark-(\w+) role-mark[^"]*"[^>]*>(.*?)</g>', re.S)
-
-
-def drawn_marks(svg: str) -> Counter[str]:
-    """Items per data mark type in rendered SVG (axes, legends and grids are other roles)."""
-    counts: Counter[str] = Counter()
-    for kind, body in MARK_GROUP.findall(svg):
-        counts[kind] += body.count("<path") + body.count("<line")
-    return counts
 
 
 def assert_marks(panel: str, counts: Counter[str]) -> None:
