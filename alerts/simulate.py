@@ -7,7 +7,7 @@ bursts of neutral/positive news. Injected: step and ramp surges of the negative 
 negative news on one ticker for hours) and persistent shifts (a share doubling for days).
 
 Scoring uses the surge's realised evidence: the binomial p-value of the negatives its scope actually got over
-the surge's duration against the baseline share the generator used. Surges with p < 1e-3 and at least 5
+the surge's duration against the shares the generator drew those news with. Surges with p < 1e-3 and at least 5
 negatives are the target set; recall and delay are reported per volume band (the scope's expected news/hour
 at onset), false alerts per scope per week (episodes not explained by a surge in the scope or a related one).
 """
@@ -275,15 +275,30 @@ def source_of(stream: Stream, rules: Rules) -> MemorySource:
     return MemorySource.from_counts(START, int(rules.step.total_seconds()), keys, neg, tot)
 
 
+def null_shares(stream: Stream, mask: np.ndarray) -> np.ndarray:
+    """Per news item in `mask`: the share the generator drew it with before any lift. News generated with a
+    ticker follow the ticker's share, in whichever topic they fall; the others their topic's share."""
+    minute, ticker, topic = stream.minute[mask], stream.ticker[mask], stream.topic[mask]
+    out = np.empty(len(minute))
+    for i, (name, _) in enumerate(TICKERS):
+        rows = ticker == i
+        out[rows] = stream.base[("ticker", name)][minute[rows]]
+    for i, (name, _) in enumerate(TOPICS):
+        rows = (ticker < 0) & (topic == i)
+        out[rows] = stream.base[("topic", name)][minute[rows]]
+    return out
+
+
 def realised_p(stream: Stream, surge: Surge) -> tuple[float, int, int]:
-    """(p-value, negatives, news) of the surge's scope over its duration against the generator's baseline."""
+    """(p-value, negatives, news) of the surge's scope over its duration against the shares the generator
+    used for those news (a topic's news include ticker news drawn at their tickers' shares)."""
     a = int((surge.start - START).total_seconds() // 60)
     b = a + surge.minutes
     names = [n for n, _ in (TOPICS if surge.scope[0] == "topic" else TICKERS)]
     col = stream.topic if surge.scope[0] == "topic" else stream.ticker
     inside = (col == names.index(surge.scope[1])) & (stream.minute >= a) & (stream.minute < b)
     n, neg = int(inside.sum()), int(stream.negative[inside].sum())
-    expected = float(stream.base[surge.scope][stream.minute[inside]].mean()) if n else 0.0
+    expected = float(null_shares(stream, inside).mean()) if n else 0.0
     return (binomial_sf(neg, n, expected) if n else 1.0), neg, n
 
 
@@ -418,7 +433,7 @@ def _scope_names() -> list[str]:
 
 def _band_order(item: tuple[str, Tally]) -> float:
     key = item[0]
-    return -1.0 if key == "all bands" else -float(key.split("/")[0].lstrip(">=").split("-")[0])
+    return 1.0 if key == "all bands" else -float(key.split("/")[0].lstrip(">=").split("-")[0])
 
 
 def run(config: SimConfig, rules: Rules) -> tuple[Report, int]:

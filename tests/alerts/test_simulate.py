@@ -108,3 +108,20 @@ def test_the_simulation_source_counts_what_events_would() -> None:
     assert direct.counts(rules.rules[1], start, end, rules.step) == counted.counts(
         rules.rules[1], start, end, rules.step
     )
+
+
+def test_realised_p_holds_ticker_news_in_a_topic_to_their_tickers_share() -> None:
+    minutes = 3 * 1440
+    flat = {("topic", n): np.full(minutes, 0.1) for n, _ in TOPICS} | {
+        ("ticker", n): np.full(minutes, 0.5) for n, _ in TICKERS
+    }
+    # 40 news in macro during the surge: 20 drawn with ticker AAPL (share 0.5), 20 without (share 0.1)
+    minute = np.full(40, 2 * 1440 + 10)
+    ticker = np.array([0] * 20 + [-1] * 20)
+    negative = np.array([True] * 10 + [False] * 10 + [True] * 2 + [False] * 18)
+    topic = np.full(40, [n for n, _ in TOPICS].index("macro"))
+    s = Stream(minute, np.zeros(40, dtype=int), topic, ticker, negative, np.arange(40), flat, [])
+    surge = Surge(("topic", "macro"), "step", START + timedelta(days=2), 60, 2.0, 250.0)
+    p, neg, n = realised_p(s, surge)
+    assert (neg, n) == (12, 40)
+    assert p > 0.1  # 12 of 40 is what shares 0.5 and 0.1 give (12 expected), not a surge over 0.1
