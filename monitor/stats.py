@@ -74,6 +74,7 @@ class ReplayClock:
     def __init__(self, start: datetime, lag: float, monotonic: Callable[[], float]) -> None:
         self.lag = lag
         self.monotonic = monotonic
+        self.start = start
         self.current = start
         self.pending: deque[tuple[float, datetime]] = deque()
         self.sent_times: list[datetime] = []
@@ -91,7 +92,7 @@ class ReplayClock:
         A count above what was sent (an index with older documents) sets no cap."""
         with self._lock:
             if count <= len(self.sent_times):
-                self.cap = self.sent_times[count - 1] if count > 0 else self.current
+                self.cap = self.sent_times[count - 1] if count > 0 else self.start
 
     def __call__(self) -> datetime:
         cutoff = self.monotonic() - self.lag

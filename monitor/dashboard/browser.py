@@ -50,7 +50,7 @@ def _flags(profile: str, size: tuple[int, int], budget_ms: int) -> list[str]:
     ]
 
 
-def run_page(url: str, action: list[str], size: tuple[int, int] = (1400, 1800), budget_ms: int = 20000) -> PageRun:
+def run_page(url: str, action: list[str], size: tuple[int, int] = (1400, 1400), budget_ms: int = 20000) -> PageRun:
     """Load `url` in headless Chromium until the page is idle (virtual time), then do `action`."""
     binary = find_chromium()
     if binary is None:
@@ -68,11 +68,11 @@ def run_page(url: str, action: list[str], size: tuple[int, int] = (1400, 1800), 
     return PageRun(done.stdout, [(m.group(1), m.group(2)) for m in CONSOLE.finditer(done.stderr)])
 
 
-def dump_dom(url: str, size: tuple[int, int] = (1400, 1800)) -> PageRun:
+def dump_dom(url: str, size: tuple[int, int] = (1400, 1400)) -> PageRun:
     return run_page(url, ["--dump-dom"], size)
 
 
-def screenshot(url: str, out: Path, size: tuple[int, int] = (1400, 1800)) -> Path:
+def screenshot(url: str, out: Path, size: tuple[int, int] = (1400, 1400)) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     run_page(url, [f"--screenshot={out.resolve()}"], size)
     return out

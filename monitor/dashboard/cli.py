@@ -35,7 +35,7 @@ def register(commands: Any) -> None:
     board.add_argument("--time-field", help="news date field (default: FINMON_DASHBOARD__TIME_FIELD or scored_at)")
     board.add_argument("--now", type=_moment, help="end the time ranges here instead of now (replayed history)")
     board.add_argument("--screenshot", type=Path, metavar="FILE", help="save a PNG of the page and exit")
-    board.add_argument("--size", type=_size, default=(1400, 1800), help="screenshot WIDTHxHEIGHT (1400x1800)")
+    board.add_argument("--size", type=_size, default=(1400, 1400), help="screenshot WIDTHxHEIGHT (1400x1400)")
     board.set_defaults(func=cmd_dashboard)
 
 

@@ -43,8 +43,11 @@ def test_replay_clock_waits_for_a_slow_index() -> None:
     clock = ReplayClock(start, lag=0.0, monotonic=tick)
     for minutes in (5, 10, 15):
         clock.sent(start + timedelta(minutes=minutes))
+    assert clock() == start + timedelta(minutes=15)
     clock.indexed(0)
     assert clock() == start  # all sent, nothing indexed: the worker is still starting
+    clock.indexed(0)
+    assert clock() == start
     clock.indexed(2)
     assert clock() == start + timedelta(minutes=10)
     clock.indexed(3)
