@@ -53,7 +53,7 @@ def _parse(raw: bytes) -> object:
     except UnicodeDecodeError as exc:
         raise InvalidMessage("decode", f"not UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite)
+        return _DECODER.decode(text)
     except _Refused as exc:
         raise InvalidMessage("decode", f"invalid JSON: {exc}") from None
     except json.JSONDecodeError as exc:
@@ -128,6 +128,10 @@ def _check_sense(item: NewsItem) -> None:
             raise InvalidMessage("validate", f"invalid news item: {name}: {value.isoformat()} is outside 1970..2200")
     if not any(c.isalnum() for c in item.content):
         raise InvalidMessage("validate", "invalid news item: title and text have no letter or digit")
+
+
+# Built once: `json.loads` with hooks builds a new decoder for every message.
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite)
 
 
 def decode_news(raw: bytes | None) -> NewsItem:
