@@ -116,3 +116,27 @@ def test_alerts_timeline(es_client: Elasticsearch, indexed: ElasticsearchSetting
         for s in t["status"]["buckets"]
     }
     assert got == dict(Counter((hour(at), status) for status, at in ALERTS))
+
+
+def test_negative_share_by_ticker(es_client: Elasticsearch, indexed: ElasticsearchSettings, panels: Any) -> None:
+    result = run(es_client, indexed, panels["finmon-ticker-negative-share"])
+    got = {
+        (ticker["key"], epoch_hour(t["key"])): (t["negative"]["doc_count"], t["doc_count"])
+        for ticker in result["aggregations"]["topics"]["buckets"]
+        for t in ticker["time"]["buckets"]
+    }
+    want: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for doc in known_news():
+        for ticker in doc.tickers:
+            cell = want[(ticker, hour(doc.scored_at))]
+            cell[0] += doc.sentiment == "negative"
+            cell[1] += 1
+    assert got == {key: tuple(value) for key, value in want.items()}
+
+
+def test_alert_layers_read_the_alert_history(
+    es_client: Elasticsearch, indexed: ElasticsearchSettings, panels: Any
+) -> None:
+    for layer in ("finmon-negative-share:1", "finmon-ticker-negative-share:1"):
+        hits = run(es_client, indexed, panels[layer])["hits"]["hits"]
+        assert [h["_source"]["at"] for h in hits] == sorted((at.isoformat() for _, at in ALERTS), reverse=True)

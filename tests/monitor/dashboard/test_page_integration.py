@@ -8,12 +8,14 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
 
-from monitor.dashboard.browser import drawn_marks, find_chromium
+from monitor import cli
+from monitor.dashboard.browser import drawn_marks, dump_dom, find_chromium
 from monitor.dashboard.data import DashboardData
 from monitor.dashboard.service import dashboard, target_of
 from monitor.es import EsNewsSink, make_client
@@ -108,8 +110,6 @@ def chart_sections(dom: str) -> dict[str, str]:
 def test_the_page_renders_in_headless_chromium(demo_settings: tuple[Settings, Elasticsearch]) -> None:
     if find_chromium() is None:
         pytest.skip("no Chromium on PATH (Debian: apt-get install -y chromium)")
-    from monitor.dashboard.browser import dump_dom
-
     settings, client = demo_settings
     with dashboard(settings, client, lambda: NOW, port=0) as url:
         run = dump_dom(url)
@@ -122,3 +122,23 @@ def test_the_page_renders_in_headless_chromium(demo_settings: tuple[Settings, El
         assert_marks(panel, drawn_marks(html))
     negative = sum(n.sentiment == "negative" for n in demo_news())
     assert run.stdout.count('<a href="https://') == min(negative, 50)
+
+
+def test_finmon_dashboard_screenshot(
+    demo_settings: tuple[Settings, Elasticsearch], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    if find_chromium() is None:
+        pytest.skip("no Chromium on PATH (Debian: apt-get install -y chromium)")
+    settings, _ = demo_settings
+    es = settings.es
+    for name, value in {
+        "URLS": ",".join(es.urls),
+        "PLAIN_JSON": str(es.plain_json).lower(),
+        "NEWS_INDEX": es.news_index,
+        "ALERTS_INDEX": es.alerts_index,
+    }.items():
+        monkeypatch.setenv(f"FINMON_ES__{name}", value)
+    out = tmp_path / "page.png"
+    argv = ["dashboard", "--now", NOW.isoformat(), "--time-field", "published_at", "--screenshot", str(out)]
+    assert cli.main([*argv, "--size", "800x600"]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
