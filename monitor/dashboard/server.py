@@ -54,14 +54,31 @@ def static_reply(root: Path, name: str) -> Reply:
     return Reply(200, CONTENT_TYPES[path.suffix], path.read_bytes())
 
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def host_allowed(host_header: str | None, bind_host: str) -> bool:
+    """On a loopback address only loopback names are answered, so a web page that rebinds its own DNS
+    name to 127.0.0.1 cannot read the dashboard through the visitor's browser."""
+    if bind_host not in LOOPBACK:
+        return True
+    name = urlsplit(f"//{host_header or ''}").hostname
+    return name in LOOPBACK
+
+
 class Routes:
     """Path -> Reply: `/`, `/static/...`, `/api/charts?range=`, `/api/headlines?range=`."""
 
-    def __init__(self, source: Source, refresh: float, default_range: str = DEFAULT_RANGE) -> None:
+    def __init__(
+        self, source: Source, refresh: float, default_range: str = DEFAULT_RANGE, bind_host: str = "127.0.0.1"
+    ) -> None:
         self.source, self.refresh, self.default_range = source, refresh, default_range
+        self.bind_host = bind_host
         self.root = static_dir()
 
-    def answer(self, target: str) -> Reply:
+    def answer(self, target: str, host_header: str | None = None) -> Reply:
+        if not host_allowed(host_header, self.bind_host):
+            return json_reply(403, {"error": "this page answers on loopback names only"})
         parts = urlsplit(target)
         range_name = parse_qs(parts.query).get("range", [self.default_range])[0]
         if parts.path in ("/", "/index.html"):
@@ -88,7 +105,7 @@ class Routes:
 def handler_for(routes: Routes) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            reply = routes.answer(self.path)
+            reply = routes.answer(self.path, self.headers.get("Host"))
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))

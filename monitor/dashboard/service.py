@@ -33,6 +33,6 @@ def dashboard(
     """Serve the page until the block ends; yields its URL."""
     board = settings.dashboard
     data = DashboardData(client, target_of(settings, time_field), clock)
-    routes = Routes(data, board.refresh, board.range)
+    routes = Routes(data, board.refresh, board.range, board.host)
     with serving(routes, board.host, board.port if port is None else port) as url:
         yield url

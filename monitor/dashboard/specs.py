@@ -151,6 +151,11 @@ def headlines_request(objects: list[dict[str, Any]], window: Window, target: Tar
     return index_names(objects, target)[query["index"]], body
 
 
+def safe_link(url: Any) -> str | None:
+    """Only http(s) links reach the page (a feed's `javascript:` URL must not become a clickable link)."""
+    return url if isinstance(url, str) and url.lower().startswith(("https://", "http://")) else None
+
+
 def headline_rows(response: dict[str, Any], time_field: str) -> list[dict[str, Any]]:
     """The page's rows: time, title, link, topic, tickers, score, source."""
     rows = []
@@ -160,7 +165,7 @@ def headline_rows(response: dict[str, Any], time_field: str) -> list[dict[str, A
             {
                 "time": source.get(time_field),
                 "title": source.get("title", ""),
-                "url": source.get("url"),
+                "url": safe_link(source.get("url")),
                 "topic": source.get("topic"),
                 "tickers": source.get("tickers", []),
                 "score": source.get("sentiment_score"),

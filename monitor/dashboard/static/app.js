@@ -57,7 +57,7 @@ async function drawHeadlines() {
     cell(row, (item.time || "").replace("T", " ").slice(0, 16));
     const link = document.createElement("a");
     link.textContent = item.title;
-    if (item.url) { link.href = item.url; link.rel = "noopener noreferrer"; link.target = "_blank"; }
+    if (/^https?:\/\//i.test(item.url || "")) { link.href = item.url; link.rel = "noopener noreferrer"; link.target = "_blank"; }
     row.insertCell().appendChild(link);
     cell(row, item.topic);
     cell(row, (item.tickers || []).join(", "));

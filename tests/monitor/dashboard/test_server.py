@@ -9,7 +9,7 @@ import httpx
 import pytest
 from elasticsearch import ApiError
 
-from monitor.dashboard.server import Routes, serving
+from monitor.dashboard.server import Routes, host_allowed, serving
 from monitor.dashboard.timerange import RANGES, UnknownRange
 
 
@@ -78,3 +78,11 @@ def test_an_elasticsearch_failure_is_a_502_with_the_reason(page: tuple[httpx.Cli
     answers.fail = ApiError("unavailable", meta, {"error": "down"})  # type: ignore[arg-type]
     reply = client.get("/api/charts")
     assert reply.status_code == 502 and "Elasticsearch" in reply.json()["error"]
+
+
+def test_only_loopback_names_are_answered_on_loopback(page: tuple[httpx.Client, Answers]) -> None:
+    client, _ = page
+    assert client.get("/", headers={"Host": "evil.example"}).status_code == 403
+    assert client.get("/", headers={"Host": "localhost:8050"}).status_code == 200
+    assert host_allowed("[::1]:8050", "127.0.0.1") and not host_allowed(None, "127.0.0.1")
+    assert host_allowed("finmon.internal:8050", "0.0.0.0")  # a deliberate non-loopback bind answers any name

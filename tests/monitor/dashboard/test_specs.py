@@ -91,3 +91,5 @@ def test_headlines_are_the_saved_search_with_links_in_the_window(objects: list[d
     hit = {"_source": {"title": "t", "url": "https://e.example/1", "published_at": "x", "tickers": ["A"]}}
     (row,) = headline_rows({"hits": {"hits": [hit]}}, "published_at")
     assert row["url"] == "https://e.example/1" and row["time"] == "x" and row["tickers"] == ["A"]
+    hostile = {"_source": {"title": "t", "url": "javascript:alert(1)"}}
+    assert headline_rows({"hits": {"hits": [hostile]}}, "published_at")[0]["url"] is None
