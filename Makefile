@@ -27,7 +27,7 @@ up: $(STAMP)
 
 # The README's dashboard picture: the demo replayed, then the page saved by headless Chromium (apt-get install chromium).
 screenshot: $(STAMP)
-	FINMON_DASHBOARD__PORT=0 $(BIN)/finmon up --demo --no-view --rate 10 --screenshot docs/dashboard.png
+	FINMON_DASHBOARD__PORT=0 $(BIN)/finmon up --demo --no-view --rate 10 --screenshot monitor/dashboard/screenshot.png
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
