@@ -19,7 +19,8 @@ from alerts.stats import binomial_sf
 Clock = Callable[[], datetime]
 FIRING_WEIGHT = 0.0  # while an alert fires, its scope's baseline is frozen (a surge never becomes its own baseline)
 QUARANTINE_S = 3600.0  # steps join the baseline an hour after they were judged
-CLEAR_STEPS = 24  # one step adds at most 1/24 of the odds to resolve: two hours of normal news at least
+CLEAR_STEPS = 24  # a usual step adds at most 1/24 of the odds to resolve: two hours of normal news at least
+CLEAR_MIN_S = 7200.0  # and an episode lasts two hours at least, however few news a quiet scope's step holds
 VOLUME_CAP = 3.0  # a step adds at most 3x the scope's usual news per step to its baseline
 RESIDUAL_CAP = 9.0  # squared Pearson residuals are winsorised at 3 standard deviations
 DISPERSION_PRIOR = 50.0  # steps' worth of "binomial" (dispersion 1) before a scope's own residuals count
@@ -240,7 +241,11 @@ class Detector:
             terms = llr_terms(p0, state.fired_lift, INDIFFERENCE)
             if terms is not None:
                 back = -(neg * terms[0] + (n - neg) * terms[1]) * min(1.0, usual / n) / self.overdispersion(state)
-                state.clear = max(0.0, state.clear + min(back, math.log(rule.resolve_odds) / CLEAR_STEPS))
+                # A step adds at most its share of two hours of the scope's usual news (a quiet scope's lone
+                # news item weighs as the hours it stands for; a busy scope's lucky step cannot resolve alone).
+                usual_n = min(1.0, max(self.rate(state, rule, end) * self.step_s, 1.0 / CLEAR_STEPS))
+                cap = math.log(rule.resolve_odds) / CLEAR_STEPS / usual_n
+                state.clear = max(0.0, state.clear + min(back, cap))
         for k, lift in enumerate(rule.lifts):
             terms = llr_terms(p0, lift * rule.min_lift, INDIFFERENCE if lift == min(rule.lifts) else 1.0)
             if terms is None:
@@ -264,7 +269,7 @@ class Detector:
             fired = [k for k, s in enumerate(state.cusum) if s >= h]
             return [self._fire(state, rule, fired[0], p0, h, now)] if fired else []
         self._annotate(state, rule, p0, h, now)
-        if state.clear >= math.log(rule.resolve_odds):
+        if state.clear >= math.log(rule.resolve_odds) and (now - state.starts_at).total_seconds() >= CLEAR_MIN_S:
             return [self._resolve(state, now)]
         return self._repeat(state, rule, now)
 

@@ -91,6 +91,15 @@ def test_resolves_once_the_share_is_back_to_normal_saying_how_long_and_the_peak(
     assert "peak 6" in resolved.annotations["summary"] and resolved.values["duration_s"] > 0
 
 
+def test_a_quiet_scope_resolves_within_hours_of_normal_news() -> None:
+    feed = Feed(Detector(rules()))
+    feed.normal(72, 0.25)  # 3 news/hour
+    assert [e.status for e in feed.surge(12, 1, 1)] == ["firing"]
+    events = feed.normal(24, 0.25)  # a day of normal news: one episode, resolved well within the day
+    assert [e.status for e in events if e.status == "resolved"] == ["resolved"]
+    assert next(e for e in events if e.status == "resolved").at < feed.now - timedelta(hours=8)
+
+
 def test_a_persistent_shift_gives_one_episode() -> None:
     feed = Feed(Detector(rules()))
     feed.normal(72, 20, share=0.15)
