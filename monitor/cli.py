@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="benchmarks that print figures")
     benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
-    pipe = benches.add_parser("pipeline", help="docs/s of the scorer alone vs the whole Kafka → Faust → ES path")
+    pipe = benches.add_parser("pipeline", help="docs/s of the scorer alone vs the whole Kafka → worker → ES path")
     pipe.add_argument("--texts", type=_existing_file, help="CSV with a text column (default: shared sentiment valid)")
     pipe.add_argument("--limit", type=_positive_int, default=2000, help="texts to use (default 2000)")
     pipe.add_argument("--model", help="model directory (default: FINMON_MODEL__PATH or the shipped model)")

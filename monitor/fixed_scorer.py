@@ -1,7 +1,7 @@
 """A benchmark instrument: a BatchScorer that runs no model and gives every text the same labels (pure).
 
 `FINMON_MODEL__BACKEND=fixed` (and `finmon bench pipeline`'s third line) measure the stream path alone:
-Kafka, Faust, decoding, Elasticsearch and publishing, with scoring costing nothing.
+Kafka, the worker's consuming and committing, decoding, Elasticsearch and publishing, with scoring costing nothing.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One batch from raw messages to indexed ScoredNews and dead letters, independent of Faust.
+"""One batch from raw messages to indexed ScoredNews and dead letters, independent of Kafka.
 
 No failure of one message escapes a batch: decoding is per message, a scoring failure is bisected down to
 the messages that cause it, and the sink isolates a document it cannot write the same way. What still

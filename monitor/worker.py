@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -517,7 +518,11 @@ def build_worker(settings: Settings, metrics: Metrics | None = None) -> NewsWork
         metrics=metrics,
         prepare=lambda: ensure_setup(client, settings.es),
     )
-    return NewsWorker(settings, BatchProcessor(scorer, sink), sink, metrics)
+    worker = NewsWorker(settings, BatchProcessor(scorer, sink), sink, metrics)
+    # torch, transformers and the clients leave millions of long-lived objects: out of the collector's sight,
+    # each full collection (frequent with a batch's thousands of short-lived objects) no longer walks them all
+    gc.freeze()
+    return worker
 
 
 def run_worker(settings: Settings) -> int:
