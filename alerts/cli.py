@@ -87,9 +87,18 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         _write_events(args.write_events, generate(config).events())
     seeds = range(1, args.seeds + 1) if args.seeds else None
     figures = simulate_seeds(config, rules, seeds) if seeds else simulate(config, rules)
+    if args.oracle:
+        from alerts.oracle import oracle
+
+        rate = min(rule.false_alarms_per_week for rule in rules.rules)
+        figures["oracle"] = oracle(config, seeds or [config.seed], args.calibration_seeds, rate)
     print(json.dumps(figures, indent=2))
     if args.table:
         print(band_table(figures))
+    if args.table and args.oracle:
+        from alerts.oracle import oracle_table
+
+        print(oracle_table(figures, figures["oracle"]))
     return 0
 
 
@@ -124,5 +133,16 @@ def register(commands: Any) -> None:
     sim.add_argument("--seeds", type=_positive_int, help="pool the figures of seeds 1..N (instead of --seed)")
     sim.add_argument("--scale", type=float, default=1.0, help="multiply every scope's volume (default 1)")
     sim.add_argument("--table", action="store_true", help="also print the per-band table (markdown)")
+    sim.add_argument(
+        "--oracle",
+        action="store_true",
+        help="also score the known-baseline scan oracle (thresholds set on surge-free streams) on the same seeds",
+    )
+    sim.add_argument(
+        "--calibration-seeds",
+        type=_positive_int,
+        default=10,
+        help="surge-free streams (seeds 101..) that set the oracle's per-scope thresholds (default 10)",
+    )
     sim.add_argument("--write-events", type=Path, help="also write the synthetic stream here (backtest input)")
     sim.set_defaults(func=cmd_simulate)
