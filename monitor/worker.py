@@ -23,7 +23,6 @@ import signal
 import ssl
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from elasticsearch import Elasticsearch
 
+from monitor.commits import CommitQueue, Ticket
 from monitor.contracts import BatchScorer, Prediction, Unreachable
 from monitor.dead_letters import Source, dlq_record
 from monitor.es import EsNewsSink, make_client
@@ -99,13 +99,12 @@ def make_producer(kafka: KafkaSettings) -> AIOKafkaProducer:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Batch:
-    """Records taken together; `offsets` are the next offsets to commit once the batch (and those before) is done."""
+    """Records taken together, and their place in the commit queue."""
 
     records: list[ConsumerRecord]
-    offsets: dict[TopicPartition, int]
-    done: bool = False
+    ticket: Ticket[TopicPartition]
 
 
 def take_offsets(records: Sequence[ConsumerRecord]) -> dict[TopicPartition, int]:
@@ -228,9 +227,7 @@ class NewsWorker:
         self.dead_lettered = 0
         self.last_offsets: dict[TopicPartition, int] = {}
         self.batches: set[asyncio.Future[None]] = set()
-        self.pending: deque[Batch] = deque()  # in the order taken; committed from the left
-        self.committable: dict[TopicPartition, int] = {}
-        self.committed: dict[TopicPartition, int] = {}
+        self.commits: CommitQueue[TopicPartition] = CommitQueue()
         self.partitions: dict[str, list[int]] = {}
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
@@ -342,10 +339,10 @@ class NewsWorker:
         return records
 
     def _start(self, records: list[ConsumerRecord], slots: asyncio.Semaphore) -> None:
-        batch = Batch(records, take_offsets(records))
-        for tp, offset in batch.offsets.items():
+        offsets = take_offsets(records)
+        for tp, offset in offsets.items():
             self.last_offsets[tp] = offset - 1
-        self.pending.append(batch)
+        batch = Batch(records, self.commits.take(offsets))
         self.progress.started()
         scoring = self.scoring.submit(self.processor.score, [record.value for record in records])
         task = asyncio.ensure_future(self._finish(batch, scoring))
@@ -364,7 +361,7 @@ class NewsWorker:
         except BaseException as exc:
             self._fail(exc)
             return
-        batch.done = True
+        self.commits.finish(batch.ticket)
         self.progress.finished()
         self.processed += len(result.scored)
         self.dead_lettered += len(result.dead)
@@ -374,12 +371,9 @@ class NewsWorker:
 
     async def commit(self) -> None:
         """Commit the offsets of the done batches at the head of the queue (never past one not done)."""
-        while self.pending and self.pending[0].done:
-            self.committable.update(self.pending.popleft().offsets)
         assert self._commit_lock is not None and self.consumer is not None
         async with self._commit_lock:
-            assigned = self.consumer.assignment()
-            offsets = {tp: o for tp, o in self.committable.items() if tp in assigned and self.committed.get(tp) != o}
+            offsets = self.commits.to_commit(self.consumer.assignment())
             if not offsets:
                 return
             try:
@@ -387,7 +381,7 @@ class NewsWorker:
             except KafkaError as exc:  # a rebalance under way: the batch is redelivered, idempotently
                 log.warning("commit failed (%s); those messages will be delivered again", describe_error(exc))
                 return
-            self.committed.update(offsets)
+            self.commits.acknowledged(offsets)
 
     async def settle(self, timeout: float) -> None:
         """Wait up to `timeout` for the batches in progress, then commit what is done."""
@@ -397,9 +391,8 @@ class NewsWorker:
             await self.commit()
 
     def forget(self, revoked: Sequence[TopicPartition]) -> None:
+        self.commits.forget(revoked)
         for tp in revoked:
-            self.committable.pop(tp, None)
-            self.committed.pop(tp, None)
             self.last_offsets.pop(tp, None)
 
     def _fail(self, exc: BaseException) -> None:
