@@ -13,7 +13,8 @@ Pure functions and one small value class; the state machine that uses them is al
   S = max(0, S + x). A busy scope reaches the threshold within minutes, a quiet one after more news.
 - Threshold: under the baseline, a CUSUM restarting from 0 reaches h with probability at most e^-h (Wald), and
   it restarts at most once per news item and once per step. So h = log(K·starts/r) + CALIBRATION, with K the
-  number of CUSUMs, `starts` = min(news, steps) per week and r the false alarms per week the rule asks for.
+  number of CUSUMs the scope watches (those its volume can show, alerts/detector.py), `starts` = min(news,
+  steps) per week and r the false alarms per week the rule asks for.
   CALIBRATION was measured with `finmon alerts simulate` (the bound is loose: most restarts die at once).
 """
 
@@ -23,7 +24,7 @@ import math
 from dataclasses import dataclass
 
 WEEK_S = 7 * 86400.0
-CALIBRATION = -0.7  # nats off the Wald bound, measured by simulation (README, Alerts)
+CALIBRATION = -0.4  # nats off the Wald bound, measured by simulation (README, Alerts)
 MIN_THRESHOLD = math.log(200.0)  # never fire on less than 200:1 evidence, whatever the rule asks
 INDIFFERENCE = 1.2  # the null of the lowest-lift CUSUM: up to 1.2x the baseline (baselines are never exact)
 STEP_CAP = 0.6  # one step adds at most this fraction of h: a clump of duplicates in one step cannot fire alone
@@ -70,6 +71,16 @@ def llr_terms(p0: float, lift: float, null_lift: float = 1.0) -> tuple[float, fl
     if p1 <= pn:
         return None
     return math.log(p1 / pn), math.log((1.0 - p1) / (1.0 - pn))
+
+
+def evidence_per_news(p0: float, lift: float, null_lift: float = 1.0) -> float:
+    """The mean log-likelihood ratio one news item adds while the share is at lift·p0 (the Kullback-Leibler
+    divergence of the alternative from the null): a scope needs about h / this many news to show that lift."""
+    terms = llr_terms(p0, lift, null_lift)
+    if terms is None:
+        return 0.0
+    p1 = min(lift * p0, MAX_P1)
+    return p1 * terms[0] + (1.0 - p1) * terms[1]
 
 
 def threshold(rate_per_s: float, step_s: float, cusums: int, false_alarms_per_week: float) -> float:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from alerts.cusum import INDIFFERENCE, STEP_CAP, Ewma, llr_terms, shrunk_share, threshold
+from alerts.cusum import INDIFFERENCE, STEP_CAP, Ewma, evidence_per_news, llr_terms, shrunk_share, threshold
 from alerts.model import ALERT_NAME, AlertEvent, Observation, ScopeKey, Status, fingerprint, iso
 from alerts.rules import Rule, Rules
 from alerts.stats import binomial_sf
@@ -22,6 +22,7 @@ QUARANTINE_S = 3600.0  # steps join the baseline an hour after they were judged
 CLEAR_STEPS = 24  # a usual step adds at most 1/24 of the odds to resolve: two hours of normal news at least
 CLEAR_MIN_S = 7200.0  # and an episode lasts two hours at least, however few news a quiet scope's step holds
 VOLUME_CAP = 3.0  # a step adds at most 3x the scope's usual news per step to its baseline
+WATCH_WINDOW_S = 28800.0  # a lift is watched when 8 hours of the scope's usual news can show it (see watched)
 RESIDUAL_CAP = 9.0  # squared Pearson residuals are winsorised at 3 standard deviations
 DISPERSION_PRIOR = 50.0  # steps' worth of "binomial" (dispersion 1) before a scope's own residuals count
 PEAK_HALF_LIFE_S = 1800.0  # the share whose maximum an episode reports as its peak
@@ -180,6 +181,19 @@ class Detector:
     def threshold(self, state: AlertState, rule: Rule, end: float) -> float:
         return threshold(self.rate(state, rule, end), self.step_s, len(rule.lifts), rule.false_alarms_per_week)
 
+    def watched(self, state: AlertState, rule: Rule, p0: float, end: float) -> list[bool]:
+        """Per lift: whether the scope's volume can show it. A lift is watched when WATCH_WINDOW_S of the scope's
+        usual news at that lift would gather the threshold; the others' CUSUMs stay at 0 and the threshold
+        counts only the watched ones (a quiet scope spends its false alarms on the lifts it can show). The
+        highest lift is always watched."""
+        news = self.rate(state, rule, end) * WATCH_WINDOW_S
+        h = self.threshold(state, rule, end)
+        low, top = min(rule.lifts), max(rule.lifts)
+        return [
+            lift == top or news * evidence_per_news(p0, lift * rule.min_lift, INDIFFERENCE if lift == low else 1.0) >= h
+            for lift in rule.lifts
+        ]
+
     def _learn(self, state: AlertState, rule: Rule, neg: int, n: int, end: float) -> None:
         """Add a step to the baseline, at most VOLUME_CAP times the scope's usual news per step (a burst of
         neutral news must not halve the baseline share, a surge must not become its own baseline), and at a
@@ -197,8 +211,9 @@ class Detector:
         p0 = self.baseline(state, rule, prior, end)
         events: list[AlertEvent] = []
         if p0 is not None and n > 0:
-            h = self.threshold(state, rule, end)
-            self._accumulate(state, rule, neg, n, p0, h, end)
+            watched = self.watched(state, rule, p0, end)
+            h = threshold(self.rate(state, rule, end), self.step_s, sum(watched), rule.false_alarms_per_week)
+            self._accumulate(state, rule, neg, n, p0, h, end, watched)
             events = self._transition(state, rule, p0, h, now)
         elif state.firing:
             events = self._repeat(state, rule, now)
@@ -231,7 +246,9 @@ class Detector:
         total, steps, _ = state.dispersion
         return max(1.0, (total + DISPERSION_PRIOR) / (steps + DISPERSION_PRIOR))
 
-    def _accumulate(self, state: AlertState, rule: Rule, neg: int, n: int, p0: float, h: float, end: float) -> None:
+    def _accumulate(
+        self, state: AlertState, rule: Rule, neg: int, n: int, p0: float, h: float, end: float, watched: list[bool]
+    ) -> None:
         state.recent = state.recent.add(neg, n, end, PEAK_HALF_LIFE_S)
         # Evidence is divided by the overdispersion, and a step of more than VOLUME_CAP times the usual news
         # (a burst of copies, a flood of neutral news) weighs as VOLUME_CAP times the usual.
@@ -249,6 +266,9 @@ class Detector:
         for k, lift in enumerate(rule.lifts):
             terms = llr_terms(p0, lift * rule.min_lift, INDIFFERENCE if lift == min(rule.lifts) else 1.0)
             if terms is None:
+                continue
+            if not watched[k]:
+                state.cusum[k], state.run[k] = 0.0, [0.0, 0.0, 0.0]
                 continue
             x = (neg * terms[0] + (n - neg) * terms[1]) * scale
             before = state.cusum[k]
@@ -269,7 +289,8 @@ class Detector:
             fired = [k for k, s in enumerate(state.cusum) if s >= h]
             return [self._fire(state, rule, fired[0], p0, h, now)] if fired else []
         self._annotate(state, rule, p0, h, now)
-        if state.clear >= math.log(rule.resolve_odds) and (now - state.starts_at).total_seconds() >= CLEAR_MIN_S:
+        lasted = (now - state.starts_at).total_seconds() if state.starts_at else 0.0
+        if state.clear >= math.log(rule.resolve_odds) and lasted >= CLEAR_MIN_S:
             return [self._resolve(state, now)]
         return self._repeat(state, rule, now)
 

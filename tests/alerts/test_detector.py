@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.detector import Detector
+from alerts.cusum import evidence_per_news, threshold
+from alerts.detector import AlertState, Detector
 from alerts.model import AlertEvent, Observation
 from alerts.rules import Rules, parse_rules
 
@@ -148,3 +150,45 @@ def test_a_removed_rule_resolves_what_it_left_firing() -> None:
     other.restore(detector.snapshot())
     events = other.step([], (0, 0), at=feed.now + STEP)
     assert [e.status for e in events] == ["resolved"] and other.states == {}
+
+
+def test_evidence_per_news_is_the_divergence_of_the_lifted_share() -> None:
+    p0, lift = 0.2, 2.0
+    expected = 0.4 * math.log(0.4 / 0.2) + 0.6 * math.log(0.6 / 0.8)
+    assert evidence_per_news(p0, lift) == pytest.approx(expected)
+    assert evidence_per_news(p0, 1.2, 1.2) == 0.0  # no lift over the null
+    assert evidence_per_news(p0, 1.3, 1.2) < evidence_per_news(p0, 1.3) < evidence_per_news(p0, 4.0)
+
+
+def _state(feed: Feed) -> tuple[Detector, AlertState, float]:
+    detector = feed.detector
+    return detector, next(iter(detector.states.values())), feed.now.timestamp()
+
+
+def test_a_quiet_scope_watches_only_the_lifts_its_volume_can_show_at_a_lower_threshold() -> None:
+    rule = rules().rules[0]
+    quiet, busy = Feed(Detector(rules())), Feed(Detector(rules()))
+    quiet.normal(72, 0.05)  # 0.6 news/hour
+    busy.normal(72, 300)  # 3,600 news/hour: even the lowest lift is watched
+    detector, state, end = _state(quiet)
+    watched = detector.watched(state, rule, 0.2, end)
+    assert watched[-1] and not watched[0] and sum(watched) < len(rule.lifts)
+    rate = detector.rate(state, rule, end)
+    assert threshold(rate, 300.0, sum(watched), 0.1) < detector.threshold(state, rule, end)
+    detector, state, end = _state(busy)
+    assert all(detector.watched(state, rule, 0.2, end))
+
+
+def test_an_unwatched_lift_keeps_its_cusum_at_zero_and_the_state_survives_a_restart() -> None:
+    feed = Feed(Detector(rules()))
+    feed.normal(72, 0.05)
+    feed.surge(2, 1, 1)
+    detector, state, end = _state(feed)
+    watched = detector.watched(
+        state, rules().rules[0], detector.baseline(state, rules().rules[0], 0.2, end) or 0.2, end
+    )
+    assert all(s == 0.0 for s, w in zip(state.cusum, watched, strict=True) if not w)
+    assert any(s > 0.0 for s in state.cusum)
+    restarted = Detector(rules())
+    restarted.restore(json.loads(json.dumps(detector.snapshot())))
+    assert restarted.snapshot() == detector.snapshot()
