@@ -64,6 +64,21 @@ def ensure_topics(settings: KafkaSettings) -> None:
         admin.close()
 
 
+def topic_partitions(settings: KafkaSettings, topics: list[str]) -> dict[str, list[int]]:
+    """The partition ids of each topic (read once at start: partitions added later keep the keys that the
+    worker sends on the partitions they had, which a producer reading fresh metadata would move)."""
+    admin = admin_client(settings)
+    try:
+        described = admin.describe_topics(topics)
+    finally:
+        admin.close()
+    return {
+        topic["name"]: sorted(part["partition_index"] for part in topic["partitions"])
+        for topic in described
+        if not topic.get("error_code") and topic["partitions"]
+    }
+
+
 def make_producer(settings: KafkaSettings, **overrides: Any) -> KafkaProducer:
     """An idempotent-where-supported producer that waits for all in-sync replicas."""
     options = {**client_options(settings), "acks": "all", "enable_idempotence": True, "linger_ms": 5, **overrides}

@@ -1,6 +1,6 @@
 """Kafka's default partition of keyed records (murmur2), for many keys at once (pure, numpy).
 
-The worker sends news.scored and news.dlq in producer batches with an explicit partition; this gives the
+The worker sends news.scored and news.dlq records with an explicit partition; this gives the
 partition Kafka's default partitioner (Java, kafka-python, aiokafka) would pick for the same key, so a
 consumer keyed by news id sees each news item on one partition. aiokafka's murmur2 is pure Python (about
 15 µs a key); news ids all have the same length, so one vectorised pass covers a whole batch.

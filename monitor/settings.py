@@ -53,6 +53,13 @@ class KafkaSettings(BaseModel):
     session_timeout: float = Field(6.0, ge=1, description="consumer group session timeout, seconds")
     heartbeat_interval: float = Field(2.0, gt=0, description="consumer heartbeat interval, seconds")
     connect_timeout: float = Field(15.0, gt=0, description="seconds to reach the brokers at start before giving up")
+    commit_interval: float = Field(
+        0.5,
+        gt=0,
+        le=60,
+        description="seconds between the worker's offset commits (what is done is committed; a restart "
+        "redelivers at most this much more)",
+    )
     producer_max_request_size: int = Field(
         1_000_000,
         ge=10_000,
