@@ -39,9 +39,9 @@ def _rules(path: Path | None, settings: Settings) -> Any:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the evaluator alone (embedded Elasticsearch when none is configured) until interrupted."""
     from alerts.service import build_evaluator
-    from monitor.metrics import Metrics
-    from monitor.metrics_server import serving
-    from monitor.services import running_services
+    from monitor.app.metrics import Metrics
+    from monitor.app.metrics_server import serving
+    from monitor.app.services import running_services
 
     rules = _rules(args.rules, settings)
     stop = threading.Event()

@@ -29,10 +29,10 @@ from alerts.notifier import DeliveryStats, Notifier, NotifierConfig
 from alerts.outbox import Target
 from alerts.rules import Rules, load_rules
 from alerts.settings import AlertSettings
-from monitor.es import make_client
-from monitor.es_setup import ensure_setup_at_start
-from monitor.metrics import Metrics
+from monitor.app.metrics import Metrics
 from monitor.settings import Settings
+from monitor.store.es import make_client
+from monitor.store.es_setup import ensure_setup_at_start
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from monitor.schemas import ScoredNews
+from monitor.news.schemas import ScoredNews
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from pydantic_settings import (
 )
 
 from alerts.settings import AlertSettings
-from monitor.env_check import describe_unknown, unknown_variables
+from monitor.app.env_check import describe_unknown, unknown_variables
 from monitor.ingest.settings import ScrapeSettings
 from monitor.setting_types import CommaList, split_commas
 

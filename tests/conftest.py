@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.embedded import ES_SERVERS, embedded_workdir, start_tansu, start_with_retry
+from monitor.app.embedded import ES_SERVERS, embedded_workdir, start_tansu, start_with_retry
+from monitor.scoring.testing import make_tiny_model_dir
 from monitor.settings import ElasticsearchSettings, KafkaSettings, Settings
-from monitor.testing import make_tiny_model_dir
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from monitor.modeldir import DEFAULT_BASE
+from monitor.scoring.modeldir import DEFAULT_BASE
 
 
 def _arg(default: Any, help: str, **extra: Any) -> Any:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
-from monitor.modeldir import TASKS
+from monitor.scoring.modeldir import TASKS
 from training.data import Example
 
 

@@ -84,8 +84,8 @@ def cmd_train(namespace: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_eval(namespace: argparse.Namespace, settings: Any) -> int:
-    from monitor.modeldir import ModelFormatError
-    from monitor.scorer import Scorer
+    from monitor.scoring.modeldir import ModelFormatError
+    from monitor.scoring.scorer import Scorer
     from training.data import DataError
     from training.evaluate import evaluate_file
 

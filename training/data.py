@@ -9,8 +9,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.modeldir import TASKS
-from monitor.textnorm import normalize
+from monitor.scoring.modeldir import TASKS
+from monitor.scoring.textnorm import normalize
 from training.labels import LabelError, LabelMap
 
 IGNORE = -100  # label index of a task an example has no label for

@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 from torch.nn import functional
 
-from monitor.model import MultiTaskModel, load_model
-from monitor.modeldir import TASKS, model_dir_for
-from monitor.textnorm import normalize
+from monitor.scoring.model import MultiTaskModel, load_model
+from monitor.scoring.modeldir import TASKS, model_dir_for
+from monitor.scoring.textnorm import normalize
 from training.batches import encode, pad
 from training.data import IGNORE, DataError, Example, read_rows
 from training.loss import masked_multitask_loss

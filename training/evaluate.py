@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.contracts import BatchScorer, Prediction
-from monitor.modeldir import TASKS
+from monitor.scoring.modeldir import TASKS
 from training.data import DataSource, read_examples
 from training.labels import LabelMap
 from training.metrics import classification_report

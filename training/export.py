@@ -1,4 +1,4 @@
-"""Writing a trained model in the finmon model directory format (monitor/modeldir.py)."""
+"""Writing a trained model in the finmon model directory format (monitor/scoring/modeldir.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 from safetensors.torch import load_file, save_file
 
-from monitor.model import MultiTaskModel, save_heads
-from monitor.modeldir import HEADS_FILE, SPEC_FILE, ModelSpec
+from monitor.scoring.model import MultiTaskModel, save_heads
+from monitor.scoring.modeldir import HEADS_FILE, SPEC_FILE, ModelSpec
 
 ADAPTER_DIR = "adapter"
 ADAPTER_FILE = "adapter_model.safetensors"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from monitor import schemas
-from monitor.modeldir import TASKS
+from monitor.news import schemas
+from monitor.scoring.modeldir import TASKS
 
 SENTIMENT_LABELS = list(schemas.SENTIMENT_LABELS)
 TOPIC_LABELS = list(schemas.TOPIC_LABELS)

@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from monitor.modeldir import TASKS, ModelSpec
-from monitor.scorer import Scorer
+from monitor.scoring.modeldir import TASKS, ModelSpec
+from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings
 from training.args import TrainArgs
 from training.batches import encode

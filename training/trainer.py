@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from monitor.model import MultiTaskModel
-from monitor.modeldir import TASKS
+from monitor.scoring.model import MultiTaskModel
+from monitor.scoring.modeldir import TASKS
 from training.batches import collate, epoch_batches, pad
 from training.checkpoint import Progress, load_best, load_checkpoint, save_best, save_checkpoint
 from training.data import IGNORE, Example

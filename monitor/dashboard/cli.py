@@ -46,7 +46,7 @@ def _clock(now: datetime | None) -> Callable[[], datetime]:
 def cmd_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.dashboard.browser import ChromiumMissing, screenshot
     from monitor.dashboard.service import dashboard
-    from monitor.es import make_client
+    from monitor.store.es import make_client
 
     if settings.es.embedded:
         raise SettingsError("FINMON_ES__URLS: the dashboard reads a running Elasticsearch (`finmon up` serves it too)")

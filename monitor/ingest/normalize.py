@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
-from monitor.ids import canonical_url, stable_hash
 from monitor.ingest.language import LanguageDetector, primary_subtag
 from monitor.ingest.parse import RawEntry
 from monitor.ingest.tickers import TickerExtractor
-from monitor.schemas import NewsItem
-from monitor.textnorm import normalize
+from monitor.news.ids import canonical_url, stable_hash
+from monitor.news.schemas import NewsItem
+from monitor.scoring.textnorm import normalize
 
 OLDEST_PLAUSIBLE = datetime(1995, 1, 1, tzinfo=UTC)  # before web news feeds existed
 MAX_TITLE = 1000

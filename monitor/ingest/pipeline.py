@@ -23,7 +23,7 @@ from monitor.ingest.similarity import to_bytes
 from monitor.ingest.sinks import Sink
 from monitor.ingest.stats import ScrapeStats
 from monitor.ingest.store import SeenItem, StateStore
-from monitor.schemas import NewsItem
+from monitor.news.schemas import NewsItem
 
 log = logging.getLogger(__name__)
 

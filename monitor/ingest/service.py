@@ -122,7 +122,7 @@ def _restored_linker(settings: Settings, store: StateStore, now: datetime) -> St
 
 
 def _kafka_sink(settings: Settings, producer: Any) -> KafkaSink:
-    from monitor.kafka import make_producer
+    from monitor.stream.kafka import make_producer
 
     owns = producer is None
     producer = producer or make_producer(settings.kafka)

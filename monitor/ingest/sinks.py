@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 from typing import Any, Protocol
 
-from monitor.schemas import NewsItem
+from monitor.news.schemas import NewsItem
 
 
 class Sink(Protocol):

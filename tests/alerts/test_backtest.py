@@ -14,7 +14,7 @@ from alerts.backtest import EventError, read_events, run_backtest
 from alerts.model import Series
 from alerts.rules import Scope, load_rules
 from alerts.sources import MemorySource, NewsEvent
-from monitor.cli import main
+from monitor.app.cli import main
 
 START = datetime(2024, 3, 4, tzinfo=UTC)
 SPIKE = (START + timedelta(hours=30), START + timedelta(hours=31))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import main
+from monitor.app.cli import main
 
 from .feedserver import FeedServer, Route
 

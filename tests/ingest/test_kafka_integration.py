@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer
 
-from monitor.cli import main
+from monitor.app.cli import main
 from monitor.ingest.feeds import FeedConfig
 from monitor.ingest.service import MEMORY, build_scraper
-from monitor.kafka import client_options, ensure_topics
-from monitor.schemas import NewsItem
+from monitor.news.schemas import NewsItem
 from monitor.settings import KafkaSettings, Settings
+from monitor.stream.kafka import client_options, ensure_topics
 
 from .feedserver import FeedServer, Route
 

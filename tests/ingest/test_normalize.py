@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.ids import canonical_url, news_id
 from monitor.ingest.companies import default_extractor
 from monitor.ingest.language import LanguageDetector, primary_subtag
 from monitor.ingest.normalize import FeedContext, Normalizer, html_to_text, plausible_time
 from monitor.ingest.parse import RawEntry
+from monitor.news.ids import canonical_url, news_id
 
 FETCHED = datetime(2025, 11, 6, 12, 0, tzinfo=UTC)
 FEED = FeedContext("Example Wire", "en-US")

@@ -13,7 +13,7 @@ import pytest
 from monitor.ingest.feeds import FeedConfig
 from monitor.ingest.service import MEMORY, Scraper, build_scraper
 from monitor.ingest.sinks import MemorySink
-from monitor.schemas import NewsItem
+from monitor.news.schemas import NewsItem
 from monitor.settings import Settings
 
 from .feedserver import FeedServer, Route

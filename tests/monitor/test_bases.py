@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor import bases
-from monitor.modeldir import ModelFormatError, resolve_base
+from monitor.scoring import bases
+from monitor.scoring.modeldir import ModelFormatError, resolve_base
 
 
 def _sliced_zip(tmp_path: Path, name: str, pieces: int) -> tuple[list[Path], str]:
@@ -57,7 +57,7 @@ def test_unknown_parted_base_lists_the_known_ones() -> None:
 
 
 def test_shipped_model_names_resolve_inside_the_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from monitor.modeldir import default_model_dir, model_dir_for
+    from monitor.scoring.modeldir import default_model_dir, model_dir_for
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "accurate").mkdir()  # a same-named folder in the working directory does not shadow the shipped one
@@ -68,7 +68,7 @@ def test_shipped_model_names_resolve_inside_the_package(tmp_path: Path, monkeypa
 
 
 def test_unknown_shipped_name_is_an_error() -> None:
-    from monitor.modeldir import shipped_model_dir
+    from monitor.scoring.modeldir import shipped_model_dir
 
     with pytest.raises(ModelFormatError, match=r"no shipped model 'fast'.*default, accurate"):
         shipped_model_dir("fast")

@@ -1,6 +1,6 @@
 import pytest
 
-from monitor.batching import mean_by_owner, plan_microbatches
+from monitor.scoring.batching import mean_by_owner, plan_microbatches
 
 
 def test_batches_are_length_sorted_and_bounded_by_count() -> None:

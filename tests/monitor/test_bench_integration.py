@@ -25,7 +25,7 @@ def test_bench_pipeline_json_has_the_ratio_and_the_zero_cost_path(tiny_model_dir
     args = ["bench", "pipeline", "--texts", str(texts), "--limit", "40", "--json"]
     args += ["--model", str(tiny_model_dir), "--backend", "torch"]
     done = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", *args], env=env, capture_output=True, text=True, timeout=400
+        [sys.executable, "-m", "monitor.app.cli", *args], env=env, capture_output=True, text=True, timeout=400
     )
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])

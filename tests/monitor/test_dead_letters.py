@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from monitor.dead_letters import KEY_LIMIT, DlqRecord, Source, dlq_record
+from monitor.stream.dead_letters import KEY_LIMIT, DlqRecord, Source, dlq_record
 
 SOURCE = Source("news.raw", 3, 42)
 LIMIT = 1_000_000

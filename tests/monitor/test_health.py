@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.health import Progress
+from monitor.stream.health import Progress
 
 
 class Clock:

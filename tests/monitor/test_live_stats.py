@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from monitor.stats import RateMeter, ReplayClock, Settled
+from monitor.app.live_stats import RateMeter, ReplayClock, Settled
 
 
 class FakeMonotonic:

@@ -8,7 +8,7 @@ import threading
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from monitor.logs import configure_logging
+from monitor.app.logs import configure_logging
 
 
 class Collector(logging.Handler):

@@ -6,7 +6,7 @@ import random
 
 from aiokafka.partitioner import DefaultPartitioner, murmur2
 
-from monitor import partitioning
+from monitor.stream import partitioning
 
 
 def test_murmur2_matches_aiokafka_for_keys_of_every_length() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor import poison
-from monitor.decoding import InvalidMessage, decode_news
+from monitor.news.decoding import InvalidMessage, decode_news
+from monitor.stream import poison
 
 BAD = poison.poison("unit")
 

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 from monitor.contracts import Prediction
-from monitor.decoding import InvalidMessage, decode_news
-from monitor.processing import BatchProcessor
-from monitor.scorer import Scorer
+from monitor.news.decoding import InvalidMessage, decode_news
+from monitor.scoring.scorer import Scorer
+from monitor.scoring.testing import MemorySink
 from monitor.settings import ModelSettings
-from monitor.testing import MemorySink
+from monitor.stream.processing import BatchProcessor
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

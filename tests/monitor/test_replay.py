@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.replay import Pacer, ReplayError, message_key, read_records
+from monitor.stream.replay import Pacer, ReplayError, message_key, read_records
 
 
 def test_jsonl_lines_are_sent_byte_for_byte(tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from monitor.ids import canonical_url, news_id
-from monitor.schemas import NewsItem, ScoredNews, SentimentProbs
+from monitor.news.ids import canonical_url, news_id
+from monitor.news.schemas import NewsItem, ScoredNews, SentimentProbs
 
 
 def test_canonical_url_drops_tracking_fragment_default_port_and_sorts_query() -> None:

@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.modeldir import ModelFormatError, ModelSpec
-from monitor.scorer import Scorer
+from monitor.scoring.modeldir import ModelFormatError, ModelSpec
+from monitor.scoring.scorer import Scorer
+from monitor.scoring.testing import SENTIMENT_LABELS, TOPIC_LABELS
 from monitor.settings import ModelSettings
-from monitor.testing import SENTIMENT_LABELS, TOPIC_LABELS
 
 
 @pytest.fixture(scope="module")

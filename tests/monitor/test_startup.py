@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.embedded import free_port
-from monitor.kafka import ensure_topics, make_producer
-from monitor.metrics_server import health_status
+from monitor.app.embedded import free_port
+from monitor.app.metrics_server import health_status
 from monitor.settings import KafkaSettings
+from monitor.stream.kafka import ensure_topics, make_producer
 
 
 def finmon_env(**variables: str) -> dict[str, str]:
@@ -32,7 +32,7 @@ def finmon_env(**variables: str) -> dict[str, str]:
 def run_finmon(args: list[str], env: dict[str, str], timeout: float = 120) -> tuple[int, str, float]:
     began = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "monitor.app.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
     )
     return done.returncode, done.stderr, time.monotonic() - began
 
@@ -115,7 +115,7 @@ def worker_on_silent_es(
         )
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "monitor.cli", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
+                [sys.executable, "-m", "monitor.app.cli", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
             )
         try:
             yield process, port, connected

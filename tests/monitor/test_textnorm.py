@@ -1,4 +1,4 @@
-from monitor.textnorm import normalize
+from monitor.scoring.textnorm import normalize
 
 
 def test_links_entities_and_whitespace_are_cleaned_and_cashtags_kept() -> None:

@@ -49,7 +49,7 @@ def start_up(tmp_path: Path, tiny_model_dir: Path, *args: str) -> tuple[subproce
     log = tmp_path / "up.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "up", "--no-view", *args],
+            [sys.executable, "-m", "monitor.app.cli", "up", "--no-view", *args],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -18,15 +18,15 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 
-from monitor import poison
-from monitor.embedded import ES_SERVERS, free_port
-from monitor.es import make_client
-from monitor.kafka import client_options, ensure_topics, make_producer
-from monitor.mappings import NEWS_MAPPING
-from monitor.metrics_server import health_status
-from monitor.replay import replay
+from monitor.app.embedded import ES_SERVERS, free_port
+from monitor.app.metrics_server import health_status
 from monitor.settings import Settings, to_env
-from monitor.worker import LAG_CHECK_INTERVAL
+from monitor.store.es import make_client
+from monitor.store.mappings import NEWS_MAPPING
+from monitor.stream import poison
+from monitor.stream.kafka import client_options, ensure_topics, make_producer
+from monitor.stream.replay import replay
+from monitor.stream.worker import LAG_CHECK_INTERVAL
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +77,7 @@ class Worker:
         env = {**os.environ, **to_env(settings), "FINMON_LOG_LEVEL": "INFO"}
         with log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "monitor.cli", "worker"],
+                [sys.executable, "-m", "monitor.app.cli", "worker"],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -297,13 +297,13 @@ def test_a_hostile_mix_loses_no_news_and_dead_letters_every_poison(
 
 FAILING_PUBLISH = """
 import sys
-from monitor import worker
+from monitor.stream import worker
 
 async def publish(self, result, events):
     raise RuntimeError("the broker refused the batch")
 
 worker.NewsWorker.publish = publish
-from monitor.cli import main
+from monitor.app.cli import main
 sys.exit(main(["worker"]))
 """
 

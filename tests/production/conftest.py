@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import Elasticsearch
 
-from monitor.es import make_client
 from monitor.settings import ElasticsearchSettings
+from monitor.store.es import make_client
 
 
 @pytest.fixture

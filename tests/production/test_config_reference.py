@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from monitor import cli
-from monitor.config_reference import END, START, ReferenceMissing, markdown, rows, with_reference
+from monitor.app import cli
+from monitor.app.config_reference import END, START, ReferenceMissing, markdown, rows, with_reference
 from monitor.settings import Settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"

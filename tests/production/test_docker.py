@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.cli import build_parser
+from monitor.app.cli import build_parser
 from monitor.settings import load_settings
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"

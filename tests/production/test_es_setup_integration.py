@@ -7,11 +7,11 @@ import logging
 import pytest
 from elasticsearch import Elasticsearch
 
-from monitor import cli
-from monitor.es import EsNewsSink
-from monitor.es_setup import IndexSetup, ensure_setup, run_setup, templates_missing
-from monitor.mappings import NEWS_MAPPING, IndexSpec, Lifecycle, SetupError
+from monitor.app import cli
 from monitor.settings import ElasticsearchSettings, Settings, to_env
+from monitor.store.es import EsNewsSink
+from monitor.store.es_setup import IndexSetup, ensure_setup, run_setup, templates_missing
+from monitor.store.mappings import NEWS_MAPPING, IndexSpec, Lifecycle, SetupError
 
 from .dataset import known_news
 
@@ -26,7 +26,7 @@ def es(es_settings: ElasticsearchSettings, unique: str) -> ElasticsearchSettings
 def test_setup_falls_back_to_plain_indices_and_twice_changes_nothing(
     es_client: Elasticsearch, es: ElasticsearchSettings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="monitor.es_setup"):
+    with caplog.at_level(logging.INFO, logger="monitor.store.es_setup"):
         first = run_setup(es_client, es)
     assert "no ILM" in caplog.text
     outcomes = {(s.kind, s.name): s.outcome for s in first}
@@ -117,8 +117,8 @@ def test_rollover_alias_keeps_exactly_one_copy_per_id(
 
 
 def test_a_worker_does_not_start_on_a_mapping_conflict(settings: Settings) -> None:
-    from monitor.es import make_client
-    from monitor.worker import build_worker
+    from monitor.store.es import make_client
+    from monitor.stream.worker import build_worker
 
     client = make_client(settings.es)
     client.indices.create(index=settings.es.news_index, mappings={"properties": {"scored_at": {"type": "keyword"}}})

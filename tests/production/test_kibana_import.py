@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from monitor import cli
+from monitor.app import cli
 from monitor.kibana import shipped
 from monitor.kibana.importer import ImportFailed, KibanaTarget, import_objects
 
@@ -140,7 +140,7 @@ def test_a_starting_kibana_is_retried_within_wait(kibana: FakeKibana) -> None:
 
 
 def test_an_unreachable_kibana_fails_clearly() -> None:
-    from monitor.embedded import free_port
+    from monitor.app.embedded import free_port
 
     with pytest.raises(ImportFailed, match="did not answer"):
         import_objects(KibanaTarget(f"http://127.0.0.1:{free_port()}"), b"{}\n", overwrite=False)

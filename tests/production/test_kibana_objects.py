@@ -21,7 +21,7 @@ from monitor.kibana.objects import (
     to_ndjson,
     vega_spec,
 )
-from monitor.mappings import NEWS_MAPPING, field_types
+from monitor.store.mappings import NEWS_MAPPING, field_types
 
 NUMERIC = {"float", "double", "integer", "long", "half_float", "scaled_float"}
 TYPES = {"news": field_types(NEWS_MAPPING), "alerts": field_types(HISTORY_MAPPING)}

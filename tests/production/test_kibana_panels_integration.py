@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from monitor.es import EsNewsSink
-from monitor.es_setup import run_setup
 from monitor.kibana import PANELS, shipped
 from monitor.kibana.objects import HEADLINE_COLUMNS, with_time_range
 from monitor.settings import ElasticsearchSettings
+from monitor.store.es import EsNewsSink
+from monitor.store.es_setup import run_setup
 
 from .dataset import T0, known_news
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.mappings import (
+from monitor.store.mappings import (
     NEWS_MAPPING,
     IndexSpec,
     Lifecycle,

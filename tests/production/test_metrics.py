@@ -8,10 +8,10 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 
+from monitor.app.logs import JsonFormatter
+from monitor.app.metrics import Metrics
+from monitor.app.metrics_server import serving
 from monitor.ingest.stats import ScrapeStats
-from monitor.logs import JsonFormatter
-from monitor.metrics import Metrics
-from monitor.metrics_server import serving
 from monitor.settings import MetricsSettings
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from monitor.embedded import free_port
-from monitor.es import make_client
-from monitor.kafka import ensure_topics, make_producer
+from monitor.app.embedded import free_port
 from monitor.settings import Settings, to_env
+from monitor.store.es import make_client
+from monitor.stream.kafka import ensure_topics, make_producer
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +60,7 @@ def worker(settings: Settings, tmp_path: Path, request: pytest.FixtureRequest) -
     }
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "monitor.app.cli", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     yield f"http://127.0.0.1:{port}", log
     process.send_signal(signal.SIGTERM)
@@ -120,7 +120,7 @@ def test_worker_metrics_after_processing(settings: Settings, worker: tuple[str, 
     lines = [line for line in log.read_text().splitlines() if line.startswith("{")]
     records = [json.loads(line) for line in lines]
     assert any(
-        "metrics on http://127.0.0.1" in r["message"] and r["logger"] == "monitor.metrics_server" for r in records
+        "metrics on http://127.0.0.1" in r["message"] and r["logger"] == "monitor.app.metrics_server" for r in records
     )
     assert all({"ts", "level", "logger", "message"} <= r.keys() for r in records)
 
@@ -128,8 +128,8 @@ def test_worker_metrics_after_processing(settings: Settings, worker: tuple[str, 
 def test_alert_evaluator_metrics(settings: Settings, request: pytest.FixtureRequest) -> None:
     """One evaluation and its counters, scraped from the metrics server `finmon alerts` runs."""
     from alerts.service import build_evaluator
-    from monitor.metrics import Metrics
-    from monitor.metrics_server import serving
+    from monitor.app.metrics import Metrics
+    from monitor.app.metrics_server import serving
 
     metrics = Metrics()
     service = build_evaluator(settings, metrics=metrics)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.modeldir import default_model_dir
-from monitor.scorer import Scorer
+from monitor.scoring.modeldir import default_model_dir
+from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings
 
 pytestmark = pytest.mark.slow
@@ -49,7 +49,7 @@ def test_default_model_scores_obvious_headlines() -> None:
 def test_finmon_eval_of_the_default_model(shared_data: Path, tmp_path: Path, task: str, folder: str) -> None:
     data = shared_data / folder / "valid.csv"
     result = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "eval", "--data", str(data), "--task", task],
+        [sys.executable, "-m", "monitor.app.cli", "eval", "--data", str(data), "--task", task],
         env=offline_env(tmp_path),
         capture_output=True,
         text=True,
@@ -70,7 +70,7 @@ def test_demo_burst_raises_a_ticker_alert(tmp_path: Path) -> None:
     log = tmp_path / "up.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "up", "--demo", "--no-view"],
+            [sys.executable, "-m", "monitor.app.cli", "up", "--demo", "--no-view"],
             env=offline_env(tmp_path),
             stdout=out,
             stderr=subprocess.STDOUT,

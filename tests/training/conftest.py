@@ -10,9 +10,9 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel, BertTokenizer
 
-from monitor.model import MultiTaskModel, save_heads
-from monitor.modeldir import ModelSpec
-from monitor.testing import SENTIMENT_LABELS, TOPIC_LABELS, make_tokenizer
+from monitor.scoring.model import MultiTaskModel, save_heads
+from monitor.scoring.modeldir import ModelSpec
+from monitor.scoring.testing import SENTIMENT_LABELS, TOPIC_LABELS, make_tokenizer
 from training.args import TrainArgs
 
 HEADLINES = [
@@ -40,7 +40,7 @@ def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) 
 
 
 def word_tokenizer(directory: Path) -> BertTokenizer:
-    """monitor.testing's small WordPiece vocabulary, loaded from its vocab.txt: under transformers 5,
+    """monitor.scoring.testing's small WordPiece vocabulary, loaded from its vocab.txt: under transformers 5,
     make_tokenizer's `BertTokenizer(vocab_file=...)` ignores the file and maps every word to [UNK]."""
     make_tokenizer(directory)
     tokenizer = BertTokenizer.from_pretrained(str(directory))

@@ -1,4 +1,4 @@
-"""A saved PEFT LoRA adapter merged into a fresh base by monitor.model.merge_lora (no peft at load time) gives
+"""A saved PEFT LoRA adapter merged into a fresh base by monitor.scoring.model.merge_lora (no peft at load time) gives
 the PEFT-wrapped model's outputs."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import BertModel
 
-from monitor.model import merge_lora
-from monitor.modeldir import ModelFormatError
+from monitor.scoring.model import merge_lora
+from monitor.scoring.modeldir import ModelFormatError
 
 INPUT_IDS = torch.tensor([[2, 140, 141, 142, 150, 3, 0, 0], [2, 160, 161, 162, 163, 164, 165, 3]])
 MASK = (INPUT_IDS != 0).long()

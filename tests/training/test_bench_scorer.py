@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import main
+from monitor.app.cli import main
 from monitor.settings import Settings, SettingsError
 from training.bench import bench_scorer, load_texts
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import main
+from monitor.app.cli import main
 from training.data import DataError, DataSource, read_examples
 from training.labels import DEFAULT_LABELS, LabelMap
 

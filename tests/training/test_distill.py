@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import torch
 
-from monitor.modeldir import SPEC_FILE
+from monitor.scoring.modeldir import SPEC_FILE
 from training import distill
 from training.data import IGNORE
 from training.pipeline import finish, prepare

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from monitor.cli import main
-from monitor.scorer import Scorer
+from monitor.app.cli import main
+from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings
 from training.labels import DATASET_IDS
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from monitor.model import load_model
-from monitor.modeldir import TASKS
-from monitor.onnx_backend import OnnxRunner, export_fp32
-from monitor.scorer import Scorer
+from monitor.scoring.model import load_model
+from monitor.scoring.modeldir import TASKS
+from monitor.scoring.onnx_backend import OnnxRunner, export_fp32
+from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings
 
 pytest.importorskip("onnxruntime")

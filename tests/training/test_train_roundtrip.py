@@ -12,12 +12,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from monitor.model import load_model
-from monitor.modeldir import SPEC_FILE, ModelSpec
-from monitor.schemas import SENTIMENT_LABELS
-from monitor.scorer import Scorer
+from monitor.news.schemas import SENTIMENT_LABELS
+from monitor.scoring.model import load_model
+from monitor.scoring.modeldir import SPEC_FILE, ModelSpec
+from monitor.scoring.scorer import Scorer
+from monitor.scoring.textnorm import normalize
 from monitor.settings import ModelSettings
-from monitor.textnorm import normalize
 from training.pipeline import finish, prepare
 
 TEXTS = ["Fed cuts rates; stocks rise https://t.co/x", "oil price falls", "apple earnings beat, shares jump"]

@@ -7,9 +7,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.replay import read_records
-from monitor.schemas import ScoredNews, SentimentProbs
-from monitor.up import demo_feed
+from monitor.app.up import demo_feed
+from monitor.news.schemas import ScoredNews, SentimentProbs
+from monitor.stream.replay import read_records
 
 NEGATIVE_WORDS = ("warn", "cut", "fall", "drop", "halt", "probe", "inquiry", "downgrade", "loss", "lawsuit", "exit")
 TOPICS = ("Earnings", "Macro", "Markets", "M&A")

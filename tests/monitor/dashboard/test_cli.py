@@ -2,7 +2,7 @@ import argparse
 
 import pytest
 
-from monitor import cli
+from monitor.app import cli
 from monitor.dashboard.cli import _moment, _size
 
 

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from monitor import cli
+from monitor.app import cli
 from monitor.dashboard.browser import drawn_marks, dump_dom, find_chromium
 from monitor.dashboard.data import DashboardData
 from monitor.dashboard.service import dashboard, target_of
-from monitor.es import EsNewsSink, make_client
-from monitor.es_setup import run_setup
 from monitor.settings import ElasticsearchSettings, Settings
+from monitor.store.es import EsNewsSink, make_client
+from monitor.store.es_setup import run_setup
 
 from .demo_data import NOW, demo_alerts, demo_news
 

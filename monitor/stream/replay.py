@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
-from monitor.decoding import InvalidMessage, decode_news
+from monitor.news.decoding import InvalidMessage, decode_news
 
 CSV_FIELDS = ("title", "text", "summary", "url", "source", "published_at", "language", "id")
 

@@ -14,7 +14,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import make_wsgi_app
 
-from monitor.metrics import Metrics
+from monitor.app.metrics import Metrics
 from monitor.settings import MetricsSettings
 
 log = logging.getLogger(__name__)

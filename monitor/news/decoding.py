@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from monitor.schemas import NewsItem
+from monitor.news.schemas import NewsItem
 
 # A JSON escape of a control character other than tab, newline and carriage return.
 _CONTROL_ESCAPE = re.compile(r"\\u00(?:0[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF])")

@@ -16,7 +16,7 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 from transformers.utils import logging as hf_logging
 
-from monitor.modeldir import HEADS_FILE, TASKS, ModelFormatError, ModelSpec, resolve_base
+from monitor.scoring.modeldir import HEADS_FILE, TASKS, ModelFormatError, ModelSpec, resolve_base
 
 log = logging.getLogger(__name__)
 

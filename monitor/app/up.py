@@ -23,17 +23,17 @@ from kafka import KafkaConsumer
 
 from alerts.rules import Rules, load_rules
 from alerts.service import AlertService, build_evaluator
-from monitor.embedded import die_with_parent
-from monitor.es import make_client
-from monitor.es_setup import ensure_setup
+from monitor.app.embedded import die_with_parent
+from monitor.app.live_stats import Headline, RateMeter, ReplayClock, Settled, Snapshot, TopicRow
+from monitor.app.metrics import Metrics
+from monitor.app.services import running_services
 from monitor.ingest.service import Scraper, build_scraper
-from monitor.kafka import client_options, ensure_topics, make_producer
-from monitor.metrics import Metrics
-from monitor.modeldir import ModelSpec, model_dir_for
-from monitor.replay import read_records, replay
-from monitor.services import running_services
+from monitor.scoring.modeldir import ModelSpec, model_dir_for
 from monitor.settings import Settings, to_env
-from monitor.stats import Headline, RateMeter, ReplayClock, Settled, Snapshot, TopicRow
+from monitor.store.es import make_client
+from monitor.store.es_setup import ensure_setup
+from monitor.stream.kafka import client_options, ensure_topics, make_producer
+from monitor.stream.replay import read_records, replay
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def worker_process(settings: Settings, log_file: Path) -> Iterator[subprocess.Po
     env = {**os.environ, **to_env(settings)}
     with log_file.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "monitor.cli", "worker"],
+            [sys.executable, "-m", "monitor.app.cli", "worker"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -308,7 +308,7 @@ def run_up(
     """Servers, worker, optional feed replay, scraper (default: when nothing is replayed), alert evaluator, the
     dashboard page and the live view, until Ctrl-C/SIGTERM or `duration` (or, with `screenshot`, until the
     replay has settled and the page is saved there)."""
-    from monitor.view import LiveView, LogView
+    from monitor.app.view import LiveView, LogView
 
     ModelSpec.load(model_dir_for(settings.model.path))  # fail before starting
     feed = replay_file or (demo_feed() if demo else None)

@@ -13,15 +13,15 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 
 from alerts import cli as alerts_cli
-from monitor import config_cli
+from monitor.app import config_cli
+from monitor.app.logs import configure_logging
 from monitor.contracts import Unreachable
 from monitor.dashboard import cli as dashboard_cli
 from monitor.ingest import cli as ingest_cli
 from monitor.kibana import cli as kibana_cli
-from monitor.logs import configure_logging
-from monitor.mappings import SetupError
-from monitor.modeldir import ModelFormatError
+from monitor.scoring.modeldir import ModelFormatError
 from monitor.settings import ElasticsearchSettings, Settings, SettingsError, load_settings
+from monitor.store.mappings import SetupError
 from training import cli as training_cli
 
 log = logging.getLogger("finmon")
@@ -55,8 +55,8 @@ def _existing_file(text: str) -> Path:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.services import running_services
-    from monitor.worker import run_worker
+    from monitor.app.services import running_services
+    from monitor.stream.worker import run_worker
 
     with running_services(settings) as live:
         if settings.kafka.embedded:
@@ -69,8 +69,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
     """Create or check index templates, the ILM policy and indices; print one line per object."""
-    from monitor.es import make_client
-    from monitor.es_setup import run_setup
+    from monitor.store.es import make_client
+    from monitor.store.es_setup import run_setup
 
     if settings.es.embedded:
         raise SettingsError("FINMON_ES__URLS: setup needs a running Elasticsearch (the embedded one sets itself up)")
@@ -86,8 +86,8 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from monitor.kafka import ensure_topics, make_producer
-    from monitor.replay import replay
+    from monitor.stream.kafka import ensure_topics, make_producer
+    from monitor.stream.replay import replay
 
     if settings.kafka.embedded:
         raise SettingsError("FINMON_KAFKA__BOOTSTRAP_SERVERS: replay needs a running broker (or use `finmon up`)")
@@ -102,9 +102,9 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.metrics import Metrics
-    from monitor.metrics_server import serving
-    from monitor.up import run_up
+    from monitor.app.metrics import Metrics
+    from monitor.app.metrics_server import serving
+    from monitor.app.up import run_up
 
     metrics = Metrics()
     with serving(settings.metrics, metrics, "up"):
@@ -123,7 +123,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.bench import bench_pipeline
+    from monitor.app.bench import bench_pipeline
 
     model = settings.model.model_copy(
         update={k: v for k, v in {"path": args.model, "backend": args.backend}.items() if v is not None}

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from monitor.contracts import BatchScorer, Prediction, Sink
-from monitor.decoding import InvalidMessage, decode_news
-from monitor.schemas import NewsItem, ScoredNews
+from monitor.news.decoding import InvalidMessage, decode_news
+from monitor.news.schemas import NewsItem, ScoredNews
 
 log = logging.getLogger(__name__)
 

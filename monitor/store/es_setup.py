@@ -21,7 +21,8 @@ from elasticsearch import ApiError, Elasticsearch
 
 from alerts.es_store import HISTORY_MAPPING, OUTBOX_MAPPING, STATE_MAPPING
 from monitor.contracts import Unreachable
-from monitor.mappings import (
+from monitor.settings import ElasticsearchSettings
+from monitor.store.mappings import (
     NEWS_MAPPING,
     IndexSpec,
     Lifecycle,
@@ -33,7 +34,6 @@ from monitor.mappings import (
     template_body,
     with_meta,
 )
-from monitor.settings import ElasticsearchSettings
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Every Prometheus series finmon exposes, in one registry per process (no global registry).
 
 Adapters (the worker, the Elasticsearch sink, the alert service, the scraper) take a `Metrics` and count;
-`monitor.metrics_server` serves its registry with /healthz.
+`monitor.app.metrics_server` serves its registry with /healthz.
 """
 
 from __future__ import annotations

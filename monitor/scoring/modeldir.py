@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from monitor.bases import PARTS_PREFIX, BaseAssemblyError, resolve_parted
-from monitor.textnorm import NORMALIZER_VERSION
+from monitor.scoring.bases import PARTS_PREFIX, BaseAssemblyError, resolve_parted
+from monitor.scoring.textnorm import NORMALIZER_VERSION
 
 FORMAT_VERSION = 1
 SPEC_FILE = "finmon_model.json"

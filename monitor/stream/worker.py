@@ -36,20 +36,20 @@ from elasticsearch import Elasticsearch
 from faust.sensors import Monitor
 from faust.types import TP, EventT
 
+from monitor.app.metrics import Metrics
+from monitor.app.metrics_server import serving
 from monitor.contracts import BatchScorer, Prediction, Unreachable
-from monitor.dead_letters import Source, dlq_record
-from monitor.es import EsNewsSink, make_client
-from monitor.es_setup import ensure_setup, ensure_setup_at_start
-from monitor.fixed_scorer import FixedScorer
-from monitor.health import Progress
-from monitor.kafka import ensure_topics, topic_partitions
-from monitor.metrics import Metrics
-from monitor.metrics_server import serving
-from monitor.partitioning import partitions_for
-from monitor.processing import BatchProcessor, BatchResult, Decoded
-from monitor.schemas import ScoredNews
-from monitor.scorer import Scorer
+from monitor.news.schemas import ScoredNews
+from monitor.scoring.fixed_scorer import FixedScorer
+from monitor.scoring.scorer import Scorer
 from monitor.settings import KafkaSettings, ModelSettings, Settings
+from monitor.store.es import EsNewsSink, make_client
+from monitor.store.es_setup import ensure_setup, ensure_setup_at_start
+from monitor.stream.dead_letters import Source, dlq_record
+from monitor.stream.health import Progress
+from monitor.stream.kafka import ensure_topics, topic_partitions
+from monitor.stream.partitioning import partitions_for
+from monitor.stream.processing import BatchProcessor, BatchResult, Decoded
 
 log = logging.getLogger(__name__)
 

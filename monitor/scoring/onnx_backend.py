@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from monitor.model import MultiTaskModel
-from monitor.modeldir import TASKS
+from monitor.scoring.model import MultiTaskModel
+from monitor.scoring.modeldir import TASKS
 
 log = logging.getLogger(__name__)
 

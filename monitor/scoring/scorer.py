@@ -9,14 +9,14 @@ from pathlib import Path
 
 import torch
 
-from monitor.batching import mean_by_owner, plan_microbatches
 from monitor.contracts import Prediction
-from monitor.model import MultiTaskModel, load_model
-from monitor.modeldir import ModelSpec, model_dir_for
-from monitor.onnx_backend import OnnxRunner, cached_onnx_model, softmax
-from monitor.schemas import SENTIMENT_LABELS
+from monitor.news.schemas import SENTIMENT_LABELS
+from monitor.scoring.batching import mean_by_owner, plan_microbatches
+from monitor.scoring.model import MultiTaskModel, load_model
+from monitor.scoring.modeldir import ModelSpec, model_dir_for
+from monitor.scoring.onnx_backend import OnnxRunner, cached_onnx_model, softmax
+from monitor.scoring.textnorm import normalize
 from monitor.settings import ModelSettings
-from monitor.textnorm import normalize
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from monitor.ids import news_id
+from monitor.news.ids import news_id
 
 SCHEMA_VERSION = 1
 SENTIMENT_LABELS = ("negative", "neutral", "positive")

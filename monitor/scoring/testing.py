@@ -8,11 +8,11 @@ from pathlib import Path
 import torch
 from transformers import BertConfig, BertModel, BertTokenizer
 
-from monitor import schemas
 from monitor.contracts import Rejected
-from monitor.model import MultiTaskModel, save_heads
-from monitor.modeldir import ModelSpec
-from monitor.schemas import ScoredNews
+from monitor.news import schemas
+from monitor.news.schemas import ScoredNews
+from monitor.scoring.model import MultiTaskModel, save_heads
+from monitor.scoring.modeldir import ModelSpec
 
 TOPIC_LABELS = list(schemas.TOPIC_LABELS)
 SENTIMENT_LABELS = list(schemas.SENTIMENT_LABELS)

@@ -13,8 +13,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from monitor.app.live_stats import Snapshot, TopicRow
 from monitor.settings import Settings
-from monitor.stats import Snapshot, TopicRow
 
 log = logging.getLogger(__name__)
 

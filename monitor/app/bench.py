@@ -15,13 +15,13 @@ from kafka import KafkaAdminClient
 from rich.console import Console
 from rich.table import Table
 
-from monitor.es import make_client
-from monitor.kafka import admin_client, ensure_topics, make_producer
-from monitor.replay import replay
-from monitor.scorer import Scorer
-from monitor.services import running_services
+from monitor.app.services import running_services
+from monitor.app.up import worker_process
+from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings, Settings, SettingsError
-from monitor.up import worker_process
+from monitor.store.es import make_client
+from monitor.stream.kafka import admin_client, ensure_topics, make_producer
+from monitor.stream.replay import replay
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,12 @@ from elastic_transport._models import DEFAULT, DefaultType
 from elastic_transport._node import NodeApiResponse
 from elasticsearch import ApiError, Elasticsearch
 
+from monitor.app.metrics import Metrics
 from monitor.backoff import backoff_delays
 from monitor.contracts import Rejected
-from monitor.mappings import NEWS_MAPPING
-from monitor.metrics import Metrics
-from monitor.schemas import ScoredNews
+from monitor.news.schemas import ScoredNews
 from monitor.settings import ElasticsearchSettings
+from monitor.store.mappings import NEWS_MAPPING
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ def register(commands: Any) -> None:
 
 
 def cmd_reference(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.config_reference import ReferenceMissing, markdown, with_reference
+    from monitor.app.config_reference import ReferenceMissing, markdown, with_reference
 
     path = args.write or args.check
     if path is None:

@@ -1,0 +1,1 @@
+"""The app shell: CLI, `finmon up`, live view, metrics, embedded servers, benchmarks."""

@@ -1,0 +1,1 @@
+"""The model: shipped model directories, loading, batching and the torch / ONNX scorers."""

@@ -1,0 +1,1 @@
+"""Elasticsearch: the client and sink, index mappings and index setup."""
