@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from monitor.app.embedded import ES_SERVERS, embedded_workdir, start_tansu, start_with_retry
+from monitor.app.settings import Settings
 from monitor.scoring.testing import make_tiny_model_dir
-from monitor.settings import ElasticsearchSettings, KafkaSettings, Settings
+from monitor.settings import ElasticsearchSettings, KafkaSettings
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

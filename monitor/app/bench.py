@@ -16,9 +16,10 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor.app.services import running_services
+from monitor.app.settings import Settings, SettingsError
 from monitor.app.up import worker_process
 from monitor.scoring.scorer import Scorer
-from monitor.settings import ModelSettings, Settings, SettingsError
+from monitor.settings import ModelSettings
 from monitor.store.es import make_client
 from monitor.stream.kafka import admin_client, ensure_topics, make_producer
 from monitor.stream.replay import replay

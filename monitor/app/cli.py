@@ -15,12 +15,13 @@ from elastic_transport import ConnectionTimeout
 from alerts import cli as alerts_cli
 from monitor.app import config_cli
 from monitor.app.logs import configure_logging
+from monitor.app.settings import Settings, SettingsError, load_settings
 from monitor.contracts import Unreachable
 from monitor.dashboard import cli as dashboard_cli
 from monitor.ingest import cli as ingest_cli
 from monitor.kibana import cli as kibana_cli
 from monitor.scoring.modeldir import ModelFormatError
-from monitor.settings import ElasticsearchSettings, Settings, SettingsError, load_settings
+from monitor.settings import ElasticsearchSettings
 from monitor.store.mappings import SetupError
 from training import cli as training_cli
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from monitor.settings import Settings, SettingsError
+from monitor.app.settings import Settings, SettingsError
 
 
 def register(commands: Any) -> None:

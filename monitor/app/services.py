@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 
 from monitor.app.embedded import ES_SERVERS, embedded_workdir, start_tansu, start_with_retry
-from monitor.settings import Settings, to_env
+from monitor.app.settings import Settings, to_env
 
 log = logging.getLogger(__name__)
 

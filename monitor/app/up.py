@@ -27,9 +27,9 @@ from monitor.app.embedded import die_with_parent
 from monitor.app.live_stats import Headline, RateMeter, ReplayClock, Settled, Snapshot, TopicRow
 from monitor.app.metrics import Metrics
 from monitor.app.services import running_services
+from monitor.app.settings import Settings, to_env
 from monitor.ingest.service import Scraper, build_scraper
 from monitor.scoring.modeldir import ModelSpec, model_dir_for
-from monitor.settings import Settings, to_env
 from monitor.store.es import make_client
 from monitor.store.es_setup import ensure_setup
 from monitor.stream.kafka import client_options, ensure_topics, make_producer

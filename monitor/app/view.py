@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.app.live_stats import Snapshot, TopicRow
-from monitor.settings import Settings
+from monitor.app.settings import Settings
 
 log = logging.getLogger(__name__)
 

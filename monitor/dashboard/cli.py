@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.settings import Settings, SettingsError
+from monitor.app.settings import Settings, SettingsError
 
 
 def _moment(text: str) -> datetime:

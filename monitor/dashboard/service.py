@@ -8,11 +8,11 @@ from datetime import datetime
 
 from elasticsearch import Elasticsearch
 
+from monitor.app.settings import Settings
 from monitor.dashboard.data import DashboardData
 from monitor.dashboard.server import Routes, serving
 from monitor.dashboard.specs import Target
 from monitor.kibana.objects import NEWS_TIME
-from monitor.settings import Settings
 
 
 def target_of(settings: Settings, time_field: str | None = None) -> Target:

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from monitor.settings import Settings, SettingsError
+from monitor.app.settings import Settings, SettingsError
 
 log = logging.getLogger("finmon.scrape")
 STATS_EVERY = 60.0

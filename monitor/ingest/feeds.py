@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from monitor.settings import SettingsError
+from monitor.app.settings import SettingsError
 
 
 class FeedConfig(BaseModel):

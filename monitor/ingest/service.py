@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from monitor.app.settings import Settings, SettingsError
 from monitor.ingest.body import BodyFetcher, ExtractUnavailable, RobotsCache, load_extractor
 from monitor.ingest.companies import default_extractor
 from monitor.ingest.dedup import StoryLinker
@@ -23,7 +24,6 @@ from monitor.ingest.similarity import from_bytes
 from monitor.ingest.sinks import KafkaSink, Sink
 from monitor.ingest.stats import ScrapeStats
 from monitor.ingest.store import StateStore
-from monitor.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 

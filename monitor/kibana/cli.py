@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from monitor.app.settings import Settings, SettingsError
 from monitor.kibana import NDJSON, PANELS, shipped
-from monitor.settings import Settings, SettingsError
 
 
 def register(commands: Any) -> None:

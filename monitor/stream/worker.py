@@ -38,11 +38,12 @@ from faust.types import TP, EventT
 
 from monitor.app.metrics import Metrics
 from monitor.app.metrics_server import serving
+from monitor.app.settings import Settings
 from monitor.contracts import BatchScorer, Prediction, Unreachable
 from monitor.news.schemas import ScoredNews
 from monitor.scoring.fixed_scorer import FixedScorer
 from monitor.scoring.scorer import Scorer
-from monitor.settings import KafkaSettings, ModelSettings, Settings
+from monitor.settings import KafkaSettings, ModelSettings
 from monitor.store.es import EsNewsSink, make_client
 from monitor.store.es_setup import ensure_setup, ensure_setup_at_start
 from monitor.stream.dead_letters import Source, dlq_record

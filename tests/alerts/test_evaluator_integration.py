@@ -22,7 +22,8 @@ from alerts.rules import Rules, parse_rules
 from alerts.service import AlertService, build_evaluator
 from alerts.settings import AlertSettings
 from alerts.sources import MemorySource, NewsEvent
-from monitor.settings import ElasticsearchSettings, Settings
+from monitor.app.settings import Settings
+from monitor.settings import ElasticsearchSettings
 from monitor.store.es import ensure_news_index, make_client
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ from alerts.service import ActiveAlert, AlertService, notifier_config
 from alerts.settings import AlertSettings
 from alerts.sources import MemorySource
 from alerts.stores import AlwaysLease, MemoryHistory, MemoryStateStore
-from monitor.settings import SettingsError, load_settings
+from monitor.app.settings import SettingsError, load_settings
 
 
 def test_alert_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

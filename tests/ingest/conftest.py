@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.app.settings import Settings
 from monitor.ingest.settings import ScrapeSettings
-from monitor.settings import Settings
 
 from .feedserver import FeedServer
 

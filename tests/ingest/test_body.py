@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from monitor.app.settings import Settings
 from monitor.ingest.body import RobotsCache
 from monitor.ingest.feeds import FeedConfig
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.service import MEMORY, build_scraper
 from monitor.ingest.settings import ScrapeSettings
 from monitor.ingest.sinks import MemorySink
-from monitor.settings import Settings
 
 from .feedserver import FeedServer, Route
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from monitor.app.settings import SettingsError
 from monitor.ingest.feeds import default_feeds, load_feeds
-from monitor.settings import SettingsError
 
 
 def test_the_shipped_list_has_public_financial_feeds() -> None:

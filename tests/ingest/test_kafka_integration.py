@@ -9,10 +9,11 @@ import pytest
 from kafka import KafkaConsumer
 
 from monitor.app.cli import main
+from monitor.app.settings import Settings
 from monitor.ingest.feeds import FeedConfig
 from monitor.ingest.service import MEMORY, build_scraper
 from monitor.news.schemas import NewsItem
-from monitor.settings import KafkaSettings, Settings
+from monitor.settings import KafkaSettings
 from monitor.stream.kafka import client_options, ensure_topics
 
 from .feedserver import FeedServer, Route

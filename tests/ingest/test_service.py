@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from monitor.app.settings import Settings
 from monitor.ingest.feeds import FeedConfig
 from monitor.ingest.service import MEMORY, Scraper, build_scraper
 from monitor.ingest.sinks import MemorySink
 from monitor.news.schemas import NewsItem
-from monitor.settings import Settings
 
 from .feedserver import FeedServer, Route
 

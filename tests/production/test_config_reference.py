@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from monitor.app import cli
 from monitor.app.config_reference import END, START, ReferenceMissing, markdown, rows, with_reference
-from monitor.settings import Settings
+from monitor.app.settings import Settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from monitor.app.cli import build_parser
-from monitor.settings import load_settings
+from monitor.app.settings import load_settings
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}

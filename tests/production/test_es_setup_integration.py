@@ -8,7 +8,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from monitor.app import cli
-from monitor.settings import ElasticsearchSettings, Settings, to_env
+from monitor.app.settings import Settings, to_env
+from monitor.settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink
 from monitor.store.es_setup import IndexSetup, ensure_setup, run_setup, templates_missing
 from monitor.store.mappings import NEWS_MAPPING, IndexSpec, Lifecycle, SetupError

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from monitor.app.embedded import free_port
-from monitor.settings import Settings, to_env
+from monitor.app.settings import Settings, to_env
 from monitor.store.es import make_client
 from monitor.stream.kafka import ensure_topics, make_producer
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.app.cli import main
-from monitor.settings import Settings, SettingsError
+from monitor.app.settings import Settings, SettingsError
 from training.bench import bench_scorer, load_texts
 
 HEADLINES = [

@@ -15,10 +15,11 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from monitor.app import cli
+from monitor.app.settings import Settings
 from monitor.dashboard.browser import drawn_marks, dump_dom, find_chromium
 from monitor.dashboard.data import DashboardData
 from monitor.dashboard.service import dashboard, target_of
-from monitor.settings import ElasticsearchSettings, Settings
+from monitor.settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink, make_client
 from monitor.store.es_setup import run_setup
 

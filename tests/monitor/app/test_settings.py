@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.settings import SettingsError, load_settings, to_env
+from monitor.app.settings import SettingsError, load_settings, to_env
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from monitor.app.embedded import ES_SERVERS, free_port
 from monitor.app.metrics_server import health_status
-from monitor.settings import Settings, to_env
+from monitor.app.settings import Settings, to_env
 from monitor.store.es import make_client
 from monitor.store.mappings import NEWS_MAPPING
 from monitor.stream import poison
