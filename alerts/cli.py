@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from alerts.rules import RulesError, load_rules
-from monitor.settings import Settings, SettingsError
+from monitor.app.settings import Settings, SettingsError
 
 log = logging.getLogger("finmon.alerts")
 

@@ -30,7 +30,7 @@ from alerts.outbox import Target
 from alerts.rules import Rules, load_rules
 from alerts.settings import AlertSettings
 from monitor.app.metrics import Metrics
-from monitor.settings import Settings
+from monitor.app.settings import Settings
 from monitor.store.es import make_client
 from monitor.store.es_setup import ensure_setup_at_start
 

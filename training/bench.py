@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 
 import torch
 
+from monitor.app.settings import Settings, SettingsError
 from monitor.scoring.modeldir import TASKS
 from monitor.scoring.scorer import Scorer
 from monitor.scoring.textnorm import normalize
-from monitor.settings import Settings, SettingsError
 from training.data import DataError, read_rows
 
 DEFAULT_TEXTS = Path("..") / "shared" / "data" / "tfns" / "valid.csv"  # as `finmon bench pipeline`, from the cwd
