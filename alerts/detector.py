@@ -14,7 +14,7 @@ from typing import Any
 from alerts.cusum import INDIFFERENCE, STEP_CAP, Ewma, evidence_per_news, llr_terms, shrunk_share, threshold
 from alerts.model import ALERT_NAME, AlertEvent, Observation, ScopeKey, Status, fingerprint, iso
 from alerts.rules import Rule, Rules
-from alerts.stats import binomial_sf
+from alerts.tail_probabilities import binomial_sf
 
 Clock = Callable[[], datetime]
 FIRING_WEIGHT = 0.0  # while an alert fires, its scope's baseline is frozen (a surge never becomes its own baseline)

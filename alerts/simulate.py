@@ -29,7 +29,7 @@ from alerts.evidence import scope_of
 from alerts.model import AlertEvent, ScopeKey
 from alerts.rules import Rules
 from alerts.sources import MemorySource, NewsEvent
-from alerts.stats import binomial_sf
+from alerts.tail_probabilities import binomial_sf
 
 START = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday
 TOPICS = (

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from alerts.stats import binomial_sf, poisson_sf, z_score
+from alerts.tail_probabilities import binomial_sf, poisson_sf, z_score
 
 
 def _binomial_brute(k: int, n: int, p: float) -> float:
