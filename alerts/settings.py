@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from monitor.setting_types import CommaList, split_commas
+from monitor.setting_types import HttpUrlList, split_commas
 
 
 class AlertSettings(BaseModel):
@@ -16,8 +16,8 @@ class AlertSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rules_file: Path | None = Field(default=None, description="YAML/TOML rules; empty = the shipped default rules")
-    webhook_urls: CommaList = Field(default_factory=list, description="receivers of Alertmanager v4 JSON")
-    slack_webhook_urls: CommaList = Field(default_factory=list, description="Slack incoming-webhook URLs")
+    webhook_urls: HttpUrlList = Field(default_factory=list, description="receivers of Alertmanager v4 JSON")
+    slack_webhook_urls: HttpUrlList = Field(default_factory=list, description="Slack incoming-webhook URLs")
     hmac_secret: SecretStr | None = Field(
         default=None, description="signs every webhook (HMAC-SHA256 of timestamp.body)"
     )
@@ -49,11 +49,3 @@ class AlertSettings(BaseModel):
     lease: float = Field(default=120.0, ge=10, description="seconds an evaluator holds the one-evaluator lease")
 
     _split = field_validator("webhook_urls", "slack_webhook_urls", mode="before")(split_commas)
-
-    @field_validator("webhook_urls", "slack_webhook_urls")
-    @classmethod
-    def _check_urls(cls, urls: list[str]) -> list[str]:
-        for url in urls:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"{url!r} must start with http:// or https://")
-        return urls

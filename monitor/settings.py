@@ -16,7 +16,12 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.setting_types import CommaList, split_commas
+from monitor.setting_types import CommaList, HttpUrlList, split_commas
+
+# The default index names (FINMON_ES__NEWS_INDEX, FINMON_ES__ALERTS_INDEX); alerts derives its other indices
+# from the alerts one (alerts.indices).
+NEWS_INDEX = "finmon-news"
+ALERTS_INDEX = "finmon-alerts"
 
 
 class KafkaSettings(BaseModel):
@@ -85,7 +90,7 @@ class ElasticsearchSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    urls: CommaList = Field(default_factory=list, description="http(s)://host:port list; empty = embedded")
+    urls: HttpUrlList = Field(default_factory=list, description="http(s)://host:port list; empty = embedded")
     api_key: SecretStr | None = None
     username: str | None = None
     password: SecretStr | None = None
@@ -102,8 +107,8 @@ class ElasticsearchSettings(BaseModel):
     client_options: dict[str, Any] = Field(
         default_factory=dict, description="extra keyword arguments for the elasticsearch.Elasticsearch client"
     )
-    news_index: str = Field("finmon-news", min_length=1)
-    alerts_index: str = Field("finmon-alerts", min_length=1)
+    news_index: str = Field(NEWS_INDEX, min_length=1)
+    alerts_index: str = Field(ALERTS_INDEX, min_length=1)
     embedded_server: Literal["noida", "osmem"] = "noida"
     lifecycle: Literal["auto", "ilm", "plain"] = Field(
         "auto",
@@ -116,14 +121,6 @@ class ElasticsearchSettings(BaseModel):
     number_of_replicas: int | None = Field(None, ge=0, description="replicas of each index; empty = server default")
 
     _split = field_validator("urls", mode="before")(split_commas)
-
-    @field_validator("urls")
-    @classmethod
-    def _check_urls(cls, urls: list[str]) -> list[str]:
-        for url in urls:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"{url!r} must start with http:// or https://")
-        return urls
 
     @field_validator("news_index", "alerts_index")
     @classmethod

@@ -6,9 +6,10 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from monitor.app.settings import SettingsError
+from monitor.setting_types import HttpUrl
 
 
 class FeedConfig(BaseModel):
@@ -17,18 +18,11 @@ class FeedConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, max_length=256)
-    url: str
+    url: HttpUrl
     interval: float | None = Field(None, ge=0.05, description="seconds between polls; empty = scrape.interval")
     language: str | None = Field(None, description="declared language when the feed has none")
     fetch_body: bool | None = Field(None, description="fetch article pages; empty = scrape.fetch_body")
     enabled: bool = True
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"{url!r} must start with http:// or https://")
-        return url
 
 
 class FeedsFile(BaseModel):

@@ -10,6 +10,7 @@ from typing import Any
 
 from monitor.app.settings import Settings, SettingsError
 from monitor.kibana import NDJSON, PANELS, shipped
+from monitor.settings import ALERTS_INDEX, NEWS_INDEX
 
 
 def register(commands: Any) -> None:
@@ -27,8 +28,8 @@ def register(commands: Any) -> None:
     imp.set_defaults(func=cmd_import)
     build = sub.add_parser("build", help="regenerate finmon.ndjson and panels.json from monitor/kibana/objects.py")
     build.add_argument("--out", type=Path, help="directory to write to (default: the package's own)")
-    build.add_argument("--news-index", default="finmon-news")
-    build.add_argument("--alerts-index", default="finmon-alerts")
+    build.add_argument("--news-index", default=NEWS_INDEX)
+    build.add_argument("--alerts-index", default=ALERTS_INDEX)
     build.set_defaults(func=cmd_build)
 
 

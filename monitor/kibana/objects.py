@@ -14,6 +14,8 @@ import json
 import re
 from typing import Any
 
+from monitor.settings import ALERTS_INDEX, NEWS_INDEX
+
 NEWS_VIEW_ID = "finmon-news-view"
 ALERTS_VIEW_ID = "finmon-alerts-view"
 DASHBOARD_ID = "finmon-market-sentiment"
@@ -157,12 +159,12 @@ def _share_spec(news_index: str, alerts_index: str, title: str, field: str, size
     return {"$schema": VEGA_LITE, "title": title, "width": "container", "height": "container", "layer": layers}
 
 
-def negative_share_spec(index: str, alerts_index: str = "finmon-alerts") -> dict[str, Any]:
+def negative_share_spec(index: str, alerts_index: str = ALERTS_INDEX) -> dict[str, Any]:
     title = "Negative share by topic (hourly; alert periods shaded, baseline dashed)"
     return _share_spec(index, alerts_index, title, "topic", TOP_TOPICS, "topic")
 
 
-def ticker_share_spec(index: str, alerts_index: str = "finmon-alerts") -> dict[str, Any]:
+def ticker_share_spec(index: str, alerts_index: str = ALERTS_INDEX) -> dict[str, Any]:
     title = f"Negative share of the {TOP_TICKER_LINES} busiest tickers (hourly; alert periods shaded, baseline dashed)"
     return _share_spec(index, alerts_index, title, "tickers", TOP_TICKER_LINES, "ticker")
 
@@ -333,7 +335,7 @@ def dashboard(panels: list[dict[str, Any]]) -> dict[str, Any]:
     return _object("dashboard", DASHBOARD_ID, attributes, references)
 
 
-def saved_objects(news_index: str = "finmon-news", alerts_index: str = "finmon-alerts") -> list[dict[str, Any]]:
+def saved_objects(news_index: str = NEWS_INDEX, alerts_index: str = ALERTS_INDEX) -> list[dict[str, Any]]:
     """Data views first, then panels, then the dashboard (Kibana resolves references within one import)."""
     panels = [
         vega_visualization(
