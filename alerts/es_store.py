@@ -1,5 +1,6 @@
 """What the evaluator keeps in Elasticsearch: detector state, the one-evaluator lease, the delivery outbox
-and the alert history (`finmon-alerts`, for Kibana). Thin adapters; the logic lives in pure modules.
+and the alert history (`finmon-alerts`, for Kibana). Thin adapters on the indices of `alerts.indices`, each
+created when missing; the logic lives in pure modules.
 """
 
 from __future__ import annotations
@@ -8,61 +9,14 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError
+from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
+from alerts.indices import HISTORY_MAPPING, OUTBOX_MAPPING, STATE_MAPPING
 from alerts.model import AlertEvent, iso
 from alerts.outbox import Delivery
+from monitor.store.es_setup import create_index
 
 log = logging.getLogger(__name__)
-
-HISTORY_MAPPING: dict[str, Any] = {
-    "dynamic": False,
-    "properties": {
-        "status": {"type": "keyword"},
-        "fingerprint": {"type": "keyword"},
-        "labels": {
-            "properties": {
-                k: {"type": "keyword"} for k in ("alertname", "rule", "scope", "topic", "ticker", "severity")
-            }
-        },
-        "summary": {"type": "text"},
-        "starts_at": {"type": "date"},
-        "ends_at": {"type": "date"},
-        "at": {"type": "date"},
-        "repeat": {"type": "integer"},
-        "negative_share": {"type": "float"},
-        "baseline_share": {"type": "float"},
-        "lift": {"type": "float"},
-        "volume": {"type": "integer"},
-        "negatives": {"type": "integer"},
-        "p_value": {"type": "double"},
-        "z": {"type": "float"},
-    },
-}
-OUTBOX_MAPPING: dict[str, Any] = {
-    "dynamic": False,
-    "properties": {
-        "state": {"type": "keyword"},
-        "target": {"type": "keyword"},
-        "kind": {"type": "keyword"},
-        "attempts": {"type": "integer"},
-        "created_at": {"type": "date"},
-        "next_attempt_at": {"type": "date"},
-    },
-}
-STATE_MAPPING: dict[str, Any] = {"dynamic": False, "properties": {"owner": {"type": "keyword"}}}
-
-
-def ensure_index(client: Elasticsearch, index: str, mappings: dict[str, Any]) -> None:
-    """Create an index with its mapping when missing (a concurrent creation is fine)."""
-    if client.indices.exists(index=index):
-        return
-    try:
-        client.indices.create(index=index, mappings=mappings)
-        log.info("created index %s", index)
-    except ApiError as exc:
-        if "already_exists" not in str(exc):
-            raise
 
 
 class EsStateStore:
@@ -72,7 +26,7 @@ class EsStateStore:
 
     def __init__(self, client: Elasticsearch, index: str) -> None:
         self.client, self.index = client, index
-        ensure_index(client, index, STATE_MAPPING)
+        create_index(client, index, STATE_MAPPING)
 
     def load(self) -> tuple[dict[str, Any], datetime | None]:
         try:
@@ -95,7 +49,7 @@ class EsLease:
 
     def __init__(self, client: Elasticsearch, index: str, owner: str, duration: timedelta) -> None:
         self.client, self.index, self.owner, self.duration = client, index, owner, duration
-        ensure_index(client, index, STATE_MAPPING)
+        create_index(client, index, STATE_MAPPING)
 
     def acquire(self, now: datetime) -> bool:
         """Take or renew the lease; False while another live evaluator holds it."""
@@ -147,7 +101,7 @@ class EsOutbox:
 
     def __init__(self, client: Elasticsearch, index: str) -> None:
         self.client, self.index = client, index
-        ensure_index(client, index, OUTBOX_MAPPING)
+        create_index(client, index, OUTBOX_MAPPING)
 
     def add(self, deliveries: list[Delivery]) -> None:
         for delivery in deliveries:
@@ -175,7 +129,7 @@ class EsHistory:
 
     def __init__(self, client: Elasticsearch, index: str) -> None:
         self.client, self.index = client, index
-        ensure_index(client, index, HISTORY_MAPPING)
+        create_index(client, index, HISTORY_MAPPING)
 
     def record(self, events: list[AlertEvent]) -> None:
         for event in events:

@@ -20,6 +20,7 @@ import httpx
 from alerts.model import AlertEvent
 from alerts.outbox import Delivery, Outbox, Target
 from alerts.payloads import alertmanager_payload, slack_payload
+from alerts.settings import AlertSettings
 from alerts.signing import sign
 from monitor.backoff import backoff_delays
 
@@ -28,17 +29,33 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class NotifierConfig:
-    """How deliveries are addressed, signed and retried (built from AlertSettings at the edge)."""
+    """How deliveries are addressed, signed and retried: the alerts settings in the notifier's terms."""
 
-    targets: tuple[Target, ...] = ()
-    secret: str | None = None
-    signature_header: str = "X-Finmon-Signature"
-    timestamp_header: str = "X-Finmon-Timestamp"
-    receiver: str = "finmon"
-    external_url: str = "http://localhost:5601"
-    retry_initial: float = 1.0
-    retry_max: float = 300.0
-    give_up_after: timedelta = timedelta(days=1)
+    targets: tuple[Target, ...]
+    secret: str | None
+    signature_header: str
+    timestamp_header: str
+    receiver: str
+    external_url: str
+    retry_initial: float
+    retry_max: float
+    give_up_after: timedelta
+
+    @classmethod
+    def of(cls, settings: AlertSettings) -> NotifierConfig:
+        targets = [Target(url, "alertmanager") for url in settings.webhook_urls]
+        targets += [Target(url, "slack") for url in settings.slack_webhook_urls]
+        return cls(
+            targets=tuple(targets),
+            secret=settings.hmac_secret.get_secret_value() if settings.hmac_secret else None,
+            signature_header=settings.signature_header,
+            timestamp_header=settings.timestamp_header,
+            receiver=settings.receiver,
+            external_url=settings.external_url,
+            retry_initial=settings.retry_initial,
+            retry_max=settings.retry_max,
+            give_up_after=timedelta(seconds=settings.give_up_after),
+        )
 
 
 @dataclass

@@ -1,9 +1,11 @@
 """Wiring for `finmon alerts` and `finmon up`: the evaluator and the notifier on an APScheduler scheduler.
 
-service = build_evaluator(settings)   # settings pointing at a running Elasticsearch
-service.start()                       # evaluates every `evaluate_every` s, delivers every `deliver_every` s
-service.firing()                      # list[ActiveAlert] for a live view
+service = build_evaluator(alerts, es)   # the alerts and es settings sections, es naming a running cluster
+service.start()                         # evaluates every `evaluate_every` s, delivers every `deliver_every` s
+service.firing()                        # list[ActiveAlert] for a live view
 service.stop()
+
+The app shell (`monitor.app.alerting`) builds it from the composed settings.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -24,15 +26,16 @@ from elasticsearch import Elasticsearch
 from alerts.es_source import EsCountSource
 from alerts.es_store import EsHistory, EsLease, EsOutbox, EsStateStore
 from alerts.evaluator import Evaluator
+from alerts.indices import AlertIndices
+from alerts.metrics import AlertMetrics
 from alerts.model import AlertEvent
 from alerts.notifier import DeliveryStats, Notifier, NotifierConfig
-from alerts.outbox import Target
 from alerts.rules import Rules, load_rules
 from alerts.settings import AlertSettings
-from monitor.app.metrics import Metrics
-from monitor.app.settings import Settings
+from monitor.settings import ElasticsearchSettings
 from monitor.store.es import make_client
 from monitor.store.es_setup import ensure_setup_at_start
+from monitor.store.mappings import IndexSpec
 
 log = logging.getLogger(__name__)
 
@@ -64,22 +67,6 @@ class ActiveAlert:
         )
 
 
-def notifier_config(settings: AlertSettings) -> NotifierConfig:
-    targets = [Target(url, "alertmanager") for url in settings.webhook_urls]
-    targets += [Target(url, "slack") for url in settings.slack_webhook_urls]
-    return NotifierConfig(
-        targets=tuple(targets),
-        secret=settings.hmac_secret.get_secret_value() if settings.hmac_secret else None,
-        signature_header=settings.signature_header,
-        timestamp_header=settings.timestamp_header,
-        receiver=settings.receiver,
-        external_url=settings.external_url,
-        retry_initial=settings.retry_initial,
-        retry_max=settings.retry_max,
-        give_up_after=timedelta(seconds=settings.give_up_after),
-    )
-
-
 class AlertService:
     """The evaluator and notifier jobs; `firing()` is safe to call from another thread."""
 
@@ -89,10 +76,10 @@ class AlertService:
         notifier: Notifier,
         settings: AlertSettings,
         closers: tuple[Callable[[], None], ...] = (),
-        metrics: Metrics | None = None,
+        metrics: AlertMetrics | None = None,
     ) -> None:
         self.evaluator, self.notifier, self.settings = evaluator, notifier, settings
-        self.metrics = metrics or Metrics()
+        self.metrics = metrics or AlertMetrics()
         self._closers = closers
         self._lock = threading.Lock()
         self._firing: list[ActiveAlert] = []
@@ -104,11 +91,11 @@ class AlertService:
             try:
                 events = self.evaluator.run_once()
             except Exception:
-                self.metrics.alert_evaluations.labels("error").inc()
+                self.metrics.evaluations.labels("error").inc()
                 raise
-            self.metrics.alert_evaluations.labels("ok").inc()
+            self.metrics.evaluations.labels("ok").inc()
             for event in events:
-                self.metrics.alert_events.labels(event.status).inc()
+                self.metrics.events.labels(event.status).inc()
             self._firing = [ActiveAlert.of(e) for e in self.evaluator.firing()]
         if events:
             self.deliver()
@@ -116,7 +103,7 @@ class AlertService:
 
     def deliver(self) -> DeliveryStats:
         stats = self.notifier.deliver_due()
-        notifications = self.metrics.alert_notifications
+        notifications = self.metrics.notifications
         notifications.labels("delivered").inc(stats.delivered)
         notifications.labels("retrying").inc(stats.retrying)
         notifications.labels("failed").inc(stats.failed)
@@ -177,31 +164,34 @@ class AlertService:
 
 
 def build_evaluator(
-    settings: Settings,
+    alerts: AlertSettings,
+    es: ElasticsearchSettings,
     *,
     clock: Callable[[], datetime] | None = None,
     http_client: httpx.Client | None = None,
     rules: Rules | None = None,
     es_client: Elasticsearch | None = None,
-    metrics: Metrics | None = None,
+    metrics: AlertMetrics | None = None,
+    setup: Sequence[IndexSpec] | None = None,
 ) -> AlertService:
-    """An AlertService on the Elasticsearch named by `settings.es` (which must be running)."""
-    alerts: AlertSettings = settings.alerts
+    """An AlertService on the Elasticsearch named by `es` (which must be running). `setup`: the indices to
+    create or check at start when their templates are missing (default: alerts' own)."""
     clock = clock or (lambda: datetime.now(UTC))
     rules = rules or load_rules(alerts.rules_file)
-    client = es_client or make_client(settings.es)
-    ensure_setup_at_start(client, settings.es)  # bounded; one line naming FINMON_ES__URLS when unreachable
+    indices = AlertIndices(es.alerts_index)
+    client = es_client or make_client(es)
+    # bounded; one line naming FINMON_ES__URLS when unreachable
+    ensure_setup_at_start(client, es, indices.specs() if setup is None else setup)
     http = http_client or httpx.Client(timeout=alerts.request_timeout)
-    base = settings.es.alerts_index
     owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    notifier = Notifier(notifier_config(alerts), EsOutbox(client, f"{base}-outbox"), http, clock)
+    notifier = Notifier(NotifierConfig.of(alerts), EsOutbox(client, indices.outbox), http, clock)
     evaluator = Evaluator(
         rules,
-        EsCountSource(client, settings.es.news_index, alerts.time_field),
-        EsStateStore(client, f"{base}-state"),
-        EsHistory(client, base),
+        EsCountSource(client, es.news_index, alerts.time_field),
+        EsStateStore(client, indices.state),
+        EsHistory(client, indices.history),
         notifier,
-        EsLease(client, f"{base}-state", owner, timedelta(seconds=alerts.lease)),
+        EsLease(client, indices.state, owner, timedelta(seconds=alerts.lease)),
         clock,
         lag=timedelta(seconds=alerts.lag),
         kibana_url=alerts.kibana_url,

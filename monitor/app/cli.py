@@ -12,8 +12,7 @@ from pathlib import Path
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 
-from alerts import cli as alerts_cli
-from monitor.app import config_cli
+from monitor.app import alerts_cli, config_cli
 from monitor.app.logs import configure_logging
 from monitor.app.settings import Settings, SettingsError, load_settings
 from monitor.contracts import Unreachable
@@ -56,6 +55,7 @@ def _existing_file(text: str) -> Path:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.app.indices import index_specs
     from monitor.app.services import running_services
     from monitor.stream.worker import run_worker
 
@@ -65,11 +65,12 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
                 "no Kafka configured: replay into FINMON_KAFKA__BOOTSTRAP_SERVERS=%s",
                 ",".join(live.kafka.bootstrap_servers),
             )
-        return run_worker(live)
+        return run_worker(live, index_specs(live.es))
 
 
 def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
     """Create or check index templates, the ILM policy and indices; print one line per object."""
+    from monitor.app.indices import index_specs
     from monitor.store.es import make_client
     from monitor.store.es_setup import run_setup
 
@@ -77,7 +78,7 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
         raise SettingsError("FINMON_ES__URLS: setup needs a running Elasticsearch (the embedded one sets itself up)")
     client = make_client(settings.es)
     try:
-        for step in run_setup(client, settings.es):
+        for step in run_setup(client, settings.es, index_specs(settings.es)):
             print(step)
     finally:
         client.close()

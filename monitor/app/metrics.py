@@ -1,7 +1,8 @@
 """Every Prometheus series finmon exposes, in one registry per process (no global registry).
 
-Adapters (the worker, the Elasticsearch sink, the alert service, the scraper) take a `Metrics` and count;
-`monitor.app.metrics_server` serves its registry with /healthz.
+Adapters (the worker, the Elasticsearch sink, the scraper) take a `Metrics` and count; the alert service
+takes its part, `Metrics.alerts` (alerts' own series, `alerts.metrics`). `monitor.app.metrics_server`
+serves the registry with /healthz.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from alerts.metrics import AlertMetrics
 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -47,13 +50,7 @@ class Metrics:
         self.es_duplicates = Counter(
             "finmon_es_duplicates_skipped", "documents already indexed (redeliveries, replays)", registry=r
         )
-        self.alert_evaluations = Counter(
-            "finmon_alert_evaluations", "alert evaluator runs by outcome", ["outcome"], registry=r
-        )
-        self.alert_events = Counter("finmon_alert_events", "alert state changes by status", ["status"], registry=r)
-        self.alert_notifications = Counter(
-            "finmon_alert_notifications", "webhook deliveries by outcome", ["outcome"], registry=r
-        )
+        self.alerts = AlertMetrics(r)
         self.up = Gauge("finmon_up", "1 while the process runs", ["component"], registry=r)
 
     def observe_scrape(self, snapshot: Callable[[], dict[str, Any]]) -> None:

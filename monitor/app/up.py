@@ -22,8 +22,10 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer
 
 from alerts.rules import Rules, load_rules
-from alerts.service import AlertService, build_evaluator
+from alerts.service import AlertService
+from monitor.app.alerting import build_alert_service
 from monitor.app.embedded import die_with_parent
+from monitor.app.indices import index_specs
 from monitor.app.live_stats import Headline, RateMeter, ReplayClock, Settled, Snapshot, TopicRow
 from monitor.app.metrics import Metrics
 from monitor.app.services import running_services
@@ -209,7 +211,7 @@ def demo_alerting(settings: Settings, feed: Path) -> tuple[Settings, Rules, Repl
 def alert_service(
     settings: Settings, rules: Rules | None, clock: ReplayClock | None, metrics: Metrics | None = None
 ) -> Iterator[AlertService]:
-    service = build_evaluator(settings, rules=rules, clock=clock, metrics=metrics)
+    service = build_alert_service(settings, rules=rules, clock=clock, metrics=metrics)
     service.start()
     try:
         yield service
@@ -316,7 +318,7 @@ def run_up(
     with running_services(settings) as live:
         ensure_topics(live.kafka)
         client = make_client(live.es)
-        ensure_setup(client, live.es)
+        ensure_setup(client, live.es, index_specs(live.es))
         worker_log = live.data_dir / "logs" / "worker.log"
         with worker_process(child_metrics(live), worker_log) as worker, contextlib.ExitStack() as stack:
             dead = DeadLetterCounter(live)

@@ -19,6 +19,7 @@ from monitor.backoff import backoff_delays
 from monitor.contracts import Rejected
 from monitor.news.schemas import ScoredNews
 from monitor.settings import ElasticsearchSettings
+from monitor.store.es_setup import create_index
 from monitor.store.mappings import NEWS_MAPPING
 
 log = logging.getLogger(__name__)
@@ -76,15 +77,8 @@ def make_client(settings: ElasticsearchSettings) -> Elasticsearch:
 
 
 def ensure_news_index(client: Elasticsearch, index: str) -> None:
-    """Create the news index with its mapping when missing."""
-    if client.indices.exists(index=index):
-        return
-    try:
-        client.indices.create(index=index, mappings=NEWS_MAPPING)
-        log.info("created index %s", index)
-    except ApiError as exc:
-        if "already_exists" not in str(exc):
-            raise
+    """Create the news index with its mapping when missing (a plain index: `finmon setup` makes the alias)."""
+    create_index(client, index, NEWS_MAPPING)
 
 
 class SinkStopped(Exception):

@@ -2,16 +2,16 @@
 
 Scored news is time-based where the server has ILM: a rollover alias (`finmon-news`) over backing indices
 `finmon-news-000001`, ... that an ILM policy rolls over and deletes. Servers without ILM (the test servers,
-OpenSearch) get a plain index with the same mapping, and a log line says so. Alert history, outbox and
-state are small plain indices under their own templates (history documents are rewritten by id, which a
-rollover would duplicate). Running setup twice reports every step `unchanged`; an existing index that maps
-a field differently stops setup with a `SetupError` naming the field.
+OpenSearch) get a plain index with the same mapping, and a log line says so. Setup works on any list of
+`IndexSpec`s: the app shell (`monitor.app.indices`) passes the news index's with alerts' own (plain indices,
+`alerts.indices`). Running setup twice reports every step `unchanged`; an existing index that maps a field
+differently stops setup with a `SetupError` naming the field.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,7 +19,6 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 
-from alerts.es_store import HISTORY_MAPPING, OUTBOX_MAPPING, STATE_MAPPING
 from monitor.contracts import Unreachable
 from monitor.settings import ElasticsearchSettings
 from monitor.store.mappings import (
@@ -53,15 +52,25 @@ class Step:
         return f"{self.kind} {self.name}: {self.outcome}" + (f" ({self.detail})" if self.detail else "")
 
 
-def index_specs(es: ElasticsearchSettings) -> list[IndexSpec]:
-    """Every index finmon writes to, with its mapping."""
-    alerts = es.alerts_index
-    return [
-        IndexSpec(es.news_index, NEWS_MAPPING, rollover=True),
-        IndexSpec(alerts, HISTORY_MAPPING),
-        IndexSpec(f"{alerts}-outbox", OUTBOX_MAPPING),
-        IndexSpec(f"{alerts}-state", STATE_MAPPING),
-    ]
+def news_index_specs(es: ElasticsearchSettings) -> list[IndexSpec]:
+    """The scored-news index, time-based where the server has ILM."""
+    return [IndexSpec(es.news_index, NEWS_MAPPING, rollover=True)]
+
+
+def create_index(
+    client: Elasticsearch, index: str, mappings: dict[str, Any], aliases: dict[str, Any] | None = None
+) -> bool:
+    """Create an index with its mapping when missing; False when it exists (a concurrent creation is fine)."""
+    if client.indices.exists(index=index):
+        return False
+    try:
+        client.indices.create(index=index, mappings=mappings, aliases=aliases)
+    except ApiError as exc:
+        if "already_exists" not in str(exc):
+            raise
+        return False
+    log.info("created index %s", index)
+    return True
 
 
 def lifecycle_of(es: ElasticsearchSettings) -> Lifecycle:
@@ -89,7 +98,7 @@ class IndexSetup:
     def __init__(self, client: Elasticsearch, lifecycle: Lifecycle, ilm: bool) -> None:
         self.client, self.lifecycle, self.ilm = client, lifecycle, ilm
 
-    def run(self, specs: list[IndexSpec]) -> list[Step]:
+    def run(self, specs: Sequence[IndexSpec]) -> list[Step]:
         steps: list[Step] = []
         for spec in specs:
             if spec.rollover:
@@ -153,11 +162,7 @@ class IndexSetup:
         rollover = self.ilm and spec.rollover
         name = spec.first_index if rollover else spec.name
         aliases = {spec.name: {"is_write_index": True}} if rollover else None
-        try:
-            self.client.indices.create(index=name, mappings=spec.mapping, aliases=aliases)
-        except ApiError as exc:
-            if "already_exists" not in str(exc):
-                raise
+        if not create_index(self.client, name, spec.mapping, aliases):
             return self.index(spec)  # another process created it in between
         kind = "rollover alias" if rollover else "index"
         detail = f"write index {name}" if rollover else ""
@@ -182,8 +187,9 @@ class IndexSetup:
         return Step(kind, spec.name, "updated", "added " + ", ".join(missing))
 
 
-def run_setup(client: Elasticsearch, es: ElasticsearchSettings) -> list[Step]:
-    """Create or check everything finmon needs on this cluster; raises SetupError on a mapping conflict."""
+def run_setup(client: Elasticsearch, es: ElasticsearchSettings, specs: Sequence[IndexSpec]) -> list[Step]:
+    """Create or check these indices (policy, templates, indices) on the cluster `es` names, with its lifecycle
+    settings; raises SetupError on a mapping conflict."""
     ilm, why = has_ilm(client)
     if es.lifecycle == "ilm" and not ilm:
         raise SetupError(f"FINMON_ES__LIFECYCLE=ilm but the server has no ILM API ({why})")
@@ -191,29 +197,34 @@ def run_setup(client: Elasticsearch, es: ElasticsearchSettings) -> list[Step]:
         ilm = False
     elif not ilm:
         log.info("Elasticsearch has no ILM (%s): falling back to plain indices with the same mappings", why)
-    return IndexSetup(client, lifecycle_of(es), ilm).run(index_specs(es))
+    return IndexSetup(client, lifecycle_of(es), ilm).run(specs)
 
 
-def templates_missing(client: Elasticsearch, es: ElasticsearchSettings) -> list[str]:
-    return [spec.name for spec in index_specs(es) if not client.indices.exists_index_template(name=spec.name)]
+def templates_missing(client: Elasticsearch, specs: Sequence[IndexSpec]) -> list[str]:
+    return [spec.name for spec in specs if not client.indices.exists_index_template(name=spec.name)]
 
 
-def ensure_setup(client: Elasticsearch, es: ElasticsearchSettings, report: Callable[[str], None] = log.info) -> None:
-    """Run setup on start when any of finmon's templates is missing (the worker and the alert evaluator)."""
-    missing = templates_missing(client, es)
+def ensure_setup(
+    client: Elasticsearch,
+    es: ElasticsearchSettings,
+    specs: Sequence[IndexSpec],
+    report: Callable[[str], None] = log.info,
+) -> None:
+    """Run setup on start when any of these templates is missing (the worker and the alert evaluator)."""
+    missing = templates_missing(client, specs)
     if not missing:
         return
     report(f"index templates missing ({', '.join(missing)}): running finmon setup")
-    for step in run_setup(client, es):
+    for step in run_setup(client, es, specs):
         report(str(step))
 
 
-def ensure_setup_at_start(client: Elasticsearch, es: ElasticsearchSettings) -> None:
+def ensure_setup_at_start(client: Elasticsearch, es: ElasticsearchSettings, specs: Sequence[IndexSpec]) -> None:
     """`ensure_setup` with each request bounded by FINMON_ES__CONNECT_TIMEOUT and no client retries; a
     cluster that refuses or does not answer raises Unreachable, one line naming the setting and the URL."""
     quick = client.options(request_timeout=es.connect_timeout, max_retries=0)
     try:
-        ensure_setup(quick, es)
+        ensure_setup(quick, es, specs)
     except (TransportConnectionError, ConnectionTimeout) as exc:
         raise Unreachable(
             f"FINMON_ES__URLS: cannot reach Elasticsearch at {','.join(es.urls)} within {es.connect_timeout:g} s "

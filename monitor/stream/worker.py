@@ -46,6 +46,7 @@ from monitor.scoring.scorer import Scorer
 from monitor.settings import KafkaSettings, ModelSettings
 from monitor.store.es import EsNewsSink, make_client
 from monitor.store.es_setup import ensure_setup, ensure_setup_at_start
+from monitor.store.mappings import IndexSpec
 from monitor.stream.dead_letters import Source, dlq_record
 from monitor.stream.health import Progress
 from monitor.stream.kafka import ensure_topics, topic_partitions
@@ -384,30 +385,32 @@ def load_scorer(model: ModelSettings) -> BatchScorer:
     return Scorer.from_settings(model)
 
 
-def prepare_index(client: Elasticsearch, settings: Settings) -> None:
+def prepare_index(client: Elasticsearch, settings: Settings, indices: Sequence[IndexSpec]) -> None:
     """Index setup at start, bounded by FINMON_ES__CONNECT_TIMEOUT per request; when Elasticsearch does not
     answer, say so in one line and leave setup to the sink, which retries before the first write."""
     try:
-        ensure_setup_at_start(client, settings.es)  # a mapping conflict stops the worker here, before it consumes
+        # a mapping conflict stops the worker here, before it consumes
+        ensure_setup_at_start(client, settings.es, indices)
     except Unreachable as exc:
         log.warning("%s; consuming anyway, writes retry until it answers (nothing is committed before)", exc)
 
 
-def build_worker(settings: Settings, metrics: Metrics | None = None) -> NewsWorker:
-    """Load the model and prepare topics and index first, so a bad setting fails before consuming."""
+def build_worker(settings: Settings, indices: Sequence[IndexSpec], metrics: Metrics | None = None) -> NewsWorker:
+    """Load the model and prepare topics and the indices to set up (the app shell's: news and alerts) first,
+    so a bad setting fails before consuming."""
     metrics = metrics or Metrics()
     scorer = TimedScorer(load_scorer(settings.model), metrics)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_topics(settings.kafka)
     partitions = topic_partitions(settings.kafka, [settings.kafka.scored_topic, settings.kafka.dlq_topic])
     client = make_client(settings.es)
-    prepare_index(client, settings)
+    prepare_index(client, settings, indices)
     sink = EsNewsSink(
         client,
         settings.es.news_index,
         max_backoff=settings.worker.es_retry_max_backoff,
         metrics=metrics,
-        prepare=lambda: ensure_setup(client, settings.es),
+        prepare=lambda: ensure_setup(client, settings.es, indices),
     )
     worker = NewsWorker(settings, BatchProcessor(scorer, sink), sink, metrics, partitions)
     # torch, transformers and the clients leave millions of long-lived objects: out of the collector's sight,
@@ -416,10 +419,10 @@ def build_worker(settings: Settings, metrics: Metrics | None = None) -> NewsWork
     return worker
 
 
-def run_worker(settings: Settings) -> int:
+def run_worker(settings: Settings, indices: Sequence[IndexSpec]) -> int:
     """Run until SIGINT/SIGTERM (handled by Faust's worker, which stops the app cleanly), serving metrics
     and /healthz; returns the exit status: 1 when the worker stopped because it failed."""
-    worker = build_worker(settings)
+    worker = build_worker(settings, indices)
     with serving(settings.metrics, worker.metrics, "worker", worker.healthy):
         try:
             faust.Worker(

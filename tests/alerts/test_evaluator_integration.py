@@ -15,9 +15,9 @@ from webhook_receiver import SECRET, Receiver
 from alerts.backtest import ManualClock
 from alerts.es_source import EsCountSource
 from alerts.es_store import EsOutbox
+from alerts.indices import AlertIndices
 from alerts.model import AlertEvent
 from alerts.notifier import Notifier, NotifierConfig
-from alerts.outbox import Target
 from alerts.rules import Rules, parse_rules
 from alerts.service import AlertService, build_evaluator
 from alerts.settings import AlertSettings
@@ -98,7 +98,7 @@ def settings(es_settings: ElasticsearchSettings, unique: str, receiver: Receiver
     alerts = AlertSettings(webhook_urls=[receiver.url], hmac_secret=SECRET, lag=0, retry_initial=1, retry_max=10)
     yield Settings(es=es, alerts=alerts, data_dir=tmp_path)
     client = make_client(es)
-    for name in (es.news_index, es.alerts_index, f"{es.alerts_index}-state", f"{es.alerts_index}-outbox"):
+    for name in (es.news_index, *(spec.name for spec in AlertIndices(es.alerts_index).specs())):
         if client.indices.exists(index=name):
             client.indices.delete(index=name)
     client.close()
@@ -113,7 +113,7 @@ def client(settings: Settings) -> Iterator[Elasticsearch]:
 
 
 def service(settings: Settings, clock: ManualClock, rules: Rules = RULES) -> AlertService:
-    return build_evaluator(settings, clock=clock, rules=rules, http_client=httpx.Client(timeout=5))
+    return build_evaluator(settings.alerts, settings.es, clock=clock, rules=rules, http_client=httpx.Client(timeout=5))
 
 
 def run_until(svc: AlertService, clock: ManualClock, until: datetime) -> list[AlertEvent]:
@@ -199,8 +199,8 @@ def test_pending_deliveries_resume_after_restart(
     settings: Settings, client: Elasticsearch, receiver: Receiver, clock: ManualClock
 ) -> None:
     receiver.statuses = [503]
-    index = f"{settings.es.alerts_index}-outbox"
-    config = NotifierConfig(targets=(Target(receiver.url, "alertmanager"),), secret=SECRET, retry_initial=2)
+    index = AlertIndices(settings.es.alerts_index).outbox
+    config = NotifierConfig.of(AlertSettings(webhook_urls=[receiver.url], hmac_secret=SECRET, retry_initial=2))
     event = AlertEvent(
         "firing",
         {"alertname": "NegativeNewsSpike", "rule": "all", "scope": "all", "severity": "warning"},

@@ -12,7 +12,8 @@ from webhook_receiver import SECRET, Receiver
 from alerts.backtest import ManualClock
 from alerts.model import AlertEvent
 from alerts.notifier import Notifier, NotifierConfig
-from alerts.outbox import MemoryOutbox, Outbox, Target
+from alerts.outbox import MemoryOutbox, Outbox
+from alerts.settings import AlertSettings
 
 LABELS = {
     "alertname": "NegativeNewsSpike",
@@ -44,13 +45,9 @@ def notifier(
     kind: str = "alertmanager",
     timeout: float = 5.0,
 ) -> Notifier:
-    config = NotifierConfig(
-        targets=(Target(receiver.url, kind),),
-        secret=SECRET,
-        retry_initial=2.0,  # type: ignore[arg-type]
-        retry_max=60.0,
-        give_up_after=timedelta(hours=1),
-    )
+    urls = {"webhook_urls" if kind == "alertmanager" else "slack_webhook_urls": [receiver.url]}
+    settings = AlertSettings(**urls, hmac_secret=SECRET, retry_initial=2.0, retry_max=60.0, give_up_after=3600)
+    config = NotifierConfig.of(settings)
     return Notifier(config, outbox or MemoryOutbox(), httpx.Client(timeout=timeout), clock, random.Random(1))
 
 
@@ -134,5 +131,5 @@ def test_resolved_and_slack_notifications(receiver: Receiver, clock: ManualClock
 def test_delivery_for_a_removed_receiver_is_dropped(receiver: Receiver, clock: ManualClock) -> None:
     outbox = MemoryOutbox()
     notifier(receiver, clock, outbox).enqueue([event()])
-    other = Notifier(NotifierConfig(targets=()), outbox, httpx.Client(), clock)
+    other = Notifier(NotifierConfig.of(AlertSettings()), outbox, httpx.Client(), clock)
     assert other.deliver_due().failed == 1 and receiver.requests == []

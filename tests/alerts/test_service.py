@@ -10,10 +10,10 @@ import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 
 from alerts.evaluator import CATCH_UP, Evaluator, window_end
-from alerts.notifier import Notifier
+from alerts.notifier import Notifier, NotifierConfig
 from alerts.outbox import MemoryOutbox
 from alerts.rules import load_rules
-from alerts.service import ActiveAlert, AlertService, notifier_config
+from alerts.service import ActiveAlert, AlertService
 from alerts.settings import AlertSettings
 from alerts.sources import MemorySource
 from alerts.stores import AlwaysLease, MemoryHistory, MemoryStateStore
@@ -27,7 +27,7 @@ def test_alert_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     alerts = load_settings().alerts
     assert alerts.webhook_urls == ["http://a.example/hook", "http://b.example/hook"]
     assert alerts.hmac_secret is not None and alerts.hmac_secret.get_secret_value() == "s3cret"
-    config = notifier_config(alerts)
+    config = NotifierConfig.of(alerts)
     assert [t.kind for t in config.targets] == ["alertmanager", "alertmanager"] and config.secret == "s3cret"
     assert "s3cret" not in repr(alerts)
 
@@ -49,7 +49,7 @@ def test_window_end_is_aligned_and_lagged() -> None:
 def test_service_runs_its_jobs_on_the_scheduler_and_stops() -> None:
     rules = load_rules()
     clock = lambda: datetime(2024, 1, 2, 12, 0, tzinfo=UTC)  # noqa: E731
-    notifier = Notifier(notifier_config(AlertSettings()), MemoryOutbox(), httpx.Client(), clock)
+    notifier = Notifier(NotifierConfig.of(AlertSettings()), MemoryOutbox(), httpx.Client(), clock)
     state = MemoryStateStore()
     evaluator = Evaluator(rules, MemorySource([], rules.step), state, MemoryHistory(), notifier, AlwaysLease(), clock)
     service = AlertService(evaluator, notifier, AlertSettings(evaluate_every=3600, deliver_every=3600))
@@ -70,7 +70,7 @@ def test_service_runs_its_jobs_on_the_scheduler_and_stops() -> None:
 def test_evaluator_judges_every_step_a_restart_missed_and_warms_up_when_new() -> None:
     rules = load_rules()
     now = [datetime(2024, 1, 2, 12, 2, 30, tzinfo=UTC)]  # with the 120 s allowed lateness: the step ending 12:00
-    notifier = Notifier(notifier_config(AlertSettings()), MemoryOutbox(), httpx.Client(), lambda: now[0])
+    notifier = Notifier(NotifierConfig.of(AlertSettings()), MemoryOutbox(), httpx.Client(), lambda: now[0])
     state = MemoryStateStore()
     asked: list[tuple[datetime, datetime, timedelta]] = []
 

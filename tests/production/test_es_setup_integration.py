@@ -8,6 +8,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from monitor.app import cli
+from monitor.app.indices import index_specs
 from monitor.app.settings import Settings, to_env
 from monitor.settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink
@@ -28,7 +29,7 @@ def test_setup_falls_back_to_plain_indices_and_twice_changes_nothing(
     es_client: Elasticsearch, es: ElasticsearchSettings, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="monitor.store.es_setup"):
-        first = run_setup(es_client, es)
+        first = run_setup(es_client, es, index_specs(es))
     assert "no ILM" in caplog.text
     outcomes = {(s.kind, s.name): s.outcome for s in first}
     assert outcomes[("ilm policy", es.news_index)] == "skipped"
@@ -38,15 +39,15 @@ def test_setup_falls_back_to_plain_indices_and_twice_changes_nothing(
     mapping = es_client.indices.get_mapping(index=es.news_index)[es.news_index]["mappings"]["properties"]
     assert mapping["topic"]["type"] == "keyword" and mapping["scored_at"]["type"] == "date"
     assert mapping["title"]["fields"]["raw"]["type"] == "keyword"
-    again = run_setup(es_client, es)
+    again = run_setup(es_client, es, index_specs(es))
     assert {s.outcome for s in again} <= {"unchanged", "skipped"}, [str(s) for s in again]
-    assert templates_missing(es_client, es) == []
+    assert templates_missing(es_client, index_specs(es)) == []
 
 
 def test_a_missing_field_is_added_and_reported(es_client: Elasticsearch, es: ElasticsearchSettings) -> None:
     partial = {"properties": {k: v for k, v in NEWS_MAPPING["properties"].items() if k != "model_version"}}
     es_client.indices.create(index=es.news_index, mappings=partial)
-    steps = {s.name: s for s in run_setup(es_client, es) if s.kind == "index"}
+    steps = {s.name: s for s in run_setup(es_client, es, index_specs(es)) if s.kind == "index"}
     assert steps[es.news_index].outcome == "updated" and "model_version" in steps[es.news_index].detail
     mapping = es_client.indices.get_mapping(index=es.news_index)[es.news_index]["mappings"]["properties"]
     assert mapping["model_version"]["type"] == "keyword"
@@ -60,7 +61,7 @@ def test_a_mapping_conflict_names_the_field_and_exits_non_zero(
 ) -> None:
     es_client.indices.create(index=es.news_index, mappings={"properties": {"topic": {"type": "text"}}})
     with pytest.raises(SetupError, match="`topic` is mapped as text, finmon needs keyword"):
-        run_setup(es_client, es)
+        run_setup(es_client, es, index_specs(es))
     for name, value in to_env(es, "FINMON_ES__").items():
         monkeypatch.setenv(name, value)
     assert cli.main(["setup"]) == 1
@@ -83,10 +84,10 @@ def test_worker_start_runs_setup_when_templates_are_missing(
     es_client: Elasticsearch, es: ElasticsearchSettings
 ) -> None:
     lines: list[str] = []
-    ensure_setup(es_client, es, lines.append)
+    ensure_setup(es_client, es, index_specs(es), lines.append)
     assert lines[0].startswith("index templates missing") and any("created" in line for line in lines)
     lines.clear()
-    ensure_setup(es_client, es, lines.append)
+    ensure_setup(es_client, es, index_specs(es), lines.append)
     assert lines == []
 
 
@@ -125,4 +126,4 @@ def test_a_worker_does_not_start_on_a_mapping_conflict(settings: Settings) -> No
     client.indices.create(index=settings.es.news_index, mappings={"properties": {"scored_at": {"type": "keyword"}}})
     client.close()
     with pytest.raises(SetupError, match="`scored_at` is mapped as keyword, finmon needs date"):
-        build_worker(settings)
+        build_worker(settings, index_specs(settings.es))

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
+from monitor.app.indices import index_specs
 from monitor.kibana import PANELS, shipped
 from monitor.kibana.objects import HEADLINE_COLUMNS, with_time_range
 from monitor.settings import ElasticsearchSettings
@@ -45,7 +46,7 @@ def panels() -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def indexed(es_client: Elasticsearch, es_settings: ElasticsearchSettings, unique: str) -> ElasticsearchSettings:
     es = es_settings.model_copy(update={"news_index": f"news-{unique}", "alerts_index": f"alerts-{unique}"})
-    run_setup(es_client, es)
+    run_setup(es_client, es, index_specs(es))
     assert EsNewsSink(es_client, es.news_index, sleep=lambda _: False).write(known_news()) == []
     for n, (status, at) in enumerate(ALERTS):
         document = {"status": status, "at": at.isoformat(), "fingerprint": f"fp{n}", "labels": {"rule": "r"}}

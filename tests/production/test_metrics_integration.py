@@ -127,12 +127,12 @@ def test_worker_metrics_after_processing(settings: Settings, worker: tuple[str, 
 
 def test_alert_evaluator_metrics(settings: Settings, request: pytest.FixtureRequest) -> None:
     """One evaluation and its counters, scraped from the metrics server `finmon alerts` runs."""
-    from alerts.service import build_evaluator
+    from monitor.app.alerting import build_alert_service
     from monitor.app.metrics import Metrics
     from monitor.app.metrics_server import serving
 
     metrics = Metrics()
-    service = build_evaluator(settings, metrics=metrics)
+    service = build_alert_service(settings, metrics=metrics)
     try:
         service.evaluate()
         service.deliver()

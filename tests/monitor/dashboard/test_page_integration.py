@@ -15,6 +15,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from monitor.app import cli
+from monitor.app.indices import index_specs
 from monitor.app.settings import Settings
 from monitor.dashboard.browser import drawn_marks, dump_dom, find_chromium
 from monitor.dashboard.data import DashboardData
@@ -46,7 +47,7 @@ def assert_marks(panel: str, counts: Counter[str]) -> None:
 def demo_settings(es_settings: ElasticsearchSettings, unique: str) -> Iterator[tuple[Settings, Elasticsearch]]:
     es = es_settings.model_copy(update={"news_index": f"news-{unique}", "alerts_index": f"alerts-{unique}"})
     client = make_client(es)
-    run_setup(client, es)
+    run_setup(client, es, index_specs(es))
     assert EsNewsSink(client, es.news_index, sleep=lambda _: False).write(demo_news()) == []
     for n, document in enumerate(demo_alerts()):
         client.index(index=es.alerts_index, id=f"a{n}", document=document)

@@ -38,7 +38,7 @@ def _rules(path: Path | None, settings: Settings) -> Any:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the evaluator alone (embedded Elasticsearch when none is configured) until interrupted."""
-    from alerts.service import build_evaluator
+    from monitor.app.alerting import build_alert_service
     from monitor.app.metrics import Metrics
     from monitor.app.metrics_server import serving
     from monitor.app.services import running_services
@@ -49,7 +49,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with running_services(settings) as live:
         metrics = Metrics()
-        service = build_evaluator(live, rules=rules, metrics=metrics)
+        service = build_alert_service(live, rules=rules, metrics=metrics)
         service.start()
         try:
             with serving(settings.metrics, metrics, "alerts", lambda: service.running):

@@ -1,0 +1,31 @@
+"""The alert service on the composed settings: alerts' sections, the process's metrics and every index
+set up at start (`finmon alerts`, `finmon up`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from alerts.rules import Rules
+from alerts.service import AlertService, build_evaluator
+from monitor.app.indices import index_specs
+from monitor.app.metrics import Metrics
+from monitor.app.settings import Settings
+
+
+def build_alert_service(
+    settings: Settings,
+    *,
+    rules: Rules | None = None,
+    clock: Callable[[], datetime] | None = None,
+    metrics: Metrics | None = None,
+) -> AlertService:
+    """An AlertService on the Elasticsearch of `settings.es` (which must be running)."""
+    return build_evaluator(
+        settings.alerts,
+        settings.es,
+        rules=rules,
+        clock=clock,
+        metrics=metrics.alerts if metrics is not None else None,
+        setup=index_specs(settings.es),
+    )

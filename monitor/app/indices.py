@@ -1,0 +1,14 @@
+"""Every index finmon writes to: monitor's news index and alerts' own, set up together at start
+(`finmon setup`, the worker, `finmon alerts`, `finmon up`)."""
+
+from __future__ import annotations
+
+from alerts.indices import AlertIndices
+from monitor.settings import ElasticsearchSettings
+from monitor.store.es_setup import news_index_specs
+from monitor.store.mappings import IndexSpec
+
+
+def index_specs(es: ElasticsearchSettings) -> list[IndexSpec]:
+    """The news index, then the alert history, outbox and state, with their mappings."""
+    return news_index_specs(es) + AlertIndices(es.alerts_index).specs()
