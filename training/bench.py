@@ -20,7 +20,7 @@ from monitor.scoring.scorer import Scorer
 from monitor.scoring.textnorm import normalize
 from training.data import DataError, read_rows
 
-DEFAULT_TEXTS = Path("..") / "shared" / "data" / "tfns" / "valid.csv"  # as `finmon bench pipeline`, from the cwd
+DEFAULT_TEXTS = Path("..") / "shared" / "data" / "tfns" / "valid.csv"  # both benchmarks' default, from the cwd
 BASELINE_BATCH = 64
 SCORE_CALL = 512  # texts per Scorer.score call (as `finmon eval`); the scorer length-sorts within each call
 WARMUP = 32

@@ -7,7 +7,6 @@ import dataclasses
 import json
 import shlex
 import sys
-import time
 import typing
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ def args_from_namespace(cls: type, namespace: argparse.Namespace) -> Any:
 def cmd_train(namespace: argparse.Namespace, settings: Any) -> int:
     from tqdm import tqdm
 
-    from training.pipeline import finish, prepare
+    from training.pipeline import prepare, train
 
     args: TrainArgs = args_from_namespace(TrainArgs, namespace)
     command = "finmon train " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else "finmon train"
@@ -56,7 +55,6 @@ def cmd_train(namespace: argparse.Namespace, settings: Any) -> int:
         print(f"finmon train: {exc}", file=sys.stderr)
         return 2
     trainer = prepared.trainer
-    started = time.monotonic()
     with tqdm(
         total=trainer.total_steps,
         initial=trainer.progress.global_step,
@@ -69,8 +67,7 @@ def cmd_train(namespace: argparse.Namespace, settings: Any) -> int:
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
 
-        trainer.fit(on_step)
-    metrics = finish(prepared, time.monotonic() - started, command)
+        metrics = train(prepared, command, on_step)
     print(
         json.dumps(
             {

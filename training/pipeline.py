@@ -202,8 +202,8 @@ def write_card(output: Path, spec: ModelSpec, args: TrainArgs, reports: dict[str
     (output / CARD_FILE).write_text(model_card(asdict(spec), asdict(args), reports, images, facts))
 
 
-def run_training(args: TrainArgs, command: str, on_step: Any = None) -> dict[str, Any]:
-    prepared = prepare(args)
+def train(prepared: Prepared, command: str, on_step: Any = None) -> dict[str, Any]:
+    """Fit the prepared trainer (`on_step(step, loss)` after each step), then export and report."""
     started = time.monotonic()
     prepared.trainer.fit(on_step)
     return finish(prepared, time.monotonic() - started, command)

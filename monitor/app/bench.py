@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import tempfile
@@ -16,13 +15,14 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor.app.services import running_services
-from monitor.app.settings import Settings, SettingsError
+from monitor.app.settings import Settings
 from monitor.app.up import worker_process
 from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings
 from monitor.store.es import make_client
 from monitor.stream.kafka import admin_client, ensure_topics, make_producer
 from monitor.stream.replay import replay
+from training.bench import load_texts
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +30,6 @@ log = logging.getLogger(__name__)
 # would measure mostly the last batch's wait (model.max_wait) instead of the path's capacity.
 ZERO_COST_REPEAT = 5
 POLL_SECONDS = 0.2
-DEFAULT_TEXTS = Path("..") / "shared" / "data" / "tfns" / "valid.csv"
-
-
-def load_texts(path: Path | None, limit: int) -> list[str]:
-    path = path or DEFAULT_TEXTS
-    if not path.is_file():
-        raise SettingsError(f"--texts: {path} not found (give a CSV with a text column)")
-    with path.open(newline="", encoding="utf-8") as handle:
-        texts = [row["text"] for row in csv.DictReader(handle) if row.get("text")]
-    if not texts:
-        raise SettingsError(f"--texts: {path} has no text column or no rows")
-    return texts[:limit]
 
 
 def scorer_alone(scorer: Scorer, texts: list[str], batch: int) -> float:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 
 from monitor.app.embedded import ES_SERVERS, embedded_workdir, start_tansu, start_with_retry
-from monitor.app.settings import Settings, to_env
+from monitor.app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,3 @@ def running_services(settings: Settings) -> Iterator[Settings]:
             es = es.model_copy(update={"urls": [server.address], "plain_json": es.embedded_server == "osmem"})
             log.info("embedded Elasticsearch-API server (%s) at %s", es.embedded_server, server.address)
         yield settings.model_copy(update={"kafka": kafka, "es": es})
-
-
-def service_env(settings: Settings) -> dict[str, str]:
-    """Environment that points a child finmon process at the same servers with the same settings."""
-    return to_env(settings)

@@ -103,11 +103,6 @@ def cached_onnx_model(model: MultiTaskModel, model_dir: Path, cache_dir: Path, p
     return target
 
 
-def cached_int8_model(model: MultiTaskModel, model_dir: Path, cache_dir: Path) -> Path:
-    """The int8 ONNX file of this model directory, exported and quantised on first use."""
-    return cached_onnx_model(model, model_dir, cache_dir, "int8")
-
-
 class OnnxRunner:
     """Runs an exported model: (input_ids, attention_mask) int64 arrays → {task: logits}."""
 

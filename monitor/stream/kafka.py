@@ -1,9 +1,12 @@
-"""Thin Kafka adapter: client options from settings, topic creation, a kafka-python producer."""
+"""Thin Kafka adapter: the security options translated once (for kafka-python and Faust alike), client
+options, topic creation, a kafka-python producer."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaProducer
@@ -16,20 +19,44 @@ from monitor.settings import KafkaSettings
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Security:
+    """The cluster's security options, translated once: an SSL context for SSL listeners and the SASL
+    login for SASL ones. kafka-python (`client_options`) and Faust (the worker) both take these parts."""
+
+    protocol: str
+    ssl_context: ssl.SSLContext | None = None
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+
+
+def security(settings: KafkaSettings) -> Security:
+    context = None
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None)
+        if settings.ssl_certfile:
+            keyfile = str(settings.ssl_keyfile) if settings.ssl_keyfile else None
+            context.load_cert_chain(str(settings.ssl_certfile), keyfile)
+    if not settings.security_protocol.startswith("SASL"):
+        return Security(settings.security_protocol, context)
+    password = settings.sasl_password.get_secret_value() if settings.sasl_password else ""
+    return Security(settings.security_protocol, context, settings.sasl_mechanism, settings.sasl_username, password)
+
+
 def client_options(settings: KafkaSettings) -> dict[str, Any]:
     """kafka-python keyword arguments for the configured cluster and its security options."""
+    secure = security(settings)
     options: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers,
-        "security_protocol": settings.security_protocol,
+        "security_protocol": secure.protocol,
     }
-    if settings.sasl_mechanism:
-        options["sasl_mechanism"] = settings.sasl_mechanism
-        options["sasl_plain_username"] = settings.sasl_username
-        options["sasl_plain_password"] = settings.sasl_password.get_secret_value() if settings.sasl_password else None
-    for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
-        value = getattr(settings, name)
-        if value is not None:
-            options[name] = str(value)
+    if secure.ssl_context is not None:
+        options["ssl_context"] = secure.ssl_context
+    if secure.sasl_mechanism:
+        options["sasl_mechanism"] = secure.sasl_mechanism
+        options["sasl_plain_username"] = secure.sasl_username
+        options["sasl_plain_password"] = secure.sasl_password
     return options
 
 

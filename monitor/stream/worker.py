@@ -22,7 +22,6 @@ import gc
 import logging
 import os
 import signal
-import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -49,7 +48,7 @@ from monitor.store.es_setup import ensure_setup, ensure_setup_at_start
 from monitor.store.mappings import IndexSpec
 from monitor.stream.dead_letters import Source, dlq_record
 from monitor.stream.health import Progress
-from monitor.stream.kafka import ensure_topics, topic_partitions
+from monitor.stream.kafka import ensure_topics, security, topic_partitions
 from monitor.stream.partitioning import partitions_for
 from monitor.stream.processing import BatchProcessor, BatchResult, Decoded
 
@@ -60,18 +59,16 @@ RECORD_HEADROOM = 4096  # bytes of record framing kept free under the producer's
 
 
 def faust_credentials(kafka: KafkaSettings) -> Any:
-    """Faust's credentials object for the configured security protocol (None for PLAINTEXT)."""
-    context = None
-    if kafka.security_protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(cafile=str(kafka.ssl_cafile) if kafka.ssl_cafile else None)
-        if kafka.ssl_certfile:
-            context.load_cert_chain(str(kafka.ssl_certfile), str(kafka.ssl_keyfile) if kafka.ssl_keyfile else None)
-    if kafka.security_protocol.startswith("SASL"):
-        password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else ""
+    """Faust's credentials object for the configured security options (None for PLAINTEXT)."""
+    secure = security(kafka)
+    if secure.sasl_mechanism:
         return faust.SASLCredentials(
-            username=kafka.sasl_username, password=password, mechanism=kafka.sasl_mechanism, ssl_context=context
+            username=secure.sasl_username,
+            password=secure.sasl_password,
+            mechanism=secure.sasl_mechanism,
+            ssl_context=secure.ssl_context,
         )
-    return faust.SSLCredentials(context) if context else None
+    return faust.SSLCredentials(secure.ssl_context) if secure.ssl_context else None
 
 
 class BatchMonitor(Monitor):
@@ -225,8 +222,6 @@ class NewsWorker:
         self.raw_topic = self.app.topic(kafka.raw_topic, key_type=bytes, value_type=bytes)
         self.scoring = DaemonThread("finmon-score")
         self.indexing = DaemonThread("finmon-index")
-        self.processed = 0
-        self.dead_lettered = 0
         self.last_offsets: dict[TP, int] = {}
         self.batches: set[asyncio.Future[None]] = set()
         self.app.agent(self.raw_topic, name="finmon.score", concurrency=1)(self.consume)
@@ -282,8 +277,6 @@ class NewsWorker:
             return
         release_acks(self.app, events)
         self.progress.finished()
-        self.processed += len(result.scored)
-        self.dead_lettered += len(result.dead)
         self._count(len(events), result)
         log.debug("batch of %d: %d scored, %d dead-lettered", len(events), len(result.scored), len(result.dead))
 
