@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from alerts.cusum import INDIFFERENCE, STEP_CAP, Ewma, evidence_per_news, llr_terms, shrunk_share, threshold
-from alerts.model import ALERT_NAME, AlertEvent, Observation, ScopeKey, Status, fingerprint, iso
+from alerts.model import ALERT_NAME, AlertEvent, Observation, ScopeKey, Status, fingerprint
 from alerts.rules import Rule, Rules
 from alerts.tail_probabilities import binomial_sf
+from monitor.times import iso
 
 Clock = Callable[[], datetime]
 FIRING_WEIGHT = 0.0  # while an alert fires, its scope's baseline is frozen (a surge never becomes its own baseline)

@@ -14,9 +14,9 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from alerts.model import ScopeKey, Series
-from alerts.model import iso as _iso
 from alerts.rules import Rule
 from alerts.sources import RANKING
+from monitor.times import iso as _iso
 
 SCOPE_FIELDS = {"topic": "topic", "ticker": "tickers"}
 HEADLINE_FIELDS = ["title", "source", "url", "published_at", "sentiment_score", "story_id"]

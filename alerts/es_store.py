@@ -12,9 +12,10 @@ from typing import Any
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from alerts.indices import HISTORY_MAPPING, OUTBOX_MAPPING, STATE_MAPPING
-from alerts.model import AlertEvent, iso
+from alerts.model import AlertEvent
 from alerts.outbox import Delivery
 from monitor.store.es_setup import create_index
+from monitor.times import iso
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from alerts.detector import Detector
-from alerts.model import AlertEvent, ScopeKey, iso
+from alerts.model import AlertEvent, ScopeKey
 from alerts.rules import Rules
+from monitor.times import iso
 
 FIELDS = {"topic": "topic", "ticker": "tickers"}
 

@@ -1,4 +1,4 @@
-"""The alert service's Prometheus series, registered on the process's registry (`monitor.app.metrics`)."""
+"""The alert service's Prometheus series, registered on the process's registry (the app shell's)."""
 
 from __future__ import annotations
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
+
+from monitor.times import iso
 
 ALERT_NAME = "NegativeNewsSpike"
 Status = Literal["firing", "resolved"]
@@ -92,9 +94,3 @@ class AlertEvent:
             repeat=int(data.get("repeat", 0)),
             evidence=tuple(dict(item) for item in data.get("evidence", [])),
         )
-
-
-def iso(moment: datetime) -> str:
-    """RFC 3339 in UTC with a Z, as Alertmanager writes times (naive datetimes are taken as UTC)."""
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return aware.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.model import AlertEvent, iso
+from alerts.model import AlertEvent
+from monitor.times import iso
 
 ZERO_TIME = "0001-01-01T00:00:00Z"  # what Alertmanager sends as endsAt while an alert fires
 GROUP_BY = ("alertname", "rule", "scope", "topic", "ticker")

@@ -5,7 +5,7 @@ service.start()                         # evaluates every `evaluate_every` s, de
 service.firing()                        # list[ActiveAlert] for a live view
 service.stop()
 
-The app shell (`monitor.app.alerting`) builds it from the composed settings.
+The app shell builds it from the composed settings (alerts takes only the sections it needs).
 """
 
 from __future__ import annotations

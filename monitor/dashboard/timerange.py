@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from alerts.model import iso
+from monitor.times import iso
 
 # name: (span, fixed_interval, words for chart titles)
 RANGES: dict[str, tuple[timedelta, str, str]] = {
