@@ -116,7 +116,6 @@ class EsNewsSink:
         self.max_backoff = max_backoff
         self._stopping = threading.Event()
         self._sleep = sleep or self._stopping.wait
-        self.retries = 0
         self._index_ready = False
 
     def stop(self) -> None:
@@ -142,7 +141,6 @@ class EsNewsSink:
             rejected += [Rejected(pending[i], reason) for i, reason in failed]
             pending = {i: pending[i] for i in retry}
             if pending:
-                self.retries += 1
                 self.metrics.es_retries.inc()
                 if self._sleep(next(delays)):
                     raise SinkStopped(f"{len(pending)} documents not indexed")
