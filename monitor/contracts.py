@@ -47,5 +47,7 @@ class BatchScorer(Protocol):
     def score(self, texts: Sequence[str]) -> list[Prediction]: ...
 
 
-class Sink(Protocol):
+class ScoredSink(Protocol):
+    """Where scored news is indexed (EsNewsSink); returns the documents refused for good."""
+
     def write(self, docs: Sequence[ScoredNews]) -> list[Rejected]: ...

@@ -21,8 +21,8 @@ from monitor.ingest.normalize import FeedContext, Normalizer, html_to_text
 from monitor.ingest.parse import FeedParseError, ParsedFeed, parse_feed
 from monitor.ingest.similarity import to_bytes
 from monitor.ingest.sinks import Sink
+from monitor.ingest.state import ScraperState, SeenItem
 from monitor.ingest.stats import ScrapeStats
-from monitor.ingest.store import SeenItem, StateStore
 from monitor.news.schemas import NewsItem
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class Ingestor:
     def __init__(
         self,
         fetcher: Fetcher,
-        store: StateStore,
+        store: ScraperState,
         linker: StoryLinker,
         normalizer: Normalizer,
         sink: Sink,

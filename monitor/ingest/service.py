@@ -22,8 +22,8 @@ from monitor.ingest.pipeline import Ingestor, PollOutcome
 from monitor.ingest.scheduler import FeedScheduler
 from monitor.ingest.similarity import from_bytes
 from monitor.ingest.sinks import KafkaSink, Sink
+from monitor.ingest.state import ScraperState
 from monitor.ingest.stats import ScrapeStats
-from monitor.ingest.store import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def build_scraper(
     clock = clock or (lambda: datetime.now(UTC))
     feeds = load_feeds(scrape.feeds_file) if feeds is None else feeds
     path = None if state_path == MEMORY else Path(state_path or state_file(settings))
-    store = StateStore(path, scrape.seen_max_items, scrape.seen_ttl_days * 86400, clock)
+    store = ScraperState(path, scrape.seen_max_items, scrape.seen_ttl_days * 86400, clock)
     fetcher = Fetcher(scrape)
     ingestor = Ingestor(
         fetcher=fetcher,
@@ -111,7 +111,7 @@ def build_scraper(
     return Scraper(ingestor, feeds, settings)
 
 
-def _restored_linker(settings: Settings, store: StateStore, now: datetime) -> StoryLinker:
+def _restored_linker(settings: Settings, store: ScraperState, now: datetime) -> StoryLinker:
     """A story linker holding the items emitted within the window before a restart."""
     window = timedelta(hours=settings.scrape.dedup_window_hours)
     linker = StoryLinker(window, settings.scrape.similarity_threshold)

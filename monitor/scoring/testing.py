@@ -138,8 +138,8 @@ def make_tiny_model_dir(model_dir: Path, *, seed: int = 0, max_length: int = 64)
     return model_dir
 
 
-class MemorySink:
-    """An in-memory Sink (same contract as EsNewsSink) for testing batch processing without a server."""
+class MemoryScoredSink:
+    """An in-memory ScoredSink (same contract as EsNewsSink) for testing batch processing without a server."""
 
     def __init__(self, reject: dict[str, str] | None = None) -> None:
         self.docs: dict[str, ScoredNews] = {}

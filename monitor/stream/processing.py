@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from monitor.contracts import BatchScorer, Prediction, Sink
+from monitor.contracts import BatchScorer, Prediction, ScoredSink
 from monitor.news.decoding import InvalidMessage, decode_news
 from monitor.news.schemas import NewsItem, ScoredNews
 
@@ -94,7 +94,7 @@ class BatchProcessor:
     `process` runs both.
     """
 
-    def __init__(self, scorer: BatchScorer, sink: Sink, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, scorer: BatchScorer, sink: ScoredSink, clock: Callable[[], datetime] | None = None) -> None:
         self.scorer = scorer
         self.sink = sink
         self.clock = clock or (lambda: datetime.now(UTC))

@@ -8,7 +8,7 @@ import pytest
 from monitor.contracts import Prediction
 from monitor.news.decoding import InvalidMessage, decode_news
 from monitor.scoring.scorer import Scorer
-from monitor.scoring.testing import MemorySink
+from monitor.scoring.testing import MemoryScoredSink
 from monitor.settings import ModelSettings
 from monitor.stream.processing import BatchProcessor
 
@@ -43,7 +43,7 @@ def good(i: int) -> bytes:
 
 
 def test_batch_routes_good_items_to_the_sink_and_bad_ones_to_dead_letters(scorer: Scorer) -> None:
-    sink = MemorySink()
+    sink = MemoryScoredSink()
     raws = [good(0), b"not json", good(1), b'{"title": ""}', good(2)]
     result = BatchProcessor(scorer, sink, clock=lambda: NOW).process(raws)
     assert [d.index for d in result.dead] == [1, 3]
@@ -56,7 +56,7 @@ def test_batch_routes_good_items_to_the_sink_and_bad_ones_to_dead_letters(scorer
 
 def test_documents_the_sink_rejects_become_dead_letters(scorer: Scorer) -> None:
     bad_id = decode_news(good(1)).id
-    sink = MemorySink(reject={bad_id: "mapper_parsing_exception"})
+    sink = MemoryScoredSink(reject={bad_id: "mapper_parsing_exception"})
     result = BatchProcessor(scorer, sink, clock=lambda: NOW).process([good(0), good(1)])
     assert [(d.index, d.stage, d.reason) for d in result.dead] == [(1, "index", "mapper_parsing_exception")]
     assert [doc.id for doc in result.scored] == [decode_news(good(0)).id]
@@ -82,7 +82,7 @@ class ExplodingScorer:
 def test_a_scoring_failure_dead_letters_only_the_message_that_causes_it(scorer: Scorer) -> None:
     raws = [good(i) for i in range(7)]
     raws[4] = json.dumps({"title": "stock boom", "url": "https://e.com/boom"}).encode()
-    sink = MemorySink()
+    sink = MemoryScoredSink()
     exploding = ExplodingScorer(scorer)
     result = BatchProcessor(exploding, sink, clock=lambda: NOW).process(raws)
     assert [(d.index, d.stage) for d in result.dead] == [(4, "score")]
@@ -102,14 +102,14 @@ class NanScorer:
 
 def test_a_prediction_the_schema_refuses_is_a_dead_letter() -> None:
     raws = [good(0), json.dumps({"title": "nan stock", "url": "https://e.com/nan"}).encode()]
-    result = BatchProcessor(NanScorer(), MemorySink(), clock=lambda: NOW).process(raws[1:] + raws[:1])
+    result = BatchProcessor(NanScorer(), MemoryScoredSink(), clock=lambda: NOW).process(raws[1:] + raws[:1])
     assert [(d.index, d.stage) for d in result.dead] == [(0, "score")]
     assert len(result.scored) == 1
 
 
 def test_two_messages_with_one_id_that_the_sink_rejects_are_both_dead_letters(scorer: Scorer) -> None:
     bad_id = decode_news(good(1)).id
-    result = BatchProcessor(scorer, MemorySink(reject={bad_id: "refused"}), clock=lambda: NOW).process(
+    result = BatchProcessor(scorer, MemoryScoredSink(reject={bad_id: "refused"}), clock=lambda: NOW).process(
         [good(1), good(0), good(1)]
     )
     assert [(d.index, d.reason) for d in result.dead] == [(0, "refused"), (2, "refused")]

@@ -42,7 +42,7 @@ class SeenItem:
     seen_at: datetime | None = None  # filled when read back
 
 
-class StateStore:
+class ScraperState:
     """Thread-safe sqlite store; `path=None` keeps the state in memory (dry runs, tests)."""
 
     def __init__(

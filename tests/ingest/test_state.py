@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.ingest.fetch import Validators
-from monitor.ingest.store import SeenItem, StateStore
+from monitor.ingest.state import ScraperState, SeenItem
 
 T0 = datetime(2025, 11, 6, 12, 0, tzinfo=UTC)
 
@@ -25,16 +25,16 @@ def _item(i: int) -> SeenItem:
 
 def test_seen_ids_survive_a_reopen(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
-    store = StateStore(path, max_items=1000, ttl_seconds=86400)
+    store = ScraperState(path, max_items=1000, ttl_seconds=86400)
     store.mark([_item(1), _item(2)])
     store.close()
-    reopened = StateStore(path, max_items=1000, ttl_seconds=86400)
+    reopened = ScraperState(path, max_items=1000, ttl_seconds=86400)
     assert reopened.unseen(["id-1", "id-2", "id-3"]) == {"id-3"}
     reopened.close()
 
 
 def test_marking_twice_is_harmless(tmp_path: Path) -> None:
-    store = StateStore(None, max_items=1000, ttl_seconds=86400)
+    store = ScraperState(None, max_items=1000, ttl_seconds=86400)
     store.mark([_item(1)])
     store.mark([_item(1)])
     assert store.count() == 1
@@ -42,7 +42,7 @@ def test_marking_twice_is_harmless(tmp_path: Path) -> None:
 
 def test_old_ids_expire_after_the_ttl() -> None:
     clock = Clock()
-    store = StateStore(None, max_items=1000, ttl_seconds=3600, clock=clock)
+    store = ScraperState(None, max_items=1000, ttl_seconds=3600, clock=clock)
     store.mark([_item(1)])
     clock.now += timedelta(hours=2)
     store.mark([_item(2)])
@@ -52,7 +52,7 @@ def test_old_ids_expire_after_the_ttl() -> None:
 
 def test_the_oldest_ids_go_beyond_the_size_cap() -> None:
     clock = Clock()
-    store = StateStore(None, max_items=100, ttl_seconds=86400 * 30, clock=clock)
+    store = ScraperState(None, max_items=100, ttl_seconds=86400 * 30, clock=clock)
     for i in range(150):
         clock.now += timedelta(seconds=1)
         store.mark([_item(i)])
@@ -63,7 +63,7 @@ def test_the_oldest_ids_go_beyond_the_size_cap() -> None:
 
 def test_recent_returns_what_was_emitted_in_the_window_in_order() -> None:
     clock = Clock()
-    store = StateStore(None, max_items=1000, ttl_seconds=86400 * 30, clock=clock)
+    store = ScraperState(None, max_items=1000, ttl_seconds=86400 * 30, clock=clock)
     store.mark([_item(1)])
     clock.now += timedelta(days=3)
     store.mark([_item(3), _item(2)])
@@ -75,10 +75,10 @@ def test_recent_returns_what_was_emitted_in_the_window_in_order() -> None:
 
 def test_feed_validators_persist(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
-    store = StateStore(path, max_items=1000, ttl_seconds=86400)
+    store = ScraperState(path, max_items=1000, ttl_seconds=86400)
     assert store.validators("http://a.test/rss") is None
     store.save_validators("http://a.test/rss", Validators('"e1"', "Wed, 05 Nov 2025 20:00:00 GMT"))
     store.close()
-    reopened = StateStore(path, max_items=1000, ttl_seconds=86400)
+    reopened = ScraperState(path, max_items=1000, ttl_seconds=86400)
     assert reopened.validators("http://a.test/rss") == Validators('"e1"', "Wed, 05 Nov 2025 20:00:00 GMT")
     reopened.close()
