@@ -13,6 +13,7 @@ from monitor.app.embedded import ES_SERVERS, embedded_workdir, start_tansu, star
 from monitor.app.settings import Settings
 from monitor.scoring.testing import make_tiny_model_dir
 from monitor.settings import ElasticsearchSettings, KafkaSettings
+from tests.helpers import finmon_names
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -57,6 +58,13 @@ def es_settings(request: pytest.FixtureRequest, server_workdir: Path) -> Iterato
     server = start_with_retry(ES_SERVERS[request.param], server_workdir)
     yield ElasticsearchSettings(urls=[server.address], plain_json=request.param == "osmem")
     server.stop()
+
+
+@pytest.fixture
+def no_finmon_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No FINMON_* variable for the test: only the settings it sets itself count."""
+    for name in finmon_names():
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 
 from alerts.evaluator import CATCH_UP, Evaluator, window_end
 from alerts.notifier import Notifier, NotifierConfig
@@ -18,6 +16,7 @@ from alerts.settings import AlertSettings
 from alerts.sources import MemorySource
 from alerts.stores import AlwaysLease, MemoryHistory, MemoryStateStore
 from monitor.app.settings import SettingsError, load_settings
+from tests.helpers import wait_for
 
 
 def test_alert_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,17 +52,17 @@ def test_service_runs_its_jobs_on_the_scheduler_and_stops() -> None:
     state = MemoryStateStore()
     evaluator = Evaluator(rules, MemorySource([], rules.step), state, MemoryHistory(), notifier, AlwaysLease(), clock)
     service = AlertService(evaluator, notifier, AlertSettings(evaluate_every=3600, deliver_every=3600))
-    ran = threading.Event()
+    assert state.last_end is None
     service.start()
-    assert service._scheduler is not None
-    service._scheduler.add_listener(
-        lambda e: ran.set() if isinstance(e, JobExecutionEvent) and e.job_id == "alerts-evaluate" else None,
-        EVENT_JOB_EXECUTED,
-    )
-    assert ran.wait(10) or state.last_end is not None
-    service.stop()
+    try:
+        assert service.running and service._scheduler is not None
+        assert {job.id for job in service._scheduler.get_jobs()} == {"alerts-evaluate", "alerts-deliver"}
+        # nothing here calls the evaluator: only the scheduler's first run can record the judged step
+        wait_for(lambda: state.last_end is not None, 10, "the scheduler to run the evaluate job")
+    finally:
+        service.stop()
     assert state.last_end == datetime(2024, 1, 2, 11, 55, tzinfo=UTC)
-    assert service.firing() == [] and service._scheduler is None
+    assert service.firing() == [] and service._scheduler is None and not service.running
     assert ActiveAlert.__dataclass_fields__.keys() >= {"labels", "summary", "starts_at", "negative_share"}
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer
 
 from monitor.app.cli import main
 from monitor.app.settings import Settings
@@ -14,7 +12,8 @@ from monitor.ingest.feeds import FeedConfig
 from monitor.ingest.service import MEMORY, build_scraper
 from monitor.news.schemas import NewsItem
 from monitor.settings import KafkaSettings
-from monitor.stream.kafka import client_options, ensure_topics
+from monitor.stream.kafka import ensure_topics
+from tests.helpers import read_records
 
 from .feedserver import FeedServer, Route
 
@@ -22,17 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 def _consume(kafka: KafkaSettings, expected: int, timeout: float = 20.0) -> list[tuple[bytes, bytes]]:
-    consumer = KafkaConsumer(
-        kafka.raw_topic, auto_offset_reset="earliest", consumer_timeout_ms=1000, **client_options(kafka)
-    )
-    records: list[tuple[bytes, bytes]] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(records) < expected and time.monotonic() < deadline:
-            records.extend((r.key, r.value) for r in consumer)
-    finally:
-        consumer.close()
-    return records
+    return [(r.key, r.value) for r in read_records(kafka, kafka.raw_topic, expected, timeout)]
 
 
 def test_scraped_items_are_produced_once_keyed_by_id(

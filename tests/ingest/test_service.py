@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from monitor.ingest.feeds import FeedConfig
 from monitor.ingest.service import MEMORY, Scraper, build_scraper
 from monitor.ingest.sinks import MemorySink
 from monitor.news.schemas import NewsItem
+from tests.helpers import wait_for
 
 from .feedserver import FeedServer, Route
 
@@ -156,17 +154,6 @@ def test_items_that_could_not_be_sent_are_sent_on_the_next_poll(
     assert all(i.is_first for i in sink.items)
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
-    """Poll a condition until it holds (returns False on timeout; the caller asserts)."""
-    deadline = time.monotonic() + timeout
-    event = threading.Event()
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        event.wait(0.05)
-    return True
-
-
 def test_the_scheduler_keeps_polling_through_every_failure(
     feed_server: FeedServer, settings_for_scrape: Settings
 ) -> None:
@@ -175,11 +162,11 @@ def test_the_scheduler_keeps_polling_through_every_failure(
     scraper = _scraper(settings_for_scrape, feeds, sink)
     scraper.start()
     try:
-        polled_twice = _wait_for(lambda: all(s.polls >= 2 for s in _feed_status(scraper, feeds)))
+        wait_for(lambda: all(s.polls >= 2 for s in _feed_status(scraper, feeds)), 20, "every feed polled twice")
         still_running = scraper.running
     finally:
         scraper.stop()
-    assert polled_twice and still_running
+    assert still_running
     stats = scraper.stats.snapshot()
     assert set(stats["failures"]) == {kind for _, kind in BAD.values()}
     assert all(stats["feeds"][name]["last_error"] for name in ("malformed.xml", "error", "slow", "endless", "image"))

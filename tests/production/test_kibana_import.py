@@ -19,6 +19,8 @@ from monitor.app import cli
 from monitor.kibana import shipped
 from monitor.kibana.importer import ImportFailed, KibanaTarget, import_objects
 
+pytestmark = pytest.mark.usefixtures("no_finmon_env")
+
 
 @dataclass
 class Seen:
@@ -83,15 +85,6 @@ def kibana() -> Iterator[FakeKibana]:
     yield state
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("FINMON_"):
-            monkeypatch.delenv(name)
 
 
 def test_import_sends_the_shipped_ndjson_as_multipart_with_basic_auth(

@@ -4,12 +4,9 @@ through `finmon eval`, and the demo burst raising an alert end to end in `finmon
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ import pytest
 from monitor.scoring.modeldir import default_model_dir
 from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings
+from tests.helpers import FINMON, child_env, start_finmon, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -26,9 +24,7 @@ MINIMUM = {"sentiment": {"accuracy": 0.85, "macro_f1": 0.80}, "topic": {"accurac
 
 
 def offline_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FINMON_")}
-    env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "FINMON_DATA_DIR": str(tmp_path / "data")})
-    return env
+    return child_env(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", FINMON_DATA_DIR=str(tmp_path / "data"))
 
 
 def test_default_model_scores_obvious_headlines() -> None:
@@ -49,7 +45,7 @@ def test_default_model_scores_obvious_headlines() -> None:
 def test_finmon_eval_of_the_default_model(shared_data: Path, tmp_path: Path, task: str, folder: str) -> None:
     data = shared_data / folder / "valid.csv"
     result = subprocess.run(
-        [sys.executable, "-m", "monitor.app.cli", "eval", "--data", str(data), "--task", task],
+        [*FINMON, "eval", "--data", str(data), "--task", task],
         env=offline_env(tmp_path),
         capture_output=True,
         text=True,
@@ -68,23 +64,17 @@ def test_demo_burst_raises_a_ticker_alert(tmp_path: Path) -> None:
     """The demo replays a day with a burst of negative news about Northwind Semiconductor: the evaluator, on
     the demo's replay clock, fires an alert for NWSC while the live view runs."""
     log = tmp_path / "up.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "monitor.app.cli", "up", "--demo", "--no-view"],
-            env=offline_env(tmp_path),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_finmon(["up", "--demo", "--no-view"], offline_env(tmp_path), log)
+
+    def fired_or_ended() -> bool:
+        text = log.read_text(errors="replace")
+        return process.poll() is not None or (re.search(FIRING_NWSC, text) is not None and " 331 indexed" in text)
+
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and process.poll() is None:
-            text = log.read_text(errors="replace")
-            if re.search(FIRING_NWSC, text) and " 331 indexed" in text:
-                break
-            time.sleep(1)
+        wait_for(fired_or_ended, 300, "the NWSC alert and the demo indexed", log)
         text = log.read_text(errors="replace")
         assert re.search(FIRING_NWSC, text), text[-4000:]
         assert " 331 indexed" in text
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(60)
+        process.wait(60)  # a shutdown that hangs fails the test

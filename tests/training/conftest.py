@@ -1,18 +1,16 @@
-"""Fixtures for the training tests: a tiny random base encoder (BERT, hidden 32) and small labelled files."""
+"""Fixtures for the training tests, on the shared tiny model (monitor.scoring.testing): a local base, a variant
+with 32 tokens, small labelled files and the arguments of a two-step run."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Sequence
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import torch
-from transformers import BertConfig, BertModel, BertTokenizer
 
-from monitor.scoring.model import MultiTaskModel, save_heads
-from monitor.scoring.modeldir import ModelSpec
-from monitor.scoring.testing import SENTIMENT_LABELS, TOPIC_LABELS, make_tokenizer
+from monitor.scoring.testing import make_tiny_model_dir
+from tests.helpers import write_csv
 from training.args import TrainArgs
 
 HEADLINES = [
@@ -31,56 +29,20 @@ HEADLINES = [
 ]
 
 
-def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
-def word_tokenizer(directory: Path) -> BertTokenizer:
-    """monitor.scoring.testing's small WordPiece vocabulary, loaded from its vocab.txt: under transformers 5,
-    make_tokenizer's `BertTokenizer(vocab_file=...)` ignores the file and maps every word to [UNK]."""
-    make_tokenizer(directory)
-    tokenizer = BertTokenizer.from_pretrained(str(directory))
-    assert len(tokenizer) > 100, "the test vocabulary did not load"
-    tokenizer.save_pretrained(str(directory))
-    return tokenizer
-
-
-def tiny_encoder(vocab_size: int, seed: int = 0) -> BertModel:
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-    )
-    return BertModel(config, add_pooling_layer=False)
-
-
 @pytest.fixture(scope="session")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A local base directory (config, weights and tokenizer together), as `--base` accepts."""
+def tiny_base(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
+    """The shared tiny model's encoder and tokenizer in one directory: a local base, as `--base` accepts."""
     directory = tmp_path_factory.mktemp("tiny-base")
-    tiny_encoder(len(word_tokenizer(directory))).save_pretrained(str(directory))
+    for part in ("encoder", "tokenizer"):
+        shutil.copytree(tiny_model_dir / part, directory, dirs_exist_ok=True)
     return directory
 
 
 @pytest.fixture(scope="session")
-def word_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A finmon model directory (full encoder, tokenizer, heads) over a tiny random BERT that sees words."""
-    directory = tmp_path_factory.mktemp("word-model")
-    tokenizer = word_tokenizer(directory / "tokenizer")
-    encoder = tiny_encoder(len(tokenizer), seed=1)
-    encoder.save_pretrained(str(directory / "encoder"))
-    save_heads(MultiTaskModel(encoder, {"topic": len(TOPIC_LABELS), "sentiment": len(SENTIMENT_LABELS)}), directory)
-    labels = {"topic": TOPIC_LABELS, "sentiment": SENTIMENT_LABELS}
-    ModelSpec(name="tiny-words", version="0", labels=labels, max_length=32).save(directory)
-    return directory
+def short_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared tiny model built with seed 1 and 32 tokens at most: the bench and ONNX tests' figures (padding
+    to 32, int8 labels equal to torch's on their texts) hold on these weights."""
+    return make_tiny_model_dir(tmp_path_factory.mktemp("short-model"), seed=1, max_length=32)
 
 
 @pytest.fixture

@@ -3,49 +3,34 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from monitor.app.cli import main
 from monitor.app.settings import Settings, SettingsError
+from tests.helpers import SAMPLE_HEADLINES
 from training.bench import bench_scorer, load_texts
 
-HEADLINES = [
-    "Fed cut rates and stocks rise",
-    "oil price falls as growth slows https://t.co/x",
-    "apple earnings beat, record revenue",
-    "bank shares plunge after sec probe",
-    "gold prices up on inflation report",
-    "tesla ceo resigns; shares drop",
-    "dollar down against the euro and the market falls",
-    "nvidia stock jumps to record high",
-]
-
-
-@pytest.fixture(autouse=True)
-def no_finmon_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in [n for n in os.environ if n.startswith("FINMON_")]:
-        monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_finmon_env")
 
 
 @pytest.fixture
 def texts(tmp_path: Path) -> Path:
     path = tmp_path / "texts.jsonl"
-    path.write_text("".join(json.dumps({"text": t, "label": 0}) + "\n" for t in HEADLINES * 10))
+    path.write_text("".join(json.dumps({"text": t, "label": 0}) + "\n" for t in SAMPLE_HEADLINES * 10))
     return path
 
 
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
 def test_bench_reports_both_speeds_their_ratio_and_agreement(
-    backend: str, word_model_dir: Path, texts: Path, tmp_path: Path
+    backend: str, short_model_dir: Path, texts: Path, tmp_path: Path
 ) -> None:
     if backend == "onnx":
         pytest.importorskip("onnxruntime")
-    settings = Settings(model={"path": str(word_model_dir), "device": "cpu", "onnx_cache_dir": str(tmp_path / "onnx")})
+    settings = Settings(model={"path": str(short_model_dir), "device": "cpu", "onnx_cache_dir": str(tmp_path / "onnx")})
     result = bench_scorer(settings, texts, None, backend, 50)
-    assert result["texts"] == 50 and result["model"] == "tiny-words 0"
+    assert result["texts"] == 50 and result["model"] == "tiny-random 0"
     assert (
         result["finmon"]["backend"] == {"onnx": "onnx int8", "torch": "torch"}[backend]
         and result["baseline"]["padded_to"] == 32
@@ -62,7 +47,7 @@ def test_bench_reports_both_speeds_their_ratio_and_agreement(
 
 
 def test_texts_are_read_from_csv_or_jsonl_with_a_limit(texts: Path, tmp_path: Path) -> None:
-    assert load_texts(texts, 3) == HEADLINES[:3]
+    assert load_texts(texts, 3) == SAMPLE_HEADLINES[:3]
     csv_file = tmp_path / "texts.csv"
     csv_file.write_text('text,label\n"a, b",0\n,1\nc,2\n')
     assert load_texts(csv_file, 0) == ["a, b", "c"]
@@ -82,14 +67,14 @@ def test_missing_texts_name_the_option(tmp_path: Path, capsys: pytest.CaptureFix
 def test_the_cli_measures_the_configured_backend(
     env: dict[str, str],
     expected: str | None,
-    word_model_dir: Path,
+    short_model_dir: Path,
     texts: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    code = main(["bench", "scorer", "--model", str(word_model_dir), "--texts", str(texts), "--limit", "8"])
+    code = main(["bench", "scorer", "--model", str(short_model_dir), "--texts", str(texts), "--limit", "8"])
     out, err = capsys.readouterr()
     if expected is None:  # the zero-cost instrument has no model to compare with the baseline
         assert code == 2 and "'fixed' has no model" in err

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from monitor.app.cli import main
+from tests.helpers import write_csv
 from training.data import DataError, DataSource, read_examples
 from training.labels import DEFAULT_LABELS, LabelMap
 
 MAPS = {task: LabelMap(task, names) for task, names in DEFAULT_LABELS.items()}
-
-
-def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([header, *rows])
-    return path
 
 
 def read(path: Path, columns: dict[str, str] | None = None) -> list:

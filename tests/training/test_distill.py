@@ -58,7 +58,7 @@ def test_unlabelled_texts_without_a_teacher_are_refused(
 def test_student_trains_on_teacher_logits_cached_across_runs(
     tiny_args: Any,
     tiny_base: Path,
-    word_model_dir: Path,
+    short_model_dir: Path,
     sentiment_csv: Path,
     topic_csv: Path,
     tmp_path: Path,
@@ -67,7 +67,7 @@ def test_student_trains_on_teacher_logits_cached_across_runs(
     (tmp_path / "news.txt").write_text("Nvidia shares jump on record revenue\nBank shares plunge after probe\n")
     args = dataclasses.replace(
         tiny_args(tiny_base, tmp_path / "student", "lora", sentiment_csv, topic_csv),
-        teacher=str(word_model_dir),
+        teacher=str(short_model_dir),
         unlabelled=(str(tmp_path / "news.txt"),),
     )
     prepared = prepare(args)
@@ -91,10 +91,10 @@ def test_student_trains_on_teacher_logits_cached_across_runs(
     torch.testing.assert_close(again.trainer.train.teacher["topic"], train.teacher["topic"])
 
 
-def test_a_teacher_with_other_labels_is_refused(tmp_path: Path, word_model_dir: Path) -> None:
+def test_a_teacher_with_other_labels_is_refused(tmp_path: Path, short_model_dir: Path) -> None:
     labels = {"topic": ["a", "b"], "sentiment": ["negative", "neutral", "positive"]}
     with pytest.raises(ValueError, match="topic labels"):
-        distill.teacher_logits(str(word_model_dir), ["some text"], labels, 16, tmp_path, torch.device("cpu"))
+        distill.teacher_logits(str(short_model_dir), ["some text"], labels, 16, tmp_path, torch.device("cpu"))
 
 
 def test_the_builtin_news_corpus_is_news_style_and_apart_from_the_news_eval_set() -> None:

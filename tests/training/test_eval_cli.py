@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,10 @@ import pytest
 from monitor.app.cli import main
 from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings
+from tests import helpers
 from training.labels import DATASET_IDS
+
+pytestmark = pytest.mark.usefixtures("no_finmon_env")
 
 ROWS = [  # text, sentiment id (0 Bearish, 1 Bullish, 2 Neutral), topic id
     ("fed cut rates and stocks rise", "1", "1"),
@@ -28,16 +29,8 @@ ROWS = [  # text, sentiment id (0 Bearish, 1 Bullish, 2 Neutral), topic id
 ]
 
 
-@pytest.fixture(autouse=True)
-def no_finmon_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in [n for n in os.environ if n.startswith("FINMON_")]:
-        monkeypatch.delenv(name)
-
-
 def write_csv(path: Path, rows: Sequence[Sequence[str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([("text", "label"), *rows])
-    return path
+    return helpers.write_csv(path, ("text", "label"), rows)
 
 
 def run_eval(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any] | None, str]:
@@ -47,15 +40,15 @@ def run_eval(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[
 
 
 def test_report_matches_the_scorer_predictions(
-    word_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    short_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     gold = [DATASET_IDS["sentiment"][s] for _, s, _ in ROWS]
     data = write_csv(tmp_path / "names.csv", [(t, g) for (t, _, _), g in zip(ROWS, gold, strict=True)])
-    code, report, _ = run_eval(capsys, "--model", str(word_model_dir), "--data", str(data), "--task", "sentiment")
+    code, report, _ = run_eval(capsys, "--model", str(short_model_dir), "--data", str(data), "--task", "sentiment")
     assert code == 0 and report is not None
     assert report["task"] == "sentiment" and report["n"] == len(ROWS) and "confusion_matrix" not in report
 
-    scorer = Scorer.from_settings(ModelSettings(path=str(word_model_dir), device="cpu"))
+    scorer = Scorer.from_settings(ModelSettings(path=str(short_model_dir), device="cpu"))
     pred = [p.sentiment for p in scorer.score([t for t, _, _ in ROWS])]
     assert report["accuracy"] == pytest.approx(sum(p == g for p, g in zip(pred, gold, strict=True)) / len(ROWS))
     f1s = []
@@ -74,12 +67,12 @@ def test_report_matches_the_scorer_predictions(
 
 @pytest.mark.parametrize("task", ["sentiment", "topic"])
 def test_dataset_ids_and_names_give_the_same_report(
-    task: str, word_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    task: str, short_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     column = 1 if task == "sentiment" else 2
     ids = write_csv(tmp_path / "ids.csv", [(row[0], row[column]) for row in ROWS])
     names = write_csv(tmp_path / "names.csv", [(row[0], DATASET_IDS[task][row[column]]) for row in ROWS])
-    model = ["--model", str(word_model_dir), "--task", task, "--matrix"]
+    model = ["--model", str(short_model_dir), "--task", task, "--matrix"]
     code_ids, by_ids, _ = run_eval(capsys, *model, "--data", str(ids))
     code_names, by_names, _ = run_eval(capsys, *model, "--data", str(names))
     assert code_ids == code_names == 0 and by_ids is not None and by_names is not None
@@ -92,16 +85,16 @@ def test_dataset_ids_and_names_give_the_same_report(
 
 
 def test_unknown_label_exits_2_naming_the_label(
-    word_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    short_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = write_csv(tmp_path / "bad.csv", [("fed cut rates", "positive"), ("oil falls", "sideways")])
-    code, _, err = run_eval(capsys, "--model", str(word_model_dir), "--data", str(data), "--task", "sentiment")
+    code, _, err = run_eval(capsys, "--model", str(short_model_dir), "--data", str(data), "--task", "sentiment")
     assert code == 2
     assert "finmon eval: " in err and f"{data}:3" in err and "unknown sentiment label 'sideways'" in err
 
 
-def test_missing_data_file_exits_2(word_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_data_file_exits_2(short_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_eval(
-        capsys, "--model", str(word_model_dir), "--data", str(tmp_path / "no.csv"), "--task", "topic"
+        capsys, "--model", str(short_model_dir), "--data", str(tmp_path / "no.csv"), "--task", "topic"
     )
     assert code == 2 and "no.csv: no such file" in err

@@ -12,21 +12,11 @@ from monitor.scoring.modeldir import TASKS
 from monitor.scoring.onnx_backend import OnnxRunner, export_fp32
 from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings
+from tests.helpers import SAMPLE_HEADLINES
 
 pytest.importorskip("onnxruntime")
 
-TEXTS = [
-    "Fed cut rates and stocks rise",
-    "oil price falls as growth slows https://t.co/x",
-    "apple earnings beat, record revenue",
-    "bank shares plunge after sec probe",
-    "gold prices up on inflation report",
-    "tesla ceo resigns; shares drop",
-    "dollar down against the euro",
-    "microsoft to acquire company in new deal " * 6,
-    "nvidia stock jumps to record high",
-    "exxon raises dividend",
-]
+TEXTS = [*SAMPLE_HEADLINES, "microsoft to acquire company in new deal " * 6, "exxon raises dividend"]
 
 
 def scorer(model_dir: Path, backend: str, cache: Path) -> Scorer:
@@ -34,8 +24,8 @@ def scorer(model_dir: Path, backend: str, cache: Path) -> Scorer:
     return Scorer.from_settings(settings)
 
 
-def test_fp32_export_gives_torch_logits(word_model_dir: Path, tmp_path: Path) -> None:
-    model, tokenizer, _ = load_model(word_model_dir)
+def test_fp32_export_gives_torch_logits(short_model_dir: Path, tmp_path: Path) -> None:
+    model, tokenizer, _ = load_model(short_model_dir)
     export_fp32(model, tmp_path / "model.onnx")
     assert not any(module.training for module in model.modules())  # exporting leaves dropout off
     encoded = tokenizer(TEXTS, padding=True, truncation=True, max_length=32, return_tensors="pt")
@@ -46,14 +36,14 @@ def test_fp32_export_gives_torch_logits(word_model_dir: Path, tmp_path: Path) ->
         torch.testing.assert_close(torch.from_numpy(got[task]), expected[task], atol=1e-4, rtol=1e-4)
 
 
-def test_int8_scorer_gives_torch_labels_and_caches_the_export(word_model_dir: Path, tmp_path: Path) -> None:
+def test_int8_scorer_gives_torch_labels_and_caches_the_export(short_model_dir: Path, tmp_path: Path) -> None:
     cache = tmp_path / "onnx"
-    onnx = scorer(word_model_dir, "onnx", cache)
+    onnx = scorer(short_model_dir, "onnx", cache)
     exported = sorted(cache.rglob("*.onnx"))
     assert len(exported) == 1 and exported[0].name == "model.int8.onnx"
     stamp = exported[0].stat().st_mtime_ns
 
-    reference = scorer(word_model_dir, "torch", cache).score(TEXTS)
+    reference = scorer(short_model_dir, "torch", cache).score(TEXTS)
     predictions = onnx.score(TEXTS)
     assert [p.sentiment for p in predictions] == [p.sentiment for p in reference]
     assert [p.topic for p in predictions] == [p.topic for p in reference]
@@ -61,5 +51,5 @@ def test_int8_scorer_gives_torch_labels_and_caches_the_export(word_model_dir: Pa
     for p, r in zip(predictions, reference, strict=True):
         assert p.sentiment_probs == pytest.approx(r.sentiment_probs, abs=0.02)
 
-    scorer(word_model_dir, "onnx", cache)  # a second start reuses the cached file
+    scorer(short_model_dir, "onnx", cache)  # a second start reuses the cached file
     assert sorted(cache.rglob("*.onnx")) == exported and exported[0].stat().st_mtime_ns == stamp

@@ -4,14 +4,7 @@ import pytest
 
 from monitor.app.settings import SettingsError, load_settings, to_env
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("FINMON_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("no_finmon_env")
 
 
 def test_defaults_mean_embedded_servers() -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -22,18 +20,16 @@ from monitor.app.embedded import free_port
 from monitor.app.metrics_server import health_status
 from monitor.settings import KafkaSettings
 from monitor.stream.kafka import ensure_topics, make_producer
+from tests.helpers import FINMON, child_env, running_worker, wait_for
 
 
 def finmon_env(**variables: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FINMON_")}
-    return {**env, "FINMON_METRICS__ENABLED": "false", **variables}
+    return child_env({"FINMON_METRICS__ENABLED": "false"}, **variables)
 
 
 def run_finmon(args: list[str], env: dict[str, str], timeout: float = 120) -> tuple[int, str, float]:
     began = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "monitor.app.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
+    done = subprocess.run([*FINMON, *args], env=env, capture_output=True, text=True, timeout=timeout)
     return done.returncode, done.stderr, time.monotonic() - began
 
 
@@ -113,15 +109,8 @@ def worker_on_silent_es(
             FINMON_DATA_DIR=str(log.parent / "data"),
             **variables,
         )
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "monitor.app.cli", "worker"], env=env, stdout=out, stderr=subprocess.STDOUT
-            )
-        try:
+        with running_worker(env, log, stop_signal=signal.SIGKILL) as process:
             yield process, port, connected
-        finally:
-            process.kill()
-            process.wait()
 
 
 @pytest.mark.integration
@@ -131,9 +120,8 @@ def test_an_elasticsearch_that_never_answers_costs_the_connect_timeout_and_sigte
     log = tmp_path / "worker.log"
     variables = {"FINMON_ES__CONNECT_TIMEOUT": "1", "FINMON_WORKER__SHUTDOWN_TIMEOUT": "10"}
     with worker_on_silent_es(kafka_bootstrap, tiny_model_dir, log, **variables) as (process, port, connected):
-        deadline = time.monotonic() + 90
-        while "within 1 s (FINMON_ES__CONNECT_TIMEOUT)" not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.2)
+        logged = "within 1 s (FINMON_ES__CONNECT_TIMEOUT)"
+        wait_for(lambda: logged in log.read_text(), 90, "the worker to log the connect timeout", log)
         assert connected.is_set()
         lines = [line for line in log.read_text().splitlines() if "FINMON_ES__URLS" in line]
         assert len(lines) == 1 and f"http://127.0.0.1:{port}" in lines[0] and "retry" in lines[0]
@@ -173,10 +161,13 @@ def test_healthz_turns_503_when_a_batch_stalls_past_the_stall_timeout(
         "FINMON_METRICS__ENABLED": "true",
         "FINMON_METRICS__PORT": str(port),
     }
-    with worker_on_silent_es(kafka_bootstrap, tiny_model_dir, tmp_path / "w.log", **variables):
-        deadline = time.monotonic() + 90
-        seen = set()
-        while time.monotonic() < deadline and 503 not in seen:
-            seen.add(health_status("127.0.0.1", port))
-            time.sleep(0.5)
-        assert 200 in seen and 503 in seen
+    seen: set[int] = set()
+
+    def unhealthy() -> bool:
+        seen.add(health_status("127.0.0.1", port))
+        return 503 in seen
+
+    log = tmp_path / "w.log"
+    with worker_on_silent_es(kafka_bootstrap, tiny_model_dir, log, **variables):
+        wait_for(unhealthy, 90, "/healthz to turn 503", log)
+        assert 200 in seen

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from monitor.dashboard.browser import drawn_marks, dump_dom, find_chromium
+from tests.helpers import child_env, start_finmon, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -43,26 +41,11 @@ def _state(pid: int) -> str:
 
 
 def start_up(tmp_path: Path, tiny_model_dir: Path, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FINMON_")}
-    env.update({"FINMON_MODEL__PATH": str(tiny_model_dir), "FINMON_DATA_DIR": str(tmp_path / "data")})
-    env["FINMON_DASHBOARD__PORT"] = "0"
+    env = child_env(
+        FINMON_MODEL__PATH=str(tiny_model_dir), FINMON_DATA_DIR=str(tmp_path / "data"), FINMON_DASHBOARD__PORT="0"
+    )
     log = tmp_path / "up.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "monitor.app.cli", "up", "--no-view", *args],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return process, log
-
-
-def wait_for(predicate, timeout: float, what: str, log: Path) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}:\n{log.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.2)
+    return start_finmon(["up", "--no-view", *args], env, log), log
 
 
 def check_dashboard(log_text: str) -> None:

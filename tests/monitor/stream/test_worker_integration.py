@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer
+from kafka import KafkaAdminClient
 from kafka.consumer.fetcher import ConsumerRecord
 
 from monitor.app.embedded import ES_SERVERS, free_port
@@ -27,6 +26,7 @@ from monitor.stream import poison
 from monitor.stream.kafka import client_options, ensure_topics, make_producer
 from monitor.stream.replay import replay
 from monitor.stream.worker import LAG_CHECK_INTERVAL
+from tests.helpers import child_env, indexed, read_records, start_finmon, stop_process, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -59,39 +59,15 @@ def write_feed(path: Path) -> Path:
     return path
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str, log: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.25)
-    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{tail}")
-
-
 class Worker:
     """`finmon worker` as a child process, as an operator runs it."""
 
     def __init__(self, settings: Settings, log: Path) -> None:
         self.log = log
-        env = {**os.environ, **to_env(settings), "FINMON_LOG_LEVEL": "INFO"}
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "monitor.app.cli", "worker"],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = start_finmon(["worker"], child_env(to_env(settings), FINMON_LOG_LEVEL="INFO"), log)
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process(self.process, sig)
 
 
 @pytest.fixture
@@ -108,14 +84,6 @@ def worker_factory(settings: Settings, tmp_path: Path) -> Iterator[Callable[[], 
         worker.kill(signal.SIGTERM)
 
 
-def indexed(settings: Settings) -> int:
-    client = make_client(settings.es)
-    if not client.indices.exists(index=settings.es.news_index):
-        return 0
-    client.indices.refresh(index=settings.es.news_index)
-    return int(client.count(index=settings.es.news_index)["count"])
-
-
 def committed(settings: Settings) -> int:
     """Messages the worker's group has committed, summed over partitions (no end_offsets: see INFRA.md)."""
     admin = KafkaAdminClient(**client_options(settings.kafka))
@@ -127,19 +95,8 @@ def committed(settings: Settings) -> int:
     return sum(meta.offset for tp, meta in offsets.items() if tp.topic == settings.kafka.raw_topic and meta.offset > 0)
 
 
-def dead_letters(settings: Settings, expected: int) -> list:
-    consumer = KafkaConsumer(
-        settings.kafka.dlq_topic,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=3000,
-        **client_options(settings.kafka),
-    )
-    records = []
-    deadline = time.monotonic() + 30
-    while len(records) < expected and time.monotonic() < deadline:
-        records += [r for batch in consumer.poll(1000).values() for r in batch]
-    consumer.close()
-    return records
+def dead_letters(settings: Settings, expected: int) -> list[ConsumerRecord]:
+    return read_records(settings.kafka, settings.kafka.dlq_topic, expected, 30)
 
 
 def send_file(settings: Settings, path: Path, rate: float | None = None) -> int:
@@ -156,7 +113,7 @@ def test_malformed_messages_go_to_the_dlq_and_a_replay_changes_nothing(
     feed = write_feed(tmp_path / "feed.jsonl")
     worker = worker_factory()
     assert send_file(settings, feed) == TOTAL
-    wait_for(lambda: indexed(settings) == TOTAL - BAD, 120, "480 indexed documents", worker.log)
+    wait_for(lambda: indexed(settings.es) == TOTAL - BAD, 120, "480 indexed documents", worker.log)
 
     records = dead_letters(settings, BAD)
     assert len(records) == BAD
@@ -170,7 +127,7 @@ def test_malformed_messages_go_to_the_dlq_and_a_replay_changes_nothing(
     wait_for(lambda: committed(settings) == TOTAL, 60, "the first 500 offsets committed", worker.log)
     send_file(settings, feed)
     wait_for(lambda: committed(settings) == 2 * TOTAL, 120, "the replay consumed and committed", worker.log)
-    assert indexed(settings) == TOTAL - BAD
+    assert indexed(settings.es) == TOTAL - BAD
     assert len(dead_letters(settings, 2 * BAD)) == 2 * BAD
 
 
@@ -182,14 +139,14 @@ def test_sigkill_mid_stream_then_restart_indexes_every_document_exactly_once(
     first = worker_factory()
     sender = threading.Thread(target=send_file, args=(settings, feed, 250.0))
     sender.start()
-    wait_for(lambda: indexed(settings) >= 60, 120, "the first documents", first.log)
+    wait_for(lambda: indexed(settings.es) >= 60, 120, "the first documents", first.log)
     first.kill(signal.SIGKILL)
-    killed_at = indexed(settings)
+    killed_at = indexed(settings.es)
     sender.join()
     assert killed_at < TOTAL - BAD, "the worker finished before it could be killed mid-stream"
 
     second = worker_factory()
-    wait_for(lambda: indexed(settings) == TOTAL - BAD, 120, "all documents after the restart", second.log)
+    wait_for(lambda: indexed(settings.es) == TOTAL - BAD, 120, "all documents after the restart", second.log)
     wait_for(lambda: committed(settings) == TOTAL, 60, "all offsets committed", second.log)
     client = make_client(settings.es)
     hits = client.search(index=settings.es.news_index, size=TOTAL, version=True, query={"match_all": {}})["hits"][
@@ -223,7 +180,7 @@ def test_nothing_is_acknowledged_while_elasticsearch_is_down(
     kind = "osmem" if settings.es.plain_json else "noida"
     server = ES_SERVERS[kind](server_workdir, port=port)
     try:
-        wait_for(lambda: indexed(settings) == 50, 90, "the documents once Elasticsearch is up", worker.log)
+        wait_for(lambda: indexed(settings.es) == 50, 90, "the documents once Elasticsearch is up", worker.log)
         wait_for(lambda: committed(settings) == 50, 60, "the offsets committed after indexing", worker.log)
     finally:
         server.stop()
@@ -242,18 +199,8 @@ def produce(settings: Settings, messages: list[poison.Message]) -> None:
 
 def dlq_digests(settings: Settings, expected: int) -> tuple[Counter[str], list[dict[str, bytes]]]:
     """sha256 of each dead letter's original value (its `sha256` header when it was truncated), and headers."""
-    consumer = KafkaConsumer(
-        settings.kafka.dlq_topic,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=16 * 1024 * 1024,
-        fetch_max_bytes=32 * 1024 * 1024,
-        **client_options(settings.kafka),
-    )
-    records: list[ConsumerRecord] = []
-    deadline = time.monotonic() + 60
-    while len(records) < expected and time.monotonic() < deadline:
-        records += [r for batch in consumer.poll(1000).values() for r in batch]
-    consumer.close()
+    big = {"max_partition_fetch_bytes": 16 * 1024 * 1024, "fetch_max_bytes": 32 * 1024 * 1024}
+    records = read_records(settings.kafka, settings.kafka.dlq_topic, expected, 60, **big)
     headers = [dict(r.headers) for r in records]
     digests = Counter(
         h["sha256"].decode() if "sha256" in h else hashlib.sha256(r.value or b"").hexdigest()
@@ -279,7 +226,7 @@ def test_a_hostile_mix_loses_no_news_and_dead_letters_every_poison(
     worker = worker_factory()
     produce(settings, poison.mix(good, bad, seed=11))
 
-    wait_for(lambda: indexed(settings) == len(good), 180, "every good news indexed", worker.log)
+    wait_for(lambda: indexed(settings.es) == len(good), 180, "every good news indexed", worker.log)
     digests, headers = dlq_digests(settings, len(bad))
     assert digests == Counter(hashlib.sha256(m.value or b"").hexdigest() for m in bad)
     assert all(h["finmon.error.reason"] and h["finmon.error.stage"] for h in headers)
@@ -316,7 +263,7 @@ def test_a_failing_batch_stops_the_worker_with_status_1_and_a_restart_indexes_it
     feed = write_feed(tmp_path / "feed.jsonl")
     send_file(settings, feed)
     log = tmp_path / "failing.log"
-    env = {**os.environ, **to_env(settings), "FINMON_WORKER__SHUTDOWN_TIMEOUT": "15"}
+    env = child_env(to_env(settings), FINMON_WORKER__SHUTDOWN_TIMEOUT="15")
     with log.open("wb") as out:
         failing = subprocess.Popen(
             [sys.executable, "-c", FAILING_PUBLISH], env=env, stdout=out, stderr=subprocess.STDOUT
@@ -329,5 +276,5 @@ def test_a_failing_batch_stops_the_worker_with_status_1_and_a_restart_indexes_it
     assert committed(settings) == 0
 
     worker = worker_factory()
-    wait_for(lambda: indexed(settings) == TOTAL - BAD, 120, "every document after the restart", worker.log)
+    wait_for(lambda: indexed(settings.es) == TOTAL - BAD, 120, "every document after the restart", worker.log)
     wait_for(lambda: committed(settings) == TOTAL, 60, "every offset committed", worker.log)
