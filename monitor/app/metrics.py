@@ -1,8 +1,8 @@
 """Every Prometheus series finmon exposes, in one registry per process (no global registry).
 
-Adapters (the worker, the Elasticsearch sink, the scraper) take a `Metrics` and count; the alert service
-takes its part, `Metrics.alerts` (alerts' own series, `alerts.metrics`). `monitor.app.metrics_server`
-serves the registry with /healthz.
+Adapters (the worker, the scraper) take a `Metrics` and count; the Elasticsearch sink and the alert service
+take their parts, `Metrics.es` and `Metrics.alerts` (their own series: `monitor.store.metrics`,
+`alerts.metrics`). `monitor.app.metrics_server` serves the registry with /healthz.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from alerts.metrics import AlertMetrics
+from monitor.store.metrics import EsMetrics
 
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -39,17 +40,7 @@ class Metrics:
         self.scoring_seconds = Histogram(
             "finmon_scoring_seconds", "model time per batch (both heads)", buckets=LATENCY_BUCKETS, registry=r
         )
-        self.es_bulk_requests = Counter("finmon_es_bulk_requests", "bulk requests sent to Elasticsearch", registry=r)
-        self.es_bulk_errors = Counter(
-            "finmon_es_bulk_errors",
-            "bulk failures: documents rejected for good, retriable documents, unavailable cluster",
-            ["kind"],
-            registry=r,
-        )
-        self.es_retries = Counter("finmon_es_retries", "bulk retries after a backoff", registry=r)
-        self.es_duplicates = Counter(
-            "finmon_es_duplicates_skipped", "documents already indexed (redeliveries, replays)", registry=r
-        )
+        self.es = EsMetrics(r)
         self.alerts = AlertMetrics(r)
         self.up = Gauge("finmon_up", "1 while the process runs", ["component"], registry=r)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.ingest.body import BodyFetcher
+from monitor.ingest.counters import ScrapeStats
 from monitor.ingest.dedup import StoryLinker
 from monitor.ingest.feeds import FeedConfig
 from monitor.ingest.fetch import Fetcher, FetchError
@@ -22,7 +23,6 @@ from monitor.ingest.parse import FeedParseError, ParsedFeed, parse_feed
 from monitor.ingest.similarity import to_bytes
 from monitor.ingest.sinks import Sink
 from monitor.ingest.state import ScraperState, SeenItem
-from monitor.ingest.stats import ScrapeStats
 from monitor.news.schemas import NewsItem
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from typing import Any
 from monitor.app.settings import Settings, SettingsError
 from monitor.ingest.body import BodyFetcher, ExtractUnavailable, RobotsCache, load_extractor
 from monitor.ingest.companies import default_extractor
+from monitor.ingest.counters import ScrapeStats
 from monitor.ingest.dedup import StoryLinker
 from monitor.ingest.feeds import FeedConfig, load_feeds
 from monitor.ingest.fetch import Fetcher
@@ -23,7 +24,6 @@ from monitor.ingest.scheduler import FeedScheduler
 from monitor.ingest.similarity import from_bytes
 from monitor.ingest.sinks import KafkaSink, Sink
 from monitor.ingest.state import ScraperState
-from monitor.ingest.stats import ScrapeStats
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,13 @@ from elastic_transport._models import DEFAULT, DefaultType
 from elastic_transport._node import NodeApiResponse
 from elasticsearch import ApiError, Elasticsearch
 
-from monitor.app.metrics import Metrics
 from monitor.backoff import backoff_delays
 from monitor.contracts import Rejected
 from monitor.news.schemas import ScoredNews
 from monitor.settings import ElasticsearchSettings
 from monitor.store.es_setup import create_index
 from monitor.store.mappings import NEWS_MAPPING
+from monitor.store.metrics import EsMetrics
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class EsNewsSink:
         *,
         max_backoff: float = 30.0,
         sleep: Callable[[float], bool] | None = None,
-        metrics: Metrics | None = None,
+        metrics: EsMetrics | None = None,
         prepare: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
@@ -111,7 +111,7 @@ class EsNewsSink:
         # runs (with the same retries) before the first write: the worker passes index setup here, so a
         # worker started while Elasticsearch is down waits for it instead of failing
         self._prepare = prepare or (lambda: ensure_news_index(client, index))
-        self.metrics = metrics or Metrics()
+        self.metrics = metrics or EsMetrics()
         self.alias = False
         self.max_backoff = max_backoff
         self._stopping = threading.Event()

@@ -213,7 +213,7 @@ class NewsWorker:
         self.partitions = partitions or {}  # news.scored and news.dlq: their partition ids
         self.processor = processor
         self.sink = sink
-        self.metrics = metrics or sink.metrics
+        self.metrics = metrics or Metrics()
         self.progress = Progress(settings.worker.stall_timeout)
         self.stopping = False
         self.exit_code = 0
@@ -402,7 +402,7 @@ def build_worker(settings: Settings, indices: Sequence[IndexSpec], metrics: Metr
         client,
         settings.es.news_index,
         max_backoff=settings.worker.es_retry_max_backoff,
-        metrics=metrics,
+        metrics=metrics.es,
         prepare=lambda: ensure_setup(client, settings.es, indices),
     )
     worker = NewsWorker(settings, BatchProcessor(scorer, sink), sink, metrics, partitions)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from monitor.app.logs import JsonFormatter
 from monitor.app.metrics import Metrics
 from monitor.app.metrics_server import serving
-from monitor.ingest.stats import ScrapeStats
+from monitor.ingest.counters import ScrapeStats
 from monitor.settings import MetricsSettings
 
 
