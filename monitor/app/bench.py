@@ -16,7 +16,7 @@ from rich.table import Table
 
 from monitor.app.services import running_services
 from monitor.app.settings import Settings
-from monitor.app.up import worker_process
+from monitor.app.supervise import worker_process
 from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings
 from monitor.store.es import make_client

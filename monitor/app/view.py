@@ -54,7 +54,7 @@ def _headlines(snapshot: Snapshot) -> Table:
 def _alerts(snapshot: Snapshot) -> Panel:
     if not snapshot.alerts:
         return Panel(Text("no alert firing", style="green"), title="Alerts", title_align="left")
-    lines = [Text(str(alert.get("summary", alert)), style="bold red") for alert in snapshot.alerts]
+    lines = [Text(summary, style="bold red") for summary in snapshot.alerts]
     return Panel(Group(*lines), title=f"Alerts firing: {len(snapshot.alerts)}", title_align="left")
 
 

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.app.up import demo_feed
+from monitor.app.demo import demo_feed
 from monitor.news.schemas import ScoredNews, SentimentProbs
 from monitor.stream.replay import read_records
 
