@@ -13,12 +13,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 
+from monitor.news.schemas import ScoredNews, SentimentProbs
 from monitor.settings import ElasticsearchSettings, KafkaSettings
 from monitor.store.es import make_client
 from monitor.stream.kafka import client_options
@@ -35,6 +37,16 @@ SAMPLE_HEADLINES = [  # as they come: capitals, punctuation, a link; each within
     "dollar down against the euro and the market falls",
     "nvidia stock jumps to record high",
 ]
+
+
+class FakeClock:
+    """A monotonic clock in seconds that the test advances by moving `now`."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str, log: Path | None = None) -> None:
@@ -136,3 +148,36 @@ def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) 
     with path.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows([header, *rows])
     return path
+
+
+def scored_news(
+    doc_id: str,
+    title: str,
+    at: datetime,
+    topic: str,
+    sentiment: str,
+    probs: SentimentProbs,
+    *,
+    tickers: Sequence[str] = (),
+    url: str | None = None,
+    source: str = "wire",
+    model_name: str = "tiny",
+) -> ScoredNews:
+    """A scored news item as the worker indexes it, published and scored at `at`, with known labels."""
+    return ScoredNews(
+        id=doc_id,
+        url=url,
+        source=source,
+        title=title,
+        published_at=at,
+        language="en",
+        tickers=list(tickers),
+        topic=topic,
+        topic_confidence=0.9,
+        sentiment=sentiment,
+        sentiment_probs=probs,
+        sentiment_score=round(probs.positive - probs.negative, 6),
+        model_name=model_name,
+        model_version="1",
+        scored_at=at,
+    )

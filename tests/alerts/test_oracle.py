@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from datetime import timedelta
 
 import numpy as np
+from short_stream import SHORT, stream
 
 from alerts.oracle import (
     STEP_MIN,
@@ -23,13 +23,6 @@ from alerts.oracle import (
     upcrossings,
 )
 from alerts.simulate import START, TICKERS, TOPICS, SimConfig, Stream, Surge, generate
-
-SHORT = SimConfig(weeks=1, seed=3, scale=0.2)
-
-
-@functools.cache
-def stream() -> Stream:
-    return generate(SHORT)
 
 
 def test_scan_takes_the_best_window_ending_at_each_step() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from short_stream import SHORT, stream
 
 from alerts.model import AlertEvent
 from alerts.rules import load_rules
@@ -26,13 +26,6 @@ from alerts.simulate import (
     source_of,
 )
 from alerts.sources import MemorySource
-
-SHORT = SimConfig(weeks=1, seed=3, scale=0.2)
-
-
-@functools.cache
-def stream() -> Stream:
-    return generate(SHORT)
 
 
 def test_generator_covers_volume_bands_surge_kinds_and_the_daily_cycle() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from monitor.news.schemas import ScoredNews, SentimentProbs
+from tests.helpers import scored_news
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -16,23 +17,9 @@ PROBS = {
 
 
 def scored(i: int, topic: str, sentiment: str, tickers: list[str], at: datetime, title: str = "") -> ScoredNews:
-    probs = PROBS[sentiment]
-    return ScoredNews(
-        id=f"doc-{i}",
-        url=f"https://e.example/{i}",
-        source="wire",
-        title=title or f"{topic} story {i}",
-        published_at=at,
-        language="en",
-        tickers=tickers,
-        topic=topic,
-        topic_confidence=0.9,
-        sentiment=sentiment,
-        sentiment_probs=probs,
-        sentiment_score=round(probs.positive - probs.negative, 6),
-        model_name="tiny",
-        model_version="1",
-        scored_at=at,
+    title = title or f"{topic} story {i}"
+    return scored_news(
+        f"doc-{i}", title, at, topic, sentiment, PROBS[sentiment], tickers=tickers, url=f"https://e.example/{i}"
     )
 
 

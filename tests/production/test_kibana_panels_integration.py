@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from elasticsearch import Elasticsearch
 from monitor.app.indices import index_specs
 from monitor.kibana import PANELS, shipped
 from monitor.kibana.objects import HEADLINE_COLUMNS, with_time_range
+from monitor.news.schemas import ScoredNews
 from monitor.settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink
 from monitor.store.es_setup import run_setup
@@ -60,19 +62,29 @@ def run(client: Elasticsearch, es: ElasticsearchSettings, query: dict[str, Any])
     return dict(client.search(index=index, body=with_time_range(query, START, END)))
 
 
-def test_negative_share_by_topic(es_client: Elasticsearch, indexed: ElasticsearchSettings, panels: Any) -> None:
-    result = run(es_client, indexed, panels["finmon-negative-share"])
-    got = {
-        (topic["key"], epoch_hour(t["key"])): (t["negative"]["doc_count"], t["doc_count"])
-        for topic in result["aggregations"]["topics"]["buckets"]
-        for t in topic["time"]["buckets"]
+def negative_shares(result: dict[str, Any]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(topic or ticker, hour) -> (negative news, all news) from a negative-share panel's answer."""
+    return {
+        (group["key"], epoch_hour(t["key"])): (t["negative"]["doc_count"], t["doc_count"])
+        for group in result["aggregations"]["topics"]["buckets"]
+        for t in group["time"]["buckets"]
     }
+
+
+def expected_shares(keys: Callable[[ScoredNews], Iterable[str]]) -> dict[tuple[str, str], tuple[int, int]]:
+    """The same counted in Python over the known news, each grouped under `keys(news)`."""
     want: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for doc in known_news():
-        cell = want[(doc.topic, hour(doc.scored_at))]
-        cell[0] += doc.sentiment == "negative"
-        cell[1] += 1
-    assert got == {key: tuple(value) for key, value in want.items()}
+        for key in keys(doc):
+            cell = want[(key, hour(doc.scored_at))]
+            cell[0] += doc.sentiment == "negative"
+            cell[1] += 1
+    return {key: (negative, total) for key, (negative, total) in want.items()}
+
+
+def test_negative_share_by_topic(es_client: Elasticsearch, indexed: ElasticsearchSettings, panels: Any) -> None:
+    got = negative_shares(run(es_client, indexed, panels["finmon-negative-share"]))
+    assert got == expected_shares(lambda doc: [doc.topic])
     assert got[("Earnings", hour(T0))] == (3, 4)
 
 
@@ -120,19 +132,8 @@ def test_alerts_timeline(es_client: Elasticsearch, indexed: ElasticsearchSetting
 
 
 def test_negative_share_by_ticker(es_client: Elasticsearch, indexed: ElasticsearchSettings, panels: Any) -> None:
-    result = run(es_client, indexed, panels["finmon-ticker-negative-share"])
-    got = {
-        (ticker["key"], epoch_hour(t["key"])): (t["negative"]["doc_count"], t["doc_count"])
-        for ticker in result["aggregations"]["topics"]["buckets"]
-        for t in ticker["time"]["buckets"]
-    }
-    want: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for doc in known_news():
-        for ticker in doc.tickers:
-            cell = want[(ticker, hour(doc.scored_at))]
-            cell[0] += doc.sentiment == "negative"
-            cell[1] += 1
-    assert got == {key: tuple(value) for key, value in want.items()}
+    got = negative_shares(run(es_client, indexed, panels["finmon-ticker-negative-share"]))
+    assert got == expected_shares(lambda doc: doc.tickers)
 
 
 def test_alert_layers_read_the_alert_history(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 
 from monitor.app.logs import JsonFormatter
@@ -13,14 +11,7 @@ from monitor.app.metrics import Metrics
 from monitor.app.metrics_server import serving
 from monitor.ingest.counters import ScrapeStats
 from monitor.settings import MetricsSettings
-
-
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+from tests.helpers import http_get
 
 
 def test_scraper_series_and_health_over_http() -> None:
@@ -34,10 +25,10 @@ def test_scraper_series_and_health_over_http() -> None:
     with serving(MetricsSettings(port=0), metrics, "scraper", lambda: healthy[0]) as server:
         assert server is not None and server.port > 0
         base = f"http://127.0.0.1:{server.port}"
-        status, text = get(base + "/metrics")
-        assert get(base + "/healthz") == (200, "ok\n")
+        status, text = http_get(base + "/metrics")
+        assert http_get(base + "/healthz") == (200, "ok\n")
         healthy[0] = False
-        assert get(base + "/healthz") == (503, "unhealthy\n")
+        assert http_get(base + "/healthz") == (503, "unhealthy\n")
     assert status == 200
     assert 'finmon_scrape_items_total{kind="emitted"} 3.0' in text
     assert 'finmon_scrape_polls_total{outcome="failed"} 1.0' in text

@@ -33,6 +33,10 @@ def run_finmon(args: list[str], env: dict[str, str], timeout: float = 120) -> tu
     return done.returncode, done.stderr, time.monotonic() - began
 
 
+def last_line(stderr: str) -> str:
+    return stderr.strip().splitlines()[-1]
+
+
 @contextlib.contextmanager
 def silent_server() -> Iterator[tuple[int, threading.Event]]:
     """A port that accepts connections and never answers; the event is set at the first connection."""
@@ -77,11 +81,8 @@ def test_unreachable_kafka_is_one_line_naming_the_setting_within_the_connect_tim
     )
     code, stderr, _ = run_finmon(["worker"], env)
     assert code == 1 and "Traceback" not in stderr
-    assert (
-        stderr.strip()
-        .splitlines()[-1]
-        .startswith(f"finmon: FINMON_KAFKA__BOOTSTRAP_SERVERS: cannot reach Kafka at 127.0.0.1:{port} within 2 s")
-    )
+    reason = f"finmon: FINMON_KAFKA__BOOTSTRAP_SERVERS: cannot reach Kafka at 127.0.0.1:{port} within 2 s"
+    assert last_line(stderr).startswith(reason)
 
 
 def test_alerts_with_elasticsearch_refused_is_one_line_naming_the_setting() -> None:
@@ -89,10 +90,8 @@ def test_alerts_with_elasticsearch_refused_is_one_line_naming_the_setting() -> N
     env = finmon_env(FINMON_ES__URLS=f"http://127.0.0.1:{port}", FINMON_LOG_LEVEL="ERROR")
     code, stderr, _ = run_finmon(["alerts"], env)
     assert code == 1 and "Traceback" not in stderr
-    assert (
-        stderr.strip()
-        .splitlines()[-1]
-        .startswith(f"finmon: FINMON_ES__URLS: cannot reach Elasticsearch at http://127.0.0.1:{port}")
+    assert last_line(stderr).startswith(
+        f"finmon: FINMON_ES__URLS: cannot reach Elasticsearch at http://127.0.0.1:{port}"
     )
 
 

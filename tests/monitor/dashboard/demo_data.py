@@ -10,6 +10,7 @@ from typing import Any
 from monitor.app.demo import demo_feed
 from monitor.news.schemas import ScoredNews, SentimentProbs
 from monitor.stream.replay import read_records
+from tests.helpers import scored_news
 
 NEGATIVE_WORDS = ("warn", "cut", "fall", "drop", "halt", "probe", "inquiry", "downgrade", "loss", "lawsuit", "exit")
 TOPICS = ("Earnings", "Macro", "Markets", "M&A")
@@ -36,24 +37,18 @@ def demo_news() -> list[ScoredNews]:
         record = json.loads(raw)
         published = datetime.fromisoformat(record["published_at"].replace("Z", "+00:00"))
         sentiment = _sentiment(record)
-        probs = _probs(sentiment)
         news.append(
-            ScoredNews(
-                id=f"demo-{n}",
+            scored_news(
+                f"demo-{n}",
+                record["title"],
+                published,
+                TOPICS[n % len(TOPICS)],
+                sentiment,
+                _probs(sentiment),
+                tickers=record.get("tickers", []),
                 url=record.get("url"),
                 source=record.get("source", "demo"),
-                title=record["title"],
-                published_at=published,
-                language="en",
-                tickers=record.get("tickers", []),
-                topic=TOPICS[n % len(TOPICS)],
-                topic_confidence=0.9,
-                sentiment=sentiment,
-                sentiment_probs=probs,
-                sentiment_score=round(probs.positive - probs.negative, 6),
                 model_name="rule",
-                model_version="1",
-                scored_at=published,
             )
         )
     return news

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from monitor.stream.health import Progress
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers import FakeClock
 
 
 def test_healthy_while_batches_finish_and_when_idle_without_lag() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     progress = Progress(stall_timeout=60, clock=clock)
     progress.started()
     clock.now += 30
@@ -24,7 +17,7 @@ def test_healthy_while_batches_finish_and_when_idle_without_lag() -> None:
 
 
 def test_a_batch_in_progress_past_the_stall_timeout_is_unhealthy() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     progress = Progress(stall_timeout=60, clock=clock)
     progress.started()
     clock.now += 61
@@ -34,7 +27,7 @@ def test_a_batch_in_progress_past_the_stall_timeout_is_unhealthy() -> None:
 
 
 def test_lag_without_a_batch_starting_is_unhealthy() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     progress = Progress(stall_timeout=60, clock=clock)
     progress.observe_lag(500)
     clock.now += 30
@@ -46,6 +39,6 @@ def test_lag_without_a_batch_starting_is_unhealthy() -> None:
 
 
 def test_a_failure_is_unhealthy_for_good() -> None:
-    progress = Progress(stall_timeout=60, clock=Clock())
+    progress = Progress(stall_timeout=60, clock=FakeClock(1000.0))
     progress.failed(RuntimeError("boom"))
     assert progress.problem() == "failed: RuntimeError"
