@@ -1,8 +1,10 @@
-"""Shared fixtures: real embedded servers (the same code `finmon up` uses) and a tiny random model."""
+"""Shared fixtures: real embedded servers (the same code `finmon up` uses), tiny random models and a clean
+FINMON_* environment."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +30,22 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tiny_model_dir(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="session")
+def short_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model built with seed 1 and 32 tokens at most: the bench and ONNX tests' figures (padding to 32,
+    int8 labels equal to torch's on their texts) hold on these weights."""
+    return make_tiny_model_dir(tmp_path_factory.mktemp("short-model"), seed=1, max_length=32)
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
+    """The tiny model's encoder and tokenizer in one directory: a local base, as `finmon train --base` accepts."""
+    directory = tmp_path_factory.mktemp("tiny-base")
+    for part in ("encoder", "tokenizer"):
+        shutil.copytree(tiny_model_dir / part, directory, dirs_exist_ok=True)
+    return directory
 
 
 @pytest.fixture(scope="session")

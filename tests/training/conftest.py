@@ -1,15 +1,13 @@
-"""Fixtures for the training tests, on the shared tiny model (monitor.scoring.testing): a local base, a variant
-with 32 tokens, small labelled files and the arguments of a two-step run."""
+"""Fixtures for the training tests: small labelled files and the arguments of a two-step run on the tiny base
+(`tiny_base` of tests/conftest.py)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from monitor.scoring.testing import make_tiny_model_dir
 from tests.helpers import write_csv
 from training.args import TrainArgs
 
@@ -27,22 +25,6 @@ HEADLINES = [
     ("bond yields rise on jobs report", "2", "3"),
     ("exxon raises dividend", "1", "4"),
 ]
-
-
-@pytest.fixture(scope="session")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
-    """The shared tiny model's encoder and tokenizer in one directory: a local base, as `--base` accepts."""
-    directory = tmp_path_factory.mktemp("tiny-base")
-    for part in ("encoder", "tokenizer"):
-        shutil.copytree(tiny_model_dir / part, directory, dirs_exist_ok=True)
-    return directory
-
-
-@pytest.fixture(scope="session")
-def short_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shared tiny model built with seed 1 and 32 tokens at most: the bench and ONNX tests' figures (padding
-    to 32, int8 labels equal to torch's on their texts) hold on these weights."""
-    return make_tiny_model_dir(tmp_path_factory.mktemp("short-model"), seed=1, max_length=32)
 
 
 @pytest.fixture

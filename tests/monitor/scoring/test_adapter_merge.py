@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 import torch
-from peft import LoraConfig, get_peft_model
 from transformers import BertModel
 
 from monitor.scoring.model import merge_lora
 from monitor.scoring.modeldir import ModelFormatError
+
+peft = pytest.importorskip("peft")  # the `train` extra: it writes the adapters merged here
 
 INPUT_IDS = torch.tensor([[2, 140, 141, 142, 150, 3, 0, 0], [2, 160, 161, 162, 163, 164, 165, 3]])
 MASK = (INPUT_IDS != 0).long()
@@ -22,14 +23,14 @@ MASK = (INPUT_IDS != 0).long()
 def wrapped(base: Path, **config: Any) -> torch.nn.Module:
     """A PEFT LoRA model over the base with random (non-zero) A and B, so the adapter is not a no-op."""
     torch.manual_seed(7)
-    lora = LoraConfig(
+    lora = peft.LoraConfig(
         r=config.pop("r", 4),
         lora_alpha=config.pop("lora_alpha", 8),
         target_modules=config.pop("target_modules", ["query", "key", "value", "dense"]),
         lora_dropout=0.0,
         **config,
     )
-    model = get_peft_model(BertModel.from_pretrained(str(base), add_pooling_layer=False), lora)
+    model = peft.get_peft_model(BertModel.from_pretrained(str(base), add_pooling_layer=False), lora)
     with torch.no_grad():
         for name, param in model.named_parameters():
             if "lora_A" in name or "lora_B" in name:
