@@ -119,14 +119,10 @@ def finmon_env(services: dict[str, dict[str, Any]]) -> dict[str, str]:
     return env
 
 
+@pytest.mark.usefixtures("no_finmon_env")
 def test_every_finmon_variable_is_a_setting_with_a_valid_value(
     services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("FINMON_"):
-            monkeypatch.delenv(name)
     env = finmon_env(services)
     assert len(env) > 15
     for name, value in env.items():
