@@ -14,7 +14,7 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 from alerts.indices import HISTORY_MAPPING, OUTBOX_MAPPING, STATE_MAPPING
 from alerts.model import AlertEvent
 from alerts.outbox import Delivery
-from monitor.store.es_setup import create_index
+from monitor.store.es_setup import ensure_index
 from monitor.times import iso
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ class EsStateStore:
 
     def __init__(self, client: Elasticsearch, index: str) -> None:
         self.client, self.index = client, index
-        create_index(client, index, STATE_MAPPING)
+        ensure_index(client, index, STATE_MAPPING)
 
     def load(self) -> tuple[dict[str, Any], datetime | None]:
         try:
@@ -50,7 +50,7 @@ class EsLease:
 
     def __init__(self, client: Elasticsearch, index: str, owner: str, duration: timedelta) -> None:
         self.client, self.index, self.owner, self.duration = client, index, owner, duration
-        create_index(client, index, STATE_MAPPING)
+        ensure_index(client, index, STATE_MAPPING)
 
     def acquire(self, now: datetime) -> bool:
         """Take or renew the lease; False while another live evaluator holds it."""
@@ -102,7 +102,7 @@ class EsOutbox:
 
     def __init__(self, client: Elasticsearch, index: str) -> None:
         self.client, self.index = client, index
-        create_index(client, index, OUTBOX_MAPPING)
+        ensure_index(client, index, OUTBOX_MAPPING)
 
     def add(self, deliveries: list[Delivery]) -> None:
         for delivery in deliveries:
@@ -130,7 +130,7 @@ class EsHistory:
 
     def __init__(self, client: Elasticsearch, index: str) -> None:
         self.client, self.index = client, index
-        create_index(client, index, HISTORY_MAPPING)
+        ensure_index(client, index, HISTORY_MAPPING)
 
     def record(self, events: list[AlertEvent]) -> None:
         for event in events:

@@ -18,7 +18,7 @@ from monitor.backoff import backoff_delays
 from monitor.contracts import Rejected
 from monitor.news.schemas import ScoredNews
 from monitor.settings import ElasticsearchSettings
-from monitor.store.es_setup import create_index
+from monitor.store.es_setup import ensure_index
 from monitor.store.mappings import NEWS_MAPPING
 from monitor.store.metrics import EsMetrics
 
@@ -78,7 +78,7 @@ def make_client(settings: ElasticsearchSettings) -> Elasticsearch:
 
 def ensure_news_index(client: Elasticsearch, index: str) -> None:
     """Create the news index with its mapping when missing (a plain index: `finmon setup` makes the alias)."""
-    create_index(client, index, NEWS_MAPPING)
+    ensure_index(client, index, NEWS_MAPPING)
 
 
 class SinkStopped(Exception):

@@ -60,17 +60,20 @@ def news_index_specs(es: ElasticsearchSettings) -> list[IndexSpec]:
 def create_index(
     client: Elasticsearch, index: str, mappings: dict[str, Any], aliases: dict[str, Any] | None = None
 ) -> bool:
-    """Create an index with its mapping when missing; False when it exists (a concurrent creation is fine)."""
-    if client.indices.exists(index=index):
-        return False
+    """Create an index with its mapping; False when it already exists (a concurrent creation is fine)."""
     try:
         client.indices.create(index=index, mappings=mappings, aliases=aliases)
     except ApiError as exc:
         if "already_exists" not in str(exc):
             raise
         return False
-    log.info("created index %s", index)
     return True
+
+
+def ensure_index(client: Elasticsearch, index: str, mappings: dict[str, Any]) -> None:
+    """Create a plain index with its mapping when missing (adapters that write before `finmon setup` ran)."""
+    if not client.indices.exists(index=index) and create_index(client, index, mappings):
+        log.info("created index %s", index)
 
 
 def lifecycle_of(es: ElasticsearchSettings) -> Lifecycle:
