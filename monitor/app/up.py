@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from elasticsearch import Elasticsearch
 
@@ -17,7 +20,7 @@ from monitor.app.alerting import build_alert_service
 from monitor.app.demo import ReplayClock, demo_alerting, demo_feed
 from monitor.app.indices import index_specs
 from monitor.app.live_queries import Sampler, alert_summaries, scrape_note
-from monitor.app.live_stats import Settled
+from monitor.app.live_stats import Settled, Snapshot
 from monitor.app.metrics import Metrics
 from monitor.app.services import running_services
 from monitor.app.settings import Settings
@@ -27,6 +30,9 @@ from monitor.scoring.modeldir import ModelSpec, model_dir_for
 from monitor.store.es import make_client
 from monitor.store.es_setup import ensure_setup
 from monitor.stream.kafka import ensure_topics
+
+if TYPE_CHECKING:
+    from monitor.app.view import LiveView, LogView
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +94,20 @@ def _take_screenshot(url: str | None, out: Path) -> int:
     return 0
 
 
+@dataclass
+class Parts:
+    """What `finmon up` started beside the servers, as the watch loop reads it."""
+
+    worker: subprocess.Popen[bytes]
+    worker_log: Path
+    sampler: Sampler
+    feeding: Feeding
+    clock: ReplayClock | None = None
+    service: AlertService | None = None
+    scraper: Scraper | None = None
+    page: str | None = None
+
+
 def run_up(
     settings: Settings,
     *,
@@ -117,32 +137,43 @@ def run_up(
         with worker_process(child_metrics(live), worker_log) as worker, contextlib.ExitStack() as stack:
             dead = DeadLetterCounter(live)
             stack.callback(dead.close)
-            service: AlertService | None = None
-            alert_settings, rules, clock = live, None, None
+            parts = Parts(worker, worker_log, Sampler(live, client, dead), Feeding())
+            alert_settings, rules = live, None
             if demo and replay_file is None:
-                alert_settings, rules, clock = demo_alerting(live, demo_feed())
+                alert_settings, rules, parts.clock = demo_alerting(live, demo_feed())
             if alerts:
-                service = stack.enter_context(alert_service(alert_settings, rules, clock, metrics))
-            running = stack.enter_context(scraper(live, metrics)) if scrape else None
-            feeding = start_feed(live, feed, rate, clock) if feed is not None else Feeding()
-            page = _serve_page(stack, live, client, clock)
-            settled = Settled(SCREENSHOT_QUIET)
-            sampler = Sampler(live, client, dead)
-            screen = LiveView(live, worker_log) if view else LogView()
-            deadline = time.monotonic() + duration if duration else None
-            with screen:
-                while deadline is None or time.monotonic() < deadline:
-                    if worker.poll() is not None:
-                        log.error("the worker exited with %s; see %s", worker.returncode, worker_log)
-                        return 1
-                    snapshot = sampler.snapshot()
-                    if clock is not None:
-                        clock.indexed(snapshot.indexed)
-                    snapshot.alerts = alert_summaries(service)
-                    snapshot.notes = [*([f"dashboard: {page}"] if page else []), *scrape_note(running)]
-                    screen.update(snapshot)
-                    all_in = feeding.done() and snapshot.indexed + snapshot.dead_letters >= feeding.sent
-                    if screenshot and settled.push(time.monotonic(), all_in):
-                        return _take_screenshot(page, screenshot)
-                    time.sleep(1.0)
+                parts.service = stack.enter_context(alert_service(alert_settings, rules, parts.clock, metrics))
+            parts.scraper = stack.enter_context(scraper(live, metrics)) if scrape else None
+            if feed is not None:
+                parts.feeding = start_feed(live, feed, rate, parts.clock)
+            parts.page = _serve_page(stack, live, client, parts.clock)
+            with LiveView(live, worker_log) if view else LogView() as screen:
+                return _watch(parts, screen, duration, screenshot)
+
+
+def _watch(parts: Parts, screen: LiveView | LogView, duration: float | None, screenshot: Path | None) -> int:
+    """Refresh the view every second until `duration`, the worker's exit (status 1) or, with `screenshot`,
+    the replay settled and the page saved."""
+    settled = Settled(SCREENSHOT_QUIET)
+    deadline = time.monotonic() + duration if duration else None
+    while deadline is None or time.monotonic() < deadline:
+        if parts.worker.poll() is not None:
+            log.error("the worker exited with %s; see %s", parts.worker.returncode, parts.worker_log)
+            return 1
+        snapshot = _refresh(parts)
+        screen.update(snapshot)
+        all_in = parts.feeding.done() and snapshot.indexed + snapshot.dead_letters >= parts.feeding.sent
+        if screenshot and settled.push(time.monotonic(), all_in):
+            return _take_screenshot(parts.page, screenshot)
+        time.sleep(1.0)
     return 0
+
+
+def _refresh(parts: Parts) -> Snapshot:
+    """The index's figures, the firing alerts and the notes; a demo's clock learns how far indexing got."""
+    snapshot = parts.sampler.snapshot()
+    if parts.clock is not None:
+        parts.clock.indexed(snapshot.indexed)
+    snapshot.alerts = alert_summaries(parts.service)
+    snapshot.notes = [*([f"dashboard: {parts.page}"] if parts.page else []), *scrape_note(parts.scraper)]
+    return snapshot
