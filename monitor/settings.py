@@ -221,3 +221,7 @@ class DashboardSettings(BaseModel):
     )
     range: Literal["1h", "24h", "7d"] = Field("24h", description="time range the page opens with")
     refresh: float = Field(30.0, ge=1, description="seconds between the page's automatic refreshes")
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message names the setting (as its environment variable)."""

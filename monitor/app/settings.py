@@ -27,6 +27,7 @@ from monitor.settings import (
     KibanaSettings,
     MetricsSettings,
     ModelSettings,
+    SettingsError,
     WorkerSettings,
 )
 
@@ -83,10 +84,6 @@ def _with_config_file(config_file: Path) -> type[Settings]:
             return config_file
 
     return FileSettings
-
-
-class SettingsError(Exception):
-    """A setting has a bad value; the message names the setting (as its environment variable)."""
 
 
 def env_name(loc: tuple[int | str, ...]) -> str:

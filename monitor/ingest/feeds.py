@@ -8,8 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from monitor.app.settings import SettingsError
 from monitor.setting_types import HttpUrl
+from monitor.settings import SettingsError
 
 
 class FeedConfig(BaseModel):
