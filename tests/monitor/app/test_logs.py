@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,6 +27,12 @@ def run_a_job_once() -> None:
     scheduler.add_job(done.set)
     scheduler.start()
     assert done.wait(10)
+    # the scheduler thread removes the spent one-off job after handing it over: shutting down before that
+    # leaves the thread looking up a job that is gone (JobLookupError in the thread)
+    deadline = time.monotonic() + 10
+    while scheduler.get_jobs() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not scheduler.get_jobs()
     scheduler.shutdown(wait=True)
 
 
