@@ -48,8 +48,9 @@ def confusion_png(matrix: Sequence[Sequence[int]], labels: Sequence[str], title:
 def _per_class_table(report: Mapping[str, Any]) -> list[str]:
     lines = ["| class | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
     for name, row in report["per_class"].items():
+        cell = name.replace("|", "\\|")  # topic names such as "Fed | Central Banks" would split the row
         lines.append(
-            f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {int(row['support'])} |"
+            f"| {cell} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {int(row['support'])} |"
         )
     return lines
 
