@@ -11,16 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from alerts.rules import RulesError, load_rules
+from monitor.app.arguments import existing_file
 from monitor.app.settings import Settings, SettingsError
 
 log = logging.getLogger("finmon.alerts")
-
-
-def _file(text: str) -> Path:
-    path = Path(text)
-    if not path.is_file():
-        raise argparse.ArgumentTypeError(f"{text}: no such file")
-    return path
 
 
 def _positive_int(text: str) -> int:
@@ -115,19 +109,23 @@ def _write_events(path: Path, events: Any) -> None:
 def register(commands: Any) -> None:
     """Add the `alerts` command group to finmon's argument parser."""
     alerts = commands.add_parser("alerts", help="run the alert evaluator; backtest or benchmark alert rules")
-    alerts.add_argument("--rules", type=_file, help="rules file (default: FINMON_ALERTS__RULES_FILE or shipped)")
+    alerts.add_argument(
+        "--rules", type=existing_file, help="rules file (default: FINMON_ALERTS__RULES_FILE or shipped)"
+    )
     alerts.add_argument("--duration", type=float, help="stop after this many seconds")
     alerts.set_defaults(func=cmd_run)
     sub = alerts.add_subparsers(dest="alerts_command", required=False, metavar="ALERTS_COMMAND")
 
     back = sub.add_parser("backtest", help="print the alert state changes rules produce over scored events (JSONL)")
-    back.add_argument("--events", type=_file, required=True, help="JSONL: ts, topic, sentiment, optional tickers")
-    back.add_argument("--rules", type=_file, help="rules file (default: the configured or shipped rules)")
+    back.add_argument(
+        "--events", type=existing_file, required=True, help="JSONL: ts, topic, sentiment, optional tickers"
+    )
+    back.add_argument("--rules", type=existing_file, help="rules file (default: the configured or shipped rules)")
     back.add_argument("--repeats", action="store_true", help="also print repeated firing notifications")
     back.set_defaults(func=cmd_backtest)
 
     sim = sub.add_parser("simulate", help="quality benchmark on synthetic streams with injected surges")
-    sim.add_argument("--rules", type=_file, help="rules file (default: the configured or shipped rules)")
+    sim.add_argument("--rules", type=existing_file, help="rules file (default: the configured or shipped rules)")
     sim.add_argument("--weeks", type=_positive_int, default=4, help="simulated weeks (default 4)")
     sim.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     sim.add_argument("--seeds", type=_positive_int, help="pool the figures of seeds 1..N (instead of --seed)")

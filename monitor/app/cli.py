@@ -13,6 +13,7 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 
 from monitor.app import alerts_cli, config_cli
+from monitor.app.arguments import existing_file, positive_float, positive_int
 from monitor.app.logs import configure_logging
 from monitor.app.settings import Settings, SettingsError, load_settings
 from monitor.contracts import Unreachable
@@ -25,33 +26,6 @@ from monitor.store.mappings import SetupError
 from training import cli as training_cli
 
 log = logging.getLogger("finmon")
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-    return value
-
-
-def _existing_file(text: str) -> Path:
-    path = Path(text)
-    if not path.is_file():
-        raise argparse.ArgumentTypeError(f"{text}: no such file")
-    return path
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -138,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="finmon", description="Streaming sentiment and topic monitor for financial news."
     )
-    parser.add_argument("--config", type=_existing_file, help="TOML settings file (also FINMON_CONFIG)")
+    parser.add_argument("--config", type=existing_file, help="TOML settings file (also FINMON_CONFIG)")
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="overrides FINMON_LOG_LEVEL")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -149,15 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
     setup.set_defaults(func=cmd_setup)
 
     rep = commands.add_parser("replay", help="send a JSONL or CSV file of news to news.raw")
-    rep.add_argument("file", type=_existing_file, help="JSONL (one NewsItem per line) or CSV with title/text columns")
-    rep.add_argument("--rate", type=_positive_float, help="messages per second (default: as fast as possible)")
+    rep.add_argument("file", type=existing_file, help="JSONL (one NewsItem per line) or CSV with title/text columns")
+    rep.add_argument("--rate", type=positive_float, help="messages per second (default: as fast as possible)")
     rep.add_argument("--topic", help="topic to send to (default: the raw topic)")
     rep.set_defaults(func=cmd_replay)
 
     up = commands.add_parser("up", help="run everything: servers (embedded unless configured), worker, live view")
     up.add_argument("--demo", action="store_true", help="replay the demo feed shipped with finmon")
-    up.add_argument("--replay", type=_existing_file, help="replay this JSONL/CSV file instead")
-    up.add_argument("--rate", type=_positive_float, default=5.0, help="replay rate, messages/s (default 5)")
+    up.add_argument("--replay", type=existing_file, help="replay this JSONL/CSV file instead")
+    up.add_argument("--rate", type=positive_float, default=5.0, help="replay rate, messages/s (default 5)")
     up.add_argument("--no-view", action="store_true", help="log instead of drawing the live view")
     up.add_argument(
         "--scrape",
@@ -165,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="poll the configured feeds (default: yes, unless --demo or --replay)",
     )
     up.add_argument("--no-alerts", action="store_true", help="do not run the alert evaluator")
-    up.add_argument("--duration", type=_positive_float, help="stop after this many seconds")
+    up.add_argument("--duration", type=positive_float, help="stop after this many seconds")
     up.add_argument(
         "--screenshot",
         type=Path,
@@ -177,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="benchmarks that print figures")
     benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
     pipe = benches.add_parser("pipeline", help="docs/s of the scorer alone vs the whole Kafka → worker → ES path")
-    pipe.add_argument("--texts", type=_existing_file, help="CSV with a text column (default: shared sentiment valid)")
-    pipe.add_argument("--limit", type=_positive_int, default=2000, help="texts to use (default 2000)")
+    pipe.add_argument("--texts", type=existing_file, help="CSV with a text column (default: shared sentiment valid)")
+    pipe.add_argument("--limit", type=positive_int, default=2000, help="texts to use (default 2000)")
     pipe.add_argument("--model", help="model directory (default: FINMON_MODEL__PATH or the shipped model)")
     pipe.add_argument("--backend", choices=["onnx", "torch"], help="scorer backend (default: FINMON_MODEL__BACKEND)")
     pipe.add_argument("--json", action="store_true", help="print the figures as one JSON object, last on stdout")
