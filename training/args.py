@@ -63,7 +63,7 @@ class TrainArgs:
     bf16: bool = _arg(True, "bf16 autocast where the device supports it")
     device: Literal["auto", "cpu", "cuda"] = _arg("auto", "where to train")
     threads: int | None = _arg(None, "torch CPU threads (default: torch's choice)")
-    resume: bool = _arg(False, "continue from OUTPUT/checkpoint/last.pt")
+    resume: bool = _arg(False, "continue from OUTPUT/checkpoint/last.pt if there is one (else start at step 0)")
     name: str = _arg("finmon-minilm", "model name recorded in finmon_model.json")
     version: str = _arg("1", "model version recorded in finmon_model.json")
 

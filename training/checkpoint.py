@@ -61,6 +61,10 @@ def save_best(directory: Path, model: nn.Module) -> None:
     torch.save(trainable_state(model), directory / BEST)
 
 
+def has_checkpoint(directory: Path) -> bool:
+    return (directory / LAST).is_file()
+
+
 def load_checkpoint(directory: Path, model: nn.Module, optimizer: torch.optim.Optimizer, schedule: Any) -> Progress:
     path = directory / LAST
     if not path.is_file():

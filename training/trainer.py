@@ -15,7 +15,7 @@ import torch
 from monitor.scoring.model import MultiTaskModel
 from monitor.scoring.modeldir import TASKS
 from training.batches import collate, epoch_batches, pad
-from training.checkpoint import Progress, load_best, load_checkpoint, save_best, save_checkpoint
+from training.checkpoint import Progress, has_checkpoint, load_best, load_checkpoint, save_best, save_checkpoint
 from training.data import IGNORE, Example
 from training.distill import distill_loss
 from training.loss import masked_multitask_loss
@@ -154,9 +154,11 @@ class Trainer:
 
     def fit(self, on_step: StepCallback | None = None) -> Progress:
         """Train until the epochs, max_steps or patience run out; the best weights are loaded at the end."""
-        if self.config.resume:
+        if self.config.resume and has_checkpoint(self.checkpoint_dir):
             self.progress = load_checkpoint(self.checkpoint_dir, self.model, self.optimizer, self.schedule)
             log.info("resumed at epoch %d step %d", self.progress.epoch, self.progress.global_step)
+        elif self.config.resume:  # the same command starts a run and resumes it, e.g. from a restart loop
+            log.info("no checkpoint in %s yet: starting at step 0", self.checkpoint_dir)
         while self.progress.epoch < self.config.epochs and not self._done():
             self._run_epoch(on_step)
         if not load_best(self.checkpoint_dir, self.model):

@@ -106,3 +106,39 @@ def test_a_news_set_with_both_labels_is_reported_per_head_on_the_card(
     card = (tmp_path / "model" / "README.md").read_text()
     assert "## sentiment (news_eval)" in card and "confusion_topic_news_eval.png" in card
     assert (tmp_path / "model" / "confusion_sentiment_news_eval.png").is_file()
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights(
+    tiny_args: Any, tiny_base: Path, sentiment_csv: Path, topic_csv: Path, tmp_path: Path
+) -> None:
+    straight = prepare(tiny_args(tiny_base, tmp_path / "straight", "lora", sentiment_csv, topic_csv)).trainer
+    straight.fit()
+
+    args = dataclasses.replace(
+        tiny_args(tiny_base, tmp_path / "resumed", "lora", sentiment_csv, topic_csv), resume=True
+    )
+    first = prepare(args).trainer  # --resume with no checkpoint yet starts at step 0
+
+    def stop_at_step_two(step: int, loss: float) -> None:
+        if step == 2:
+            raise Interrupted  # step 1 was checkpointed (eval_steps=1); step 2's update is lost
+
+    with pytest.raises(Interrupted):
+        first.fit(stop_at_step_two)
+    resumed = prepare(args).trainer
+    progress = resumed.fit()
+
+    assert progress.global_step == 2 and [h["step"] for h in progress.history] == [1, 2]
+    assert progress.history == straight.progress.history
+    # the weights after step 2 (fit() ends on the best ones, which may be step 1's), and the optimiser's moments
+    mine = torch.load(resumed.checkpoint_dir / "last.pt", weights_only=False)
+    theirs = torch.load(straight.checkpoint_dir / "last.pt", weights_only=False)
+    assert mine["model"].keys() == theirs["model"].keys()
+    for name, tensor in mine["model"].items():
+        assert torch.allclose(tensor, theirs["model"][name], atol=1e-6), name
+    for index, state in mine["optimizer"]["state"].items():
+        assert torch.allclose(state["exp_avg_sq"], theirs["optimizer"]["state"][index]["exp_avg_sq"]), index
