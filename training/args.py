@@ -49,6 +49,9 @@ class TrainArgs:
     max_length: int = _arg(64, "tokens per training text (tweets are short once links are stripped)")
     window: int = _arg(128, "tokens per scoring window recorded in the model (long texts get several)")
     class_weights: Literal["sqrt", "inverse", "none"] = _arg("sqrt", "class weighting of the loss for each task")
+    calibrate: bool = _arg(
+        True, "add -log(class weight) to each head's logits at export when held-out macro-F1 does not fall"
+    )
     dropout: float = _arg(0.1, "dropout before the heads")
     lora_r: int = _arg(16, "LoRA rank")
     lora_alpha: int = _arg(32, "LoRA alpha (scale alpha/r)")

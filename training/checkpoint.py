@@ -22,6 +22,7 @@ class Progress:
     best_score: float = -1.0
     best_step: int = 0
     bad_evals: int = 0
+    train_seconds: float = 0.0  # up to the last checkpoint, over every resumed run
     history: list[dict[str, Any]] = field(default_factory=list)
 
 

@@ -57,14 +57,13 @@ def cmd_train(namespace: argparse.Namespace, settings: Any) -> int:
     trainer = prepared.trainer
     with tqdm(
         total=trainer.total_steps,
-        initial=trainer.progress.global_step,
         desc=f"train {args.mode}",
         unit="step",
         mininterval=5,
     ) as bar:
 
         def on_step(step: int, loss: float) -> None:
-            bar.update(1)
+            bar.update(step - bar.n)  # a resumed run starts at its checkpoint's step
             bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
 
         metrics = train(prepared, command, on_step)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings
 from training.args import TrainArgs
 from training.batches import encode
+from training.calibrate import calibrate
 from training.data import IGNORE, DataSource, Example, read_examples, split_holdout
 from training.distill import read_unlabelled, teacher_logits
 from training.evaluate import evaluate_file
@@ -24,7 +24,7 @@ from training.export import CONFIG_FILE, METRICS_FILE, export_model, write_json
 from training.labels import DEFAULT_LABELS, LabelMap
 from training.modeling import build_model, trainable_parameters
 from training.report import confusion_png, model_card
-from training.trainer import Encoded, LoopConfig, Trainer, evaluate_holdout, seed_everything
+from training.trainer import Encoded, LoopConfig, Trainer, all_logits, evaluate_holdout, seed_everything
 from training.weights import class_counts, inverse_frequency_weights
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,7 @@ def finish(prepared: Prepared, train_seconds: float, command: str) -> dict[str, 
         "max_length": args.window,
         "extra": {"trained_max_length": args.max_length, "mode": args.mode},
     }
+    calibration = adjust_heads(prepared) if args.calibrate else {}
     spec = export_model(trainer.model.cpu(), prepared.tokenizer, fields, output, args.mode, args.base)
     write_json(output / CONFIG_FILE, {**asdict(args), "command": command})
     reports = final_reports(args, output, prepared)
@@ -159,12 +160,34 @@ def finish(prepared: Prepared, train_seconds: float, command: str) -> dict[str, 
         "steps": trainer.progress.global_step,
         "best_step": trainer.progress.best_step,
         "trainable_parameters": trainable_parameters(trainer.model),
+        "calibration": calibration,
         "history": trainer.progress.history,
         "reports": reports,
     }
     write_json(output / METRICS_FILE, metrics)
     write_card(output, spec, args, reports, {**metrics, "command": command})
     return metrics
+
+
+def adjust_heads(prepared: Prepared) -> dict[str, dict[str, Any]]:
+    """Fold the class-weight prior correction (training/calibrate.py) into each head that keeps it."""
+    trainer = prepared.trainer
+    logits = all_logits(trainer.model, prepared.held.ids, trainer.pad_id, prepared.device, False)
+    found: dict[str, dict[str, Any]] = {}
+    for t, task in enumerate(TASKS):
+        weights = trainer.class_weights.get(task)
+        rows = [i for i, ex in enumerate(prepared.held.examples) if ex.labels[t] != IGNORE]
+        if weights is None or not rows:
+            continue
+        gold = torch.tensor([prepared.held.examples[i].labels[t] for i in rows])
+        result = calibrate(logits[task][rows], gold, weights)
+        if result.applied:
+            with torch.no_grad():
+                head = trainer.model.heads[task]
+                head.bias.add_(torch.tensor(result.offsets, dtype=head.bias.dtype, device=head.bias.device))
+        log.info("%s: prior correction %s, held-out %s -> %s", task, result.applied, result.before, result.after)
+        found[task] = asdict(result)
+    return found
 
 
 def final_reports(args: TrainArgs, output: Path, prepared: Prepared) -> dict[str, dict[str, Any]]:
@@ -204,6 +227,5 @@ def write_card(output: Path, spec: ModelSpec, args: TrainArgs, reports: dict[str
 
 def train(prepared: Prepared, command: str, on_step: Any = None) -> dict[str, Any]:
     """Fit the prepared trainer (`on_step(step, loss)` after each step), then export and report."""
-    started = time.monotonic()
-    prepared.trainer.fit(on_step)
-    return finish(prepared, time.monotonic() - started, command)
+    progress = prepared.trainer.fit(on_step)
+    return finish(prepared, progress.train_seconds, command)

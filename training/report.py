@@ -74,8 +74,19 @@ def model_card(
         f"- mode: {config['mode']}; epochs: {config['epochs']}; batch: {config['batch_size']}; "
         f"trainable parameters: {facts.get('trainable_parameters')}; training time: {facts.get('train_seconds')} s",
         f"- reproduce: `{facts.get('command', 'see training_config.json')}`",
-        "",
     ]
+    if config.get("teacher"):
+        lines.append(
+            f"- distilled from `{config['teacher']}` (weight {config['distill_weight']}, temperature "
+            f"{config['temperature']}); unlabelled texts: {', '.join(config.get('unlabelled') or ()) or 'none'}"
+        )
+    for task, adjustment in (facts.get("calibration") or {}).items():
+        lines.append(
+            f"- {task} head: prior correction (−log class weight added to the logits) "
+            f"{'applied' if adjustment['applied'] else 'not applied'}; held-out macro-F1 "
+            f"{adjustment['before']['macro_f1']:.4f} → {adjustment['after']['macro_f1']:.4f} with it"
+        )
+    lines.append("")
     for name, report in reports.items():
         lines += [
             f"## {name}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,12 +82,12 @@ def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextMana
     return contextlib.nullcontext()
 
 
-def predict(
+def all_logits(
     model: MultiTaskModel, ids: Sequence[Sequence[int]], pad_id: int, device: torch.device, bf16: bool, batch: int = 128
-) -> dict[str, list[int]]:
-    """Arg-max class of each text for every head (texts sorted by length for little padding)."""
+) -> dict[str, torch.Tensor]:
+    """Each head's logits for every text (float32 on the CPU, rows in `ids` order; sorted by length to run)."""
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-    out: dict[str, list[int]] = {task: [0] * len(ids) for task in TASKS}
+    out: dict[str, torch.Tensor] = {}
     model.eval()
     with torch.inference_mode(), autocast(device, bf16):
         for start in range(0, len(order), batch):
@@ -94,9 +95,19 @@ def predict(
             input_ids, mask = pad([ids[i] for i in chunk], pad_id)
             logits = model(input_ids.to(device), mask.to(device))
             for task in TASKS:
-                for i, label in zip(chunk, logits[task].argmax(-1).tolist(), strict=True):
-                    out[task][i] = label
+                rows = logits[task].float().cpu()
+                if task not in out:
+                    out[task] = torch.zeros(len(ids), rows.shape[1])
+                out[task][chunk] = rows
     return out
+
+
+def predict(
+    model: MultiTaskModel, ids: Sequence[Sequence[int]], pad_id: int, device: torch.device, bf16: bool, batch: int = 128
+) -> dict[str, list[int]]:
+    """Arg-max class of each text for every head."""
+    logits = all_logits(model, ids, pad_id, device, bf16, batch)
+    return {task: logits[task].argmax(-1).tolist() if task in logits else [] for task in TASKS}
 
 
 def evaluate_holdout(
@@ -154,13 +165,14 @@ class Trainer:
 
     def fit(self, on_step: StepCallback | None = None) -> Progress:
         """Train until the epochs, max_steps or patience run out; the best weights are loaded at the end."""
+        started = time.monotonic()
         if self.config.resume and has_checkpoint(self.checkpoint_dir):
             self.progress = load_checkpoint(self.checkpoint_dir, self.model, self.optimizer, self.schedule)
             log.info("resumed at epoch %d step %d", self.progress.epoch, self.progress.global_step)
         elif self.config.resume:  # the same command starts a run and resumes it, e.g. from a restart loop
             log.info("no checkpoint in %s yet: starting at step 0", self.checkpoint_dir)
         while self.progress.epoch < self.config.epochs and not self._done():
-            self._run_epoch(on_step)
+            self._run_epoch(on_step, started)
         if not load_best(self.checkpoint_dir, self.model):
             log.warning("no evaluation was run: keeping the last weights")
         return self.progress
@@ -170,16 +182,21 @@ class Trainer:
         out_of_steps = bool(self.config.max_steps) and p.global_step >= self.config.max_steps
         return out_of_steps or p.bad_evals >= self.config.patience
 
-    def _run_epoch(self, on_step: StepCallback | None) -> None:
+    def _run_epoch(self, on_step: StepCallback | None, started: float) -> None:
         lengths = [len(ids) for ids in self.train.ids]
         batches = epoch_batches(len(lengths), self.config.batch_size, self.config.seed, self.progress.epoch, lengths)
+        final_epoch = self.progress.epoch == self.config.epochs - 1
         for batch in batches[self.progress.step_in_epoch :]:
             loss = self._step(batch)
             self.progress.step_in_epoch += 1
             self.progress.global_step += 1
             if on_step:
                 on_step(self.progress.global_step, loss)
-            if self.progress.global_step % self.eval_every == 0 or self._done():
+            last_step = final_epoch and self.progress.step_in_epoch == len(batches)
+            if self.progress.global_step % self.eval_every == 0 or last_step or self._done():
+                now = time.monotonic()
+                self.progress.train_seconds += now - started  # checkpointed: a resumed run keeps counting
+                started = now
                 self._evaluate_and_checkpoint()
             if self._done():
                 return

@@ -60,8 +60,16 @@ def test_two_steps_export_and_load_round_trip(
     else:
         assert any(name.startswith("encoder.encoder.layer.") for name in trained)
 
+    heads_before = {task: head.bias.detach().clone() for task, head in model.heads.items()}
     metrics = finish(prepared, 1.0, "finmon train (test)")
     assert metrics["steps"] == 2
+    # the prior correction was decided per head on the held-out split, and folded into the bias if kept
+    assert metrics["calibration"] and set(metrics["calibration"]) <= {"sentiment", "topic"}  # heads held out
+    for task, adjustment in metrics["calibration"].items():
+        moved = model.heads[task].bias.detach() - heads_before[task]
+        expected = torch.tensor(adjustment["offsets"]) if adjustment["applied"] else torch.zeros_like(moved)
+        assert torch.allclose(moved, expected, atol=1e-6), task
+        assert f"- {task} head: prior correction" in (output / "README.md").read_text()
     spec = ModelSpec.load(output)
     assert spec.name == "tiny-trained" and spec.max_length == 32
     assert (spec.adapter is not None) == (mode == "lora")
