@@ -7,7 +7,7 @@ import logging
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -183,8 +183,8 @@ def adjust_heads(prepared: Prepared) -> dict[str, dict[str, Any]]:
         result = calibrate(logits[task][rows], gold, weights)
         if result.applied:
             with torch.no_grad():
-                head = trainer.model.heads[task]
-                head.bias.add_(torch.tensor(result.offsets, dtype=head.bias.dtype, device=head.bias.device))
+                bias = cast(torch.nn.Linear, trainer.model.heads[task]).bias
+                bias.add_(torch.tensor(result.offsets, dtype=bias.dtype, device=bias.device))
         log.info("%s: prior correction %s, held-out %s -> %s", task, result.applied, result.before, result.after)
         found[task] = asdict(result)
     return found
