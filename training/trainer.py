@@ -162,17 +162,18 @@ class Trainer:
         self.schedule = make_schedule(self.optimizer, int(self.total_steps * config.warmup_ratio), self.total_steps)
         self.progress = Progress()
         self.eval_every = config.eval_steps or self.steps_per_epoch
+        self._clock = time.monotonic()
 
     def fit(self, on_step: StepCallback | None = None) -> Progress:
         """Train until the epochs, max_steps or patience run out; the best weights are loaded at the end."""
-        started = time.monotonic()
+        self._clock = time.monotonic()  # train_seconds counts from here to each checkpoint
         if self.config.resume and has_checkpoint(self.checkpoint_dir):
             self.progress = load_checkpoint(self.checkpoint_dir, self.model, self.optimizer, self.schedule)
             log.info("resumed at epoch %d step %d", self.progress.epoch, self.progress.global_step)
         elif self.config.resume:  # the same command starts a run and resumes it, e.g. from a restart loop
             log.info("no checkpoint in %s yet: starting at step 0", self.checkpoint_dir)
         while self.progress.epoch < self.config.epochs and not self._done():
-            self._run_epoch(on_step, started)
+            self._run_epoch(on_step)
         if not load_best(self.checkpoint_dir, self.model):
             log.warning("no evaluation was run: keeping the last weights")
         return self.progress
@@ -182,7 +183,7 @@ class Trainer:
         out_of_steps = bool(self.config.max_steps) and p.global_step >= self.config.max_steps
         return out_of_steps or p.bad_evals >= self.config.patience
 
-    def _run_epoch(self, on_step: StepCallback | None, started: float) -> None:
+    def _run_epoch(self, on_step: StepCallback | None) -> None:
         lengths = [len(ids) for ids in self.train.ids]
         batches = epoch_batches(len(lengths), self.config.batch_size, self.config.seed, self.progress.epoch, lengths)
         final_epoch = self.progress.epoch == self.config.epochs - 1
@@ -195,8 +196,8 @@ class Trainer:
             last_step = final_epoch and self.progress.step_in_epoch == len(batches)
             if self.progress.global_step % self.eval_every == 0 or last_step or self._done():
                 now = time.monotonic()
-                self.progress.train_seconds += now - started  # checkpointed: a resumed run keeps counting
-                started = now
+                self.progress.train_seconds += now - self._clock  # checkpointed: a resumed run keeps counting
+                self._clock = now
                 self._evaluate_and_checkpoint()
             if self._done():
                 return

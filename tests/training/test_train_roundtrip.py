@@ -150,3 +150,27 @@ def test_an_interrupted_run_resumes_to_the_same_weights(
         assert torch.allclose(tensor, theirs["model"][name], atol=1e-6), name
     for index, state in mine["optimizer"]["state"].items():
         assert torch.allclose(state["exp_avg_sq"], theirs["optimizer"]["state"][index]["exp_avg_sq"]), index
+
+
+def test_training_time_counts_each_interval_once(
+    tiny_args: Any, tiny_base: Path, sentiment_csv: Path, topic_csv: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Two epochs on a fake clock that moves 10 s per optimiser step: train_seconds is 10 s a step, exactly."""
+    import training.trainer as trainer_module
+
+    args = dataclasses.replace(
+        tiny_args(tiny_base, tmp_path / "model", "lora", sentiment_csv, topic_csv), epochs=2, max_steps=0, patience=100
+    )
+    trainer = prepare(args).trainer
+    now = [0.0]
+    monkeypatch.setattr(trainer_module.time, "monotonic", lambda: now[0])
+    step = trainer._step
+
+    def timed_step(batch: Any) -> float:
+        now[0] += 10.0
+        return step(batch)
+
+    monkeypatch.setattr(trainer, "_step", timed_step)
+    progress = trainer.fit()
+    assert progress.epoch == 2 and progress.global_step == 2 * trainer.steps_per_epoch
+    assert progress.train_seconds == 10.0 * progress.global_step
