@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.finmon-installed
 
-.PHONY: install accurate up screenshot test test-fast lint bench clean
+.PHONY: install system-deps accurate up screenshot test test-fast lint bench clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,20 @@ up: $(STAMP)
 screenshot: $(STAMP)
 	FINMON_DASHBOARD__PORT=0 $(BIN)/finmon up --demo --no-view --rate 10 --screenshot monitor/dashboard/screenshot.png
 
-test: $(STAMP)
+# Programs the tests drive for real, from Debian (package:command). `make test` installs the missing ones as root
+# with apt; where it cannot (not root, no apt, no network), the tests that need them skip and say why.
+SYSTEM_PROGRAMS := chromium:chromium
+
+system-deps:
+	@missing=""; for pc in $(SYSTEM_PROGRAMS); do command -v $${pc#*:} >/dev/null || missing="$$missing $${pc%%:*}"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	  echo "system-deps: not root or no apt-get, not installing:$$missing (the tests that need them skip)"; exit 0; fi; \
+	echo "system-deps: apt-get install$$missing"; \
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing; } >/dev/null 2>&1 \
+	  || echo "system-deps: apt-get failed for$$missing (the tests that need them skip)"
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
