@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from monitor.ingest.deadline import Deadlines, install
 from monitor.ingest.politeness import HostRateLimiter, host_of
 from monitor.ingest.settings import ScrapeSettings
 
@@ -114,6 +115,8 @@ class Fetcher:
             max_redirects=settings.max_redirects,
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
         )
+        self.deadlines = Deadlines()
+        install(self.client, self.deadlines)
 
     def close(self) -> None:
         self.client.close()
@@ -128,9 +131,18 @@ class Fetcher:
     ) -> FetchResult:
         """GET the URL politely; raises FetchError for anything but a usable body or a 304."""
         headers = {"Accept": accept, **(validators.headers() if validators else {})}
+        total, started = self.settings.total_timeout, self.deadlines.clock()
         try:
-            with self.gate.enter(url), self.client.stream("GET", url, headers=headers) as response:
+            with (
+                self.gate.enter(url),
+                self.deadlines.within(total),
+                self.client.stream("GET", url, headers=headers) as response,
+            ):
                 return self._read(url, response, allowed_types, max_bytes or self.settings.max_bytes)
+        except httpx.TimeoutException as exc:
+            if self.deadlines.clock() - started >= total:
+                raise FetchError("timeout", url, f"took longer than {total:g}s in all") from exc
+            raise _classify(url, exc) from exc
         except httpx.HTTPError as exc:
             raise _classify(url, exc) from exc
 
@@ -154,16 +166,14 @@ class Fetcher:
         return FetchResult(final_url, response.status_code, body, content_type, validators)
 
     def _read_capped(self, url: str, response: httpx.Response, max_bytes: int) -> bytes:
-        """Read the decoded body chunk by chunk; stop (and drop the connection) past the cap or the deadline."""
-        deadline = time.monotonic() + self.settings.total_timeout
+        """Read the decoded body chunk by chunk; stop (and drop the connection) past the cap. The fetch's
+        deadline reaches the socket reads (`monitor.ingest.deadline`)."""
         chunks: list[bytes] = []
         size = 0
         for chunk in _decoded(url, response):
             size += len(chunk)
             if size > max_bytes:
                 raise FetchError("oversize", url, f"body exceeds {max_bytes} bytes")
-            if time.monotonic() > deadline:
-                raise FetchError("timeout", url, f"took longer than {self.settings.total_timeout:g}s in all")
             chunks.append(chunk)
         return b"".join(chunks)
 

@@ -35,6 +35,8 @@ class Route:
     gzip: bool = False
     deflate: bool = False
     endless: bool = False  # stream without Content-Length until the client hangs up
+    trickle: float = 0.0  # send the answer one byte every `trickle` seconds, for minutes
+    trickle_body_only: bool = False  # headers at once, then the body trickles (else the headers trickle too)
     location: str | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
 
@@ -127,6 +129,9 @@ class FeedServer:
                 if route.endless:
                     self._stream_forever(route)
                     return
+                if route.trickle:
+                    self._trickle(route)
+                    return
                 body, headers = route.body, {**self._validators(route), **route.extra_headers}
                 if route.gzip and "gzip" in self.headers.get("Accept-Encoding", ""):
                     body, headers["Content-Encoding"] = gzip.compress(body), "gzip"
@@ -159,6 +164,22 @@ class FeedServer:
                 self.end_headers()
                 if body:
                     self.wfile.write(body)
+
+            def _trickle(self, route: Route) -> None:
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+                if route.trickle_body_only:
+                    self.wfile.write(head + b"Connection: close\r\n\r\n")
+                    self.wfile.flush()
+                answer = b"<rss>" + b" " * 10_000 if route.trickle_body_only else head + b"X-Pad: " + b"p" * 10_000
+                try:
+                    for byte in answer:
+                        if server.stopping.wait(route.trickle):
+                            break
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                except OSError:
+                    pass  # the client hung up: what we want
+                self.close_connection = True
 
             def _stream_forever(self, route: Route) -> None:
                 self.send_response(200)

@@ -67,6 +67,23 @@ def test_a_slow_feed_times_out(fetcher: Fetcher, feed_server: FeedServer) -> Non
     assert _error(fetcher, feed_server.url("/slow")).kind == "timeout"
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("body_only", [False, True], ids=["headers", "body"])
+def test_a_trickling_server_is_cut_at_the_total_deadline(
+    scrape_settings: ScrapeSettings, feed_server: FeedServer, body_only: bool
+) -> None:
+    """One byte every 0.2 s never trips the 0.5 s read timeout; the fetch's total deadline still ends it, whether
+    the trickle is in the headers or in the body (60 s guard: without the deadline it would run for good)."""
+    settings = scrape_settings.model_copy(update={"total_timeout": 1.5})
+    feed_server.routes["/trickle"] = Route(trickle=0.2, trickle_body_only=body_only)
+    fetcher = Fetcher(settings)
+    try:
+        error = _error(fetcher, feed_server.url("/trickle"))
+    finally:
+        fetcher.close()
+    assert error.kind == "timeout" and "1.5s in all" in error.detail
+
+
 def test_a_declared_oversize_body_is_refused_before_reading(fetcher: Fetcher, feed_server: FeedServer) -> None:
     feed_server.routes["/big"] = Route(body=b"<rss>" + b"x" * 200_000)
     error = _error(fetcher, feed_server.url("/big"))
