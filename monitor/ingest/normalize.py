@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from urllib.parse import urlsplit
 
 from monitor.ingest.language import LanguageDetector, primary_subtag
 from monitor.ingest.parse import RawEntry
@@ -62,9 +63,25 @@ def plausible_time(published: datetime | None, fetched_at: datetime, max_future_
 
 
 def entry_url(entry: RawEntry) -> str | None:
-    """The canonical article URL: the link, else a guid that is a URL."""
-    link = entry.link or (entry.guid if entry.guid and entry.guid.startswith(("http://", "https://")) else None)
-    return canonical_url(link) if link else None
+    """The canonical article URL: the link, else a guid that is a URL. Only http(s) links with a host are kept:
+    `javascript:`, `data:`, `file:` and other schemes never reach news.raw."""
+    for candidate in (entry.link, entry.guid):
+        if url := web_url(candidate):
+            return url
+    return None
+
+
+def web_url(link: str | None) -> str | None:
+    """`link` canonicalised when it is an http(s) URL with a host, else None (malformed ports included)."""
+    if not link:
+        return None
+    try:
+        parts = urlsplit(link.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            return None
+        return canonical_url(link)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -98,3 +98,28 @@ def test_language_is_detected_when_nothing_is_declared() -> None:
     item = _normalizer(LanguageDetector()).item(entry, FeedContext("Wire"), FETCHED)
     assert item is not None and item.language == "de"
     assert LanguageDetector().detect("too short") is None
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "javascript:alert(document.cookie)",
+        " JavaScript:alert(1)",
+        "vbscript:msgbox(1)",
+        "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+        "file:///etc/passwd",
+        "ftp://example.test/a",
+        "http://",
+        "http://example.test:99999/a",
+    ],
+)
+def test_only_http_links_reach_the_news(link: str) -> None:
+    """A hostile or unusable link is dropped at ingest; the item keeps a stable id from its guid."""
+    item = _normalizer().item(_entry(link=link, guid="urn:story:1"), FEED, FETCHED)
+    assert item is not None and item.url is None
+    assert item.id == _normalizer().item(_entry(link=None, guid="urn:story:1"), FEED, FETCHED).id  # type: ignore[union-attr]
+
+
+def test_a_guid_that_is_a_web_url_stands_in_for_a_hostile_link() -> None:
+    item = _normalizer().item(_entry(link="javascript:void(0)", guid="https://example.test/story"), FEED, FETCHED)
+    assert item is not None and item.url == "https://example.test/story"
