@@ -22,6 +22,7 @@ from monitor.setting_types import CommaList, HttpUrlList, split_commas
 # from the alerts one (alerts.indices).
 NEWS_INDEX = "finmon-news"
 ALERTS_INDEX = "finmon-alerts"
+LABELS_INDEX = "finmon-labels"
 
 
 class KafkaSettings(BaseModel):
@@ -109,6 +110,7 @@ class ElasticsearchSettings(BaseModel):
     )
     news_index: str = Field(NEWS_INDEX, min_length=1)
     alerts_index: str = Field(ALERTS_INDEX, min_length=1)
+    labels_index: str = Field(LABELS_INDEX, min_length=1, description="people's labels (review queue, imports)")
     embedded_server: Literal["noida", "osmem"] = "noida"
     lifecycle: Literal["auto", "ilm", "plain"] = Field(
         "auto",
@@ -122,7 +124,7 @@ class ElasticsearchSettings(BaseModel):
 
     _split = field_validator("urls", mode="before")(split_commas)
 
-    @field_validator("news_index", "alerts_index")
+    @field_validator("news_index", "alerts_index", "labels_index")
     @classmethod
     def _check_index(cls, name: str) -> str:
         if name != name.lower() or any(c in name for c in ' "*\\<|,>/?'):
