@@ -41,7 +41,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with running_services(settings) as live:
+    with running_services(settings, kafka_needed=False) as live:
         metrics = Metrics()
         service = build_alert_service(live, rules=rules, metrics=metrics)
         service.start()
@@ -73,7 +73,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     """Generate synthetic streams with known surges, backtest them and print the quality figures (JSON)."""
-    from alerts.simulate import SimConfig, band_table, generate, simulate, simulate_seeds
+    from alerts.simulate import SimConfig, band_table, event_table, generate, simulate, simulate_seeds
 
     rules = _rules(args.rules, settings)
     config = SimConfig(weeks=args.weeks, seed=args.seed, scale=args.scale)
@@ -89,6 +89,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     print(json.dumps(figures, indent=2))
     if args.table:
         print(band_table(figures))
+        print(event_table(figures))
     if args.table and args.oracle:
         from alerts.oracle import oracle_table
 

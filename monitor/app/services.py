@@ -13,15 +13,17 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def running_services(settings: Settings) -> Iterator[Settings]:
-    """Yield settings that point at running servers; embedded ones stop when the block exits."""
-    if not (settings.kafka.embedded or settings.es.embedded):
+def running_services(settings: Settings, *, kafka_needed: bool = True) -> Iterator[Settings]:
+    """Yield settings that point at running servers; embedded ones stop when the block exits. A command that
+    never touches Kafka (the alert evaluator) passes `kafka_needed=False` and no broker is started for it."""
+    start_kafka = settings.kafka.embedded and kafka_needed
+    if not (start_kafka or settings.es.embedded):
         yield settings
         return
     with contextlib.ExitStack() as stack:
         workdir = stack.enter_context(embedded_workdir(settings.data_dir / "embedded"))
         kafka, es = settings.kafka, settings.es
-        if kafka.embedded:
+        if start_kafka:
             broker = start_with_retry(start_tansu, workdir)
             stack.callback(broker.stop)
             kafka = kafka.model_copy(update={"bootstrap_servers": [broker.address]})
