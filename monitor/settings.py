@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.setting_types import CommaList, HttpUrlList, split_commas
+from monitor.setting_types import CommaList, HttpUrlList, ReadableFile, split_commas
 
 # The default index names (FINMON_ES__NEWS_INDEX, FINMON_ES__ALERTS_INDEX); alerts derives its other indices
 # from the alerts one (alerts.indices).
@@ -35,9 +35,9 @@ class KafkaSettings(BaseModel):
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
-    ssl_cafile: Path | None = Field(None, description="CA certificate (PEM) for SSL listeners")
-    ssl_certfile: Path | None = None
-    ssl_keyfile: Path | None = None
+    ssl_cafile: ReadableFile | None = Field(None, description="CA certificate (PEM) for SSL listeners")
+    ssl_certfile: ReadableFile | None = None
+    ssl_keyfile: ReadableFile | None = None
     raw_topic: str = Field("news.raw", min_length=1)
     scored_topic: str = Field("news.scored", min_length=1)
     dlq_topic: str = Field("news.dlq", min_length=1)
@@ -95,7 +95,7 @@ class ElasticsearchSettings(BaseModel):
     api_key: SecretStr | None = None
     username: str | None = None
     password: SecretStr | None = None
-    ca_certs: Path | None = Field(None, description="CA certificate (PEM) of the cluster")
+    ca_certs: ReadableFile | None = Field(None, description="CA certificate (PEM) of the cluster")
     verify_certs: bool = True
     request_timeout: float = Field(30.0, gt=0)
     connect_timeout: float = Field(
@@ -197,7 +197,7 @@ class KibanaSettings(BaseModel):
     password: SecretStr | None = None
     space: str | None = Field(None, description="Kibana space to import into; empty = the default space")
     verify_certs: bool = True
-    ca_certs: Path | None = Field(None, description="CA certificate (PEM) of Kibana")
+    ca_certs: ReadableFile | None = Field(None, description="CA certificate (PEM) of Kibana")
 
 
 class MetricsSettings(BaseModel):

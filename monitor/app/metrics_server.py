@@ -15,7 +15,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import make_wsgi_app
 
 from monitor.app.metrics import Metrics
-from monitor.settings import MetricsSettings
+from monitor.settings import MetricsSettings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,13 @@ class MetricsServer:
     """Serves one process's metrics; `port` is the bound port (useful with port 0)."""
 
     def __init__(self, metrics: Metrics, host: str, port: int, health: Callable[[], bool] = lambda: True) -> None:
-        self.server = make_server(host, port, wsgi_app(metrics, health), _Server, handler_class=_QuietHandler)
+        try:
+            self.server = make_server(host, port, wsgi_app(metrics, health), _Server, handler_class=_QuietHandler)
+        except OSError as exc:
+            raise SettingsError(
+                f"FINMON_METRICS__PORT: cannot listen on {host}:{port}: {exc.strerror or exc}"
+                " (another finmon process? give each its own port, or 0 for any free one)"
+            ) from None
         self.host, self.port = host, int(self.server.server_port)
         self._thread = threading.Thread(target=self.server.serve_forever, name="finmon-metrics", daemon=True)
 

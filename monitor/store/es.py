@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import json
 import logging
 import threading
@@ -17,7 +19,7 @@ from elasticsearch import ApiError, Elasticsearch
 from monitor.backoff import backoff_delays
 from monitor.contracts import Rejected
 from monitor.news.schemas import ScoredNews
-from monitor.settings import ElasticsearchSettings
+from monitor.settings import ElasticsearchSettings, SettingsError
 from monitor.store.es_setup import ensure_index
 from monitor.store.mappings import NEWS_MAPPING
 from monitor.store.metrics import EsMetrics
@@ -72,8 +74,20 @@ def make_client(settings: ElasticsearchSettings) -> Elasticsearch:
         options["ca_certs"] = str(settings.ca_certs)
     if settings.plain_json:
         options["node_class"] = PlainJsonNode
-    options.update(settings.client_options)
+    options.update(checked_client_options(settings.client_options))
     return Elasticsearch(settings.urls, **options)
+
+
+def checked_client_options(extra: dict[str, Any]) -> dict[str, Any]:
+    """FINMON_ES__CLIENT_OPTIONS when every key is a keyword of the Elasticsearch client, else a SettingsError
+    naming the setting, the unknown keys and the nearest real ones."""
+    known = [name for name in inspect.signature(Elasticsearch.__init__).parameters if name not in ("self", "hosts")]
+    unknown = sorted(set(extra) - set(known))
+    if unknown:
+        hints = {key: difflib.get_close_matches(key, known, n=1) for key in unknown}
+        said = ", ".join(f"{key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "") for key, hint in hints.items())
+        raise SettingsError(f"FINMON_ES__CLIENT_OPTIONS: not a keyword of the Elasticsearch client: {said}")
+    return extra
 
 
 def ensure_news_index(client: Elasticsearch, index: str) -> None:

@@ -95,6 +95,39 @@ def test_alerts_with_elasticsearch_refused_is_one_line_naming_the_setting() -> N
     )
 
 
+def test_a_missing_ssl_ca_file_is_named_not_blamed_on_the_brokers() -> None:
+    env = finmon_env(FINMON_KAFKA__BOOTSTRAP_SERVERS="127.0.0.1:1", FINMON_KAFKA__SSL_CAFILE="/nowhere/ca.pem")
+    code, stderr, _ = run_finmon(["worker"], env)
+    assert code == 2 and "Traceback" not in stderr
+    assert "FINMON_KAFKA__SSL_CAFILE" in stderr and "/nowhere/ca.pem" in stderr
+    assert "BOOTSTRAP_SERVERS" not in stderr and "CONNECT_TIMEOUT" not in stderr
+
+
+def test_an_unknown_elasticsearch_client_option_is_one_line_naming_the_setting() -> None:
+    env = finmon_env(
+        FINMON_ES__URLS=f"http://127.0.0.1:{free_port()}", FINMON_ES__CLIENT_OPTIONS='{"request_timout": 3}'
+    )
+    code, stderr, _ = run_finmon(["alerts"], env)
+    assert code == 2 and "Traceback" not in stderr
+    assert last_line(stderr) == (
+        "finmon: FINMON_ES__CLIENT_OPTIONS: not a keyword of the Elasticsearch client: "
+        "'request_timout' (did you mean 'request_timeout'?)"
+    )
+
+
+@pytest.mark.integration
+def test_a_metrics_port_in_use_is_one_line_naming_the_setting(tmp_path: Path) -> None:
+    """`finmon alerts` on its embedded Elasticsearch-API server, with the metrics port taken."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = child_env(FINMON_METRICS__PORT=str(port), FINMON_DATA_DIR=str(tmp_path))
+        code, stderr, _ = run_finmon(["alerts"], env)
+    assert code == 2 and "Traceback" not in stderr
+    assert last_line(stderr).startswith(f"finmon: FINMON_METRICS__PORT: cannot listen on 127.0.0.1:{port}")
+
+
 @contextlib.contextmanager
 def worker_on_silent_es(
     kafka_bootstrap: str, model: Path, log: Path, **variables: str
