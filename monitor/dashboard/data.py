@@ -9,7 +9,16 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from monitor.dashboard.specs import Target, headline_rows, headlines_request, index_names, resolve, vega_panels
+from monitor.dashboard.specs import (
+    Target,
+    headline_rows,
+    headlines_request,
+    index_names,
+    model_rows,
+    models_request,
+    resolve,
+    vega_panels,
+)
 from monitor.dashboard.timerange import Window, window
 from monitor.kibana import shipped
 from monitor.kibana.objects import parse_ndjson
@@ -55,6 +64,12 @@ class DashboardData:
             for p in self.panels
         ]
         return {**self._meta(win), "panels": panels}
+
+    def models(self, range_name: str) -> dict[str, Any]:
+        """Which models scored the news of the range: name, version, content hash, how many items, last one."""
+        win = window(range_name, self.clock())
+        body = models_request(win, self.target)
+        return {**self._meta(win), "models": model_rows(self.search(self.target.news_index, body))}
 
     def headlines(self, range_name: str) -> dict[str, Any]:
         win = window(range_name, self.clock())

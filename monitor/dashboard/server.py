@@ -1,14 +1,22 @@
-"""The page's HTTP server (stdlib, read-only, GET only): the static page and two JSON answers. Elasticsearch
-stays behind it; the browser only ever talks to finmon."""
+"""The page's HTTP server (stdlib): the static pages, the charts' JSON, and the review queue's few write
+endpoints. Elasticsearch stays behind it; the browser only ever talks to finmon.
+
+Hardened for a page that anything on the machine can connect to: a bounded number of handler threads
+(a connection over the cap gets a 503 at once instead of a thread), a socket timeout per connection (an
+idle or half-open connection lets go of its thread), bodies only with a Content-Length under a limit,
+JSON errors, and headers that keep the page out of frames and away from inline or foreign script.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import logging
+import socket
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,11 +36,30 @@ CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
 }
+# Scripts only from finmon itself (Vega runs on its AST interpreter, so no eval either); styles from
+# finmon plus the style attributes Vega's SVG renderer sets; nothing may frame the page.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+MAX_BODY = 16 * 1024  # a label is a few hundred bytes
+MAX_HANDLERS = 32  # concurrent connections served; more get a 503 at once
+IDLE_TIMEOUT = 10.0  # seconds a connection may stay silent (request line, headers, body)
 
 
 class Source(Protocol):
     def charts(self, range_name: str) -> dict[str, Any]: ...
     def headlines(self, range_name: str) -> dict[str, Any]: ...
+    def models(self, range_name: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -42,15 +69,39 @@ class Reply:
     body: bytes
 
 
+@dataclass(frozen=True)
+class Request:
+    """What a route sees: method, path, query, headers (lower-case names) and the body read so far."""
+
+    method: str
+    target: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.target).path
+
+    def query(self, name: str, default: str) -> str:
+        return parse_qs(urlsplit(self.target).query).get(name, [default])[0]
+
+
+Route = Callable[[Request], Reply]
+
+
 def json_reply(status: int, value: Any) -> Reply:
     return Reply(status, "application/json", json.dumps(value).encode())
+
+
+def error_reply(status: int, message: str) -> Reply:
+    return json_reply(status, {"error": message, "status": status})
 
 
 def static_reply(root: Path, name: str) -> Reply:
     """A file under `root`, never outside it."""
     path = (root / name).resolve()
     if not path.is_relative_to(root.resolve()) or not path.is_file() or path.suffix not in CONTENT_TYPES:
-        return json_reply(404, {"error": "not found"})
+        return error_reply(404, "not found")
     return Reply(200, CONTENT_TYPES[path.suffix], path.read_bytes())
 
 
@@ -66,52 +117,120 @@ def host_allowed(host_header: str | None, bind_host: str) -> bool:
     return name in LOOPBACK
 
 
+def es_failure(exc: Exception) -> Reply:
+    log.warning("dashboard: Elasticsearch failed: %s", exc)
+    return error_reply(502, f"Elasticsearch: {exc}")
+
+
 class Routes:
-    """Path -> Reply: `/`, `/static/...`, `/api/charts?range=`, `/api/headlines?range=`."""
+    """Request -> Reply: `/`, `/static/...`, `/api/config`, `/api/charts|headlines|models?range=`, and the
+    routes of `extra` (the review queue's), all behind the loopback Host check."""
 
     def __init__(
-        self, source: Source, refresh: float, default_range: str = DEFAULT_RANGE, bind_host: str = "127.0.0.1"
+        self,
+        source: Source,
+        refresh: float,
+        default_range: str = DEFAULT_RANGE,
+        bind_host: str = "127.0.0.1",
+        extra: Mapping[str, Route] | None = None,
     ) -> None:
         self.source, self.refresh, self.default_range = source, refresh, default_range
         self.bind_host = bind_host
         self.root = static_dir()
+        self.extra = dict(extra or {})
 
-    def answer(self, target: str, host_header: str | None = None) -> Reply:
-        if not host_allowed(host_header, self.bind_host):
-            return json_reply(403, {"error": "this page answers on loopback names only"})
-        parts = urlsplit(target)
-        range_name = parse_qs(parts.query).get("range", [self.default_range])[0]
-        if parts.path in ("/", "/index.html"):
+    def answer(self, request: Request) -> Reply:
+        if not host_allowed(request.headers.get("host"), self.bind_host):
+            return error_reply(403, "this page answers on loopback names only")
+        path = request.path
+        if path in self.extra:
+            return self.extra[path](request)
+        if request.method != "GET":
+            return error_reply(405, f"{request.method} is not allowed here (the page is read-only)")
+        if path in ("/", "/index.html"):
             return static_reply(self.root, "index.html")
-        if parts.path.startswith("/static/"):
-            return static_reply(self.root, parts.path.removeprefix("/static/"))
-        if parts.path == "/api/config":
+        if path.startswith("/static/"):
+            return static_reply(self.root, path.removeprefix("/static/"))
+        if path == "/api/config":
             return json_reply(200, {"refresh": self.refresh, "range": self.default_range})
-        if parts.path in ("/api/charts", "/api/headlines"):
-            return self._api(parts.path.removeprefix("/api/"), range_name)
-        return json_reply(404, {"error": "not found"})
+        if path in ("/api/charts", "/api/headlines", "/api/models"):
+            return self._api(path.removeprefix("/api/"), request.query("range", self.default_range))
+        return error_reply(404, "not found")
 
     def _api(self, what: str, range_name: str) -> Reply:
+        ask = {"charts": self.source.charts, "headlines": self.source.headlines, "models": self.source.models}[what]
         try:
-            answer = self.source.charts(range_name) if what == "charts" else self.source.headlines(range_name)
+            return json_reply(200, ask(range_name))
         except UnknownRange as exc:
-            return json_reply(400, {"error": str(exc)})
+            return error_reply(400, str(exc))
         except (ApiError, TransportError) as exc:
-            log.warning("dashboard: Elasticsearch failed: %s", exc)
-            return json_reply(502, {"error": f"Elasticsearch: {exc}"})
-        return json_reply(200, answer)
+            return es_failure(exc)
 
 
-def handler_for(routes: Routes) -> type[BaseHTTPRequestHandler]:
+class BodyError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def content_length(headers: Mapping[str, str], limit: int) -> int:
+    """The declared body size; chunked or oversized bodies are refused before anything is read."""
+    if headers.get("transfer-encoding"):
+        raise BodyError(411, "send the body with a Content-Length (no chunked encoding)")
+    raw = headers.get("content-length")
+    if raw is None:
+        return 0
+    if not raw.strip().isdigit():
+        raise BodyError(400, f"bad Content-Length {raw[:40]!r}")
+    size = int(raw)
+    if size > limit:
+        raise BodyError(413, f"request body over {limit} bytes")
+    return size
+
+
+def handler_for(routes: Routes, idle_timeout: float, max_body: int) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        timeout = idle_timeout  # socket timeout for every read: idle connections let go of the thread
+        server_version = "finmon"
+        default_request_version = "HTTP/1.0"  # a garbled request line still gets a status line and headers
+        sys_version = ""
+
         def do_GET(self) -> None:
-            reply = routes.answer(self.path, self.headers.get("Host"))
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def do_PUT(self) -> None:
+            self._serve("PUT")
+
+        def do_DELETE(self) -> None:
+            self._serve("DELETE")
+
+        def _serve(self, method: str) -> None:
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            try:
+                body = self.rfile.read(content_length(headers, max_body))
+            except BodyError as exc:
+                self.close_connection = True
+                return self._send(error_reply(exc.status, str(exc)))
+            self._send(routes.answer(Request(method, self.path, headers, body)))
+
+        def _send(self, reply: Reply) -> None:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
-            self.send_header("Cache-Control", "no-store")
+            for name, value in SECURITY_HEADERS.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(reply.body)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """Protocol errors (bad request line, unknown method, headers too long) as JSON too."""
+            self.close_connection = True
+            text = message or HTTPStatus(code).phrase
+            with contextlib.suppress(OSError):
+                self._send(error_reply(code, text))
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("dashboard: " + format, *args)
@@ -119,11 +238,57 @@ def handler_for(routes: Routes) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+BUSY = (
+    b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    b'Retry-After: 1\r\n\r\n{"error": "too many open connections, try again", "status": 503}'
+)
+
+
+class BoundedServer(ThreadingHTTPServer):
+    """A threading server with at most `max_handlers` handler threads at a time."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], max_handlers: int) -> None:
+        self.slots = threading.BoundedSemaphore(max_handlers)
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def _refuse(self, request: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            request.settimeout(0.5)
+            request.sendall(BUSY)
+        self.shutdown_request(request)
+
+
 @contextlib.contextmanager
-def serving(routes: Routes, host: str, port: int) -> Iterator[str]:
+def serving(
+    routes: Routes,
+    host: str,
+    port: int,
+    *,
+    idle_timeout: float = IDLE_TIMEOUT,
+    max_handlers: int = MAX_HANDLERS,
+    max_body: int = MAX_BODY,
+) -> Iterator[str]:
     """The page served in a background thread; yields its URL (port 0 picks a free one)."""
-    server = ThreadingHTTPServer((host, port), handler_for(routes))
-    server.daemon_threads = True
+    server = BoundedServer((host, port), handler_for(routes, idle_timeout, max_body), max_handlers)
     thread = threading.Thread(target=server.serve_forever, name="finmon-dashboard", daemon=True)
     thread.start()
     try:

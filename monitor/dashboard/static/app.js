@@ -10,6 +10,8 @@ window.addEventListener("error", (event) => report(`error: ${event.message}`));
 window.addEventListener("unhandledrejection", (event) => report(`error: ${event.reason}`));
 
 const views = {}; // panel id -> vega-embed result, finalized before a redraw
+// Vega evaluates expressions with its AST interpreter: the page's CSP allows no eval.
+const EMBED = { renderer: "svg", actions: false, ast: true, expr: vega.expressionInterpreter };
 const state = { range: new URLSearchParams(location.search).get("range"), refresh: 30, timer: null };
 
 async function getJSON(path) {
@@ -36,7 +38,7 @@ async function drawCharts() {
   const answer = await getJSON(`api/charts?range=${state.range}`);
   for (const panel of answer.panels) {
     views[panel.id]?.finalize();
-    views[panel.id] = await vegaEmbed(chartBox(panel), panel.spec, { renderer: "svg", actions: false });
+    views[panel.id] = await vegaEmbed(chartBox(panel), panel.spec, EMBED);
   }
   return answer;
 }
@@ -66,10 +68,24 @@ async function drawHeadlines() {
   }
 }
 
+function modelText(model) {
+  const hash = model.hash ? ` #${model.hash}` : "";
+  return `${model.name} ${model.version}${hash}: ${model.count}`;
+}
+
+async function drawModels() {
+  const answer = await getJSON(`api/models?range=${state.range}`);
+  const line = document.getElementById("models");
+  line.textContent = answer.models.length
+    ? `scored by ${answer.models.map(modelText).join(" · ")}${answer.models.length > 1 ? " (mixed: the series change model)" : ""}`
+    : "no news scored in this range";
+  line.classList.toggle("mixed", answer.models.length > 1);
+}
+
 async function load() {
   document.body.dataset.state = "loading";
   try {
-    const [charts] = await Promise.all([drawCharts(), drawHeadlines()]);
+    const [charts] = await Promise.all([drawCharts(), drawHeadlines(), drawModels()]);
     document.getElementById("status").textContent =
       `${charts.start.replace("T", " ")} → ${charts.end.replace("T", " ")} · ${charts.interval} buckets · ` +
       `updated ${new Date().toLocaleTimeString()}`;

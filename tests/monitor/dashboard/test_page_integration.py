@@ -20,9 +20,11 @@ from monitor.app.settings import Settings
 from monitor.dashboard.browser import drawn_marks, dump_dom, find_chromium
 from monitor.dashboard.data import DashboardData
 from monitor.dashboard.service import dashboard, target_of
+from monitor.dashboard.specs import Target
 from monitor.settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink, make_client
 from monitor.store.es_setup import run_setup
+from monitor.store.mappings import NEWS_MAPPING
 
 from .demo_data import NOW, demo_alerts, demo_news
 
@@ -144,3 +146,26 @@ def test_finmon_dashboard_screenshot(
     argv = ["dashboard", "--now", NOW.isoformat(), "--time-field", "published_at", "--screenshot", str(out)]
     assert cli.main([*argv, "--size", "800x600"]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_models_that_scored_the_range(demo_settings: tuple[Settings, Elasticsearch], unique: str) -> None:
+    settings, client = demo_settings
+    data = DashboardData(client, target_of(settings), lambda: NOW)
+    in_day = [n for n in demo_news() if NOW - timedelta(hours=24) <= n.published_at <= NOW]
+    [row] = data.models("24h")["models"]
+    assert (row["name"], row["hash"], row["count"]) == ("rule", None, len(in_day))  # before model_hash existed
+    # an adapted model deployed mid-range: its documents carry a content hash, the older ones none
+    index = f"models-{unique}"
+    mapping = {"properties": {**NEWS_MAPPING["properties"], "model_hash": {"type": "keyword"}}}
+    client.indices.create(index=index, mappings=mapping)
+    old, new = in_day[:3], in_day[3:8]
+    for item in old + new:
+        document = item.es_document()
+        if item in new:
+            document.update(model_name="finmon-adapted", model_version="3", model_hash="ab12cd34")
+        client.index(index=index, id=item.id, document=document)
+    client.indices.refresh(index=index)
+    mixed = DashboardData(client, Target(index, settings.es.alerts_index, "published_at"), lambda: NOW)
+    rows = [(r["name"], r["version"], r["hash"], r["count"]) for r in mixed.models("24h")["models"]]
+    client.indices.delete(index=index)
+    assert rows == [("finmon-adapted", "3", "ab12cd34", 5), ("rule", old[0].model_version, None, 3)]

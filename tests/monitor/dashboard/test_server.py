@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +13,7 @@ from elasticsearch import ApiError
 
 from monitor.dashboard.server import Routes, host_allowed, serving
 from monitor.dashboard.timerange import RANGES, UnknownRange
+from tests.helpers import wait_for
 
 
 class Answers:
@@ -25,6 +28,9 @@ class Answers:
 
     def headlines(self, range_name: str) -> dict[str, Any]:
         return self._answer("headlines", range_name)
+
+    def models(self, range_name: str) -> dict[str, Any]:
+        return self._answer("models", range_name)
 
     def _answer(self, what: str, range_name: str) -> dict[str, Any]:
         self.asked.append(f"{what} {range_name}")
@@ -67,7 +73,9 @@ def test_refusals(page: tuple[httpx.Client, Answers]) -> None:
     assert client.get("/static/%2e%2e/server.py").status_code == 404
     assert client.get("/static/vendor/README.md").status_code == 404  # only page assets are served
     assert client.get("/_search").status_code == 404  # nothing of Elasticsearch is reachable through it
-    assert client.post("/api/charts").status_code == 501  # read-only: GET only
+    refused = client.post("/api/charts")  # read-only: GET only
+    assert refused.status_code == 405 and "not allowed" in refused.json()["error"]
+    assert client.request("PATCH", "/api/charts").json() == {"error": "Unsupported method ('PATCH')", "status": 501}
     answers.fail = UnknownRange("x")
     assert client.get("/api/charts").status_code == 400
 
@@ -86,3 +94,55 @@ def test_only_loopback_names_are_answered_on_loopback(page: tuple[httpx.Client, 
     assert client.get("/", headers={"Host": "localhost:8050"}).status_code == 200
     assert host_allowed("[::1]:8050", "127.0.0.1") and not host_allowed(None, "127.0.0.1")
     assert host_allowed("finmon.internal:8050", "0.0.0.0")  # a deliberate non-loopback bind answers any name
+
+
+def test_every_answer_carries_the_security_headers(page: tuple[httpx.Client, Answers]) -> None:
+    client, _ = page
+    for path in ("/", "/static/app.js", "/api/config", "/nowhere"):
+        headers = client.get(path).headers
+        policy = headers["content-security-policy"]
+        assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy and "unsafe-eval" not in policy
+        assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+
+
+def test_bodies_need_a_small_declared_length(page: tuple[httpx.Client, Answers]) -> None:
+    client, _ = page
+    big = client.post("/api/charts", content=b"x" * 20_000)
+    assert big.status_code == 413 and big.json()["error"] == "request body over 16384 bytes"
+    chunked = client.post("/api/charts", content=iter([b"x"]))  # an iterator is sent chunked
+    assert chunked.status_code == 411 and "Content-Length" in chunked.json()["error"]
+
+
+def raw_request(url: str, data: bytes) -> bytes:
+    host, port = url.removeprefix("http://").rstrip("/").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_protocol_errors_are_json(page: tuple[httpx.Client, Answers]) -> None:
+    client, _ = page
+    reply = raw_request(str(client.base_url), b"NONSENSE\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.0 400") and b'"error": "Bad request syntax' in reply
+    assert b"Content-Security-Policy" in reply
+
+
+def test_idle_connections_neither_pile_up_threads_nor_lock_the_page_out() -> None:
+    """400 connections that never send a byte: at most `max_handlers` threads hold them, the rest are
+    answered 503 at once, and once the idle timeout lets go the page answers again."""
+    routes = Routes(Answers(), refresh=5.0)
+    before = threading.active_count()
+    with serving(routes, "127.0.0.1", 0, idle_timeout=0.5, max_handlers=8) as url:
+        host, port = url.removeprefix("http://").rstrip("/").split(":")
+        idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(400)]
+        try:
+            wait_for(lambda: threading.active_count() >= before + 1 + 8, 10, "8 handler threads")
+            assert threading.active_count() <= before + 1 + 8  # the accept loop and 8 handlers
+            wait_for(lambda: httpx.get(f"{url}api/config", timeout=5).status_code == 200, 30, "the page again")
+            assert threading.active_count() <= before + 1 + 8
+        finally:
+            for sock in idle:
+                sock.close()
