@@ -44,6 +44,9 @@ class BatchScorer(Protocol):
     @property
     def version(self) -> str: ...
 
+    @property
+    def model_hash(self) -> str: ...  # short content hash of the model files (monitor.scoring.modeldir.model_hash)
+
     def score(self, texts: Sequence[str]) -> list[Prediction]: ...
 
 

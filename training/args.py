@@ -87,3 +87,48 @@ class TrainArgs:
             raise ValueError("--valid-fraction must be in [0, 1)")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("--epochs and --batch-size must be at least 1")
+
+
+@dataclass
+class AdaptArgs:
+    """`finmon adapt`: continue a finmon model on a team's own labels, keeping its behaviour elsewhere."""
+
+    output: str | None = _arg(None, "output model directory (a new one, or a finmon model directory to replace)")
+    labels: tuple[str, ...] = _arg((), "label files: CSV/JSONL (text, sentiment and/or topic) or Label Studio JSON")
+    from_index: bool = _arg(False, "also use the labels stored in Elasticsearch (FINMON_ES__LABELS_INDEX)")
+    model: str = _arg("default", "starting model: default, accurate or a model directory")
+    unlabelled: tuple[str, ...] = _arg(
+        ("builtin:news",),
+        "texts the starting model labels softly, to keep its behaviour (.txt, CSV/JSONL, builtin:news)",
+    )
+    index_texts: int = _arg(2000, "with --from-index: this many recent news texts from the index join --unlabelled")
+    holdout: float = _arg(0.15, "labels held out (seeded, stratified) for the card's before/after: a share or a count")
+    valid_sentiment: tuple[str, ...] = _arg((), "sentiment file(s) (text,label) reported before/after on the card")
+    valid_topic: tuple[str, ...] = _arg((), "topic file(s) (text,label) reported before/after on the card")
+    valid_multi: tuple[str, ...] = _arg((), "file(s) with sentiment/topic columns reported before/after on the card")
+    epochs: int = _arg(6, "passes over the labels (each with a fresh draw of unlabelled texts)")
+    unlabelled_per_label: float = _arg(3.0, "unlabelled texts drawn per labelled text in each pass")
+    batch_size: int = _arg(32, "texts per optimiser step (labelled and unlabelled mixed)")
+    lr: float = _arg(5e-4, "learning rate of the adapter (LoRA) weights")
+    head_lr: float = _arg(1e-3, "learning rate of the heads")
+    soft_weight: float = _arg(1.0, "weight of the starting model's soft labels where a text has no label")
+    temperature: float = _arg(2.0, "softmax temperature of the soft labels")
+    class_weights: Literal["sqrt", "inverse", "none"] = _arg("sqrt", "class weighting of the labels' loss")
+    max_length: int = _arg(64, "tokens per training text")
+    seed: int = _arg(13, "seed of the held-out split, the draws, the batch order and dropout")
+    threads: int | None = _arg(None, "torch CPU threads (default: torch's choice)")
+    name: str | None = _arg(None, "model name in finmon_model.json (default: the starting model's)")
+    version: str | None = _arg(None, "model version (default: the starting model's + '+adapt.YYYYMMDD')")
+    overwrite: bool = _arg(False, "replace OUTPUT even when it is a non-empty directory that is not a finmon model")
+
+    def validate(self) -> None:
+        if not self.output:
+            raise ValueError("--output DIR is required")
+        if not (self.labels or self.from_index):
+            raise ValueError("no labels: give --labels FILE... and/or --from-index")
+        if self.holdout < 0 or (self.holdout >= 1 and self.holdout != int(self.holdout)):
+            raise ValueError("--holdout must be a share in [0, 1) or a whole count of labels")
+        if self.epochs < 1 or self.batch_size < 1 or self.unlabelled_per_label < 0 or self.index_texts < 0:
+            raise ValueError("--epochs and --batch-size must be at least 1, the others at least 0")
+        if self.temperature <= 0 or self.soft_weight < 0 or self.lr <= 0 or self.head_lr <= 0:
+            raise ValueError("--temperature, --lr and --head-lr must be above 0 and --soft-weight at least 0")

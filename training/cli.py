@@ -11,7 +11,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from training.args import TrainArgs
+from training.args import AdaptArgs, TrainArgs
 
 
 def _flag(name: str) -> str:
@@ -80,6 +80,11 @@ def cmd_train(namespace: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_eval(namespace: argparse.Namespace, settings: Any) -> int:
+    if namespace.compare:
+        return cmd_compare(namespace, settings)
+    if not namespace.task:
+        print("finmon eval: --task sentiment|topic is required (unless --compare)", file=sys.stderr)
+        return 2
     from monitor.scoring.modeldir import ModelFormatError
     from monitor.scoring.scorer import Scorer
     from training.data import DataError
@@ -100,6 +105,92 @@ def cmd_eval(namespace: argparse.Namespace, settings: Any) -> int:
         )
     )
     return 0
+
+
+def cmd_compare(namespace: argparse.Namespace, settings: Any) -> int:
+    """`finmon eval --compare A B --data FILE`: both models, per-class figures side by side."""
+    from monitor.labels.files import LabelFileError
+    from monitor.scoring.modeldir import ModelFormatError
+    from training.adapt_report import compare_files, compare_text, file_tasks, scorer_for
+    from training.data import DataError
+
+    first, second = namespace.compare
+    try:
+        tasks = file_tasks(namespace.data, namespace.task, namespace.label_column)
+        a, b = scorer_for(first), scorer_for(second)
+        labels = {task: list(a.spec.labels[task]) for task in a.spec.labels}
+        if labels != {task: list(b.spec.labels[task]) for task in b.spec.labels}:
+            raise ValueError(f"{first} and {second} have different label sets: nothing to compare")
+        pairs = compare_files(a, b, labels, [(namespace.data, task, column) for task, column in tasks])
+    except (DataError, LabelFileError, ModelFormatError, ValueError) as exc:
+        print(f"finmon eval: {exc}", file=sys.stderr)
+        return 2
+    if namespace.json:
+        strip = "confusion_matrix" if not namespace.matrix else ""
+        print(json.dumps({k: [{x: y for x, y in r.items() if x != strip} for r in v] for k, v in pairs.items()}))
+        return 0
+    print(compare_text(pairs, f"{a.name} {a.version} ({a.model_hash})", f"{b.name} {b.version} ({b.model_hash})"))
+    return 0
+
+
+def cmd_adapt(namespace: argparse.Namespace, settings: Any) -> int:
+    from tqdm import tqdm
+
+    from training.adapt import run
+
+    args: AdaptArgs = args_from_namespace(AdaptArgs, namespace)
+    command = "finmon adapt " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else "finmon adapt"
+    try:
+        labels, texts = adapt_inputs(args, settings)
+        with tqdm(desc="adapt", unit="step", mininterval=5) as bar:
+
+            def on_step(step: int, loss: float) -> None:
+                bar.update(step - bar.n)
+                bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+
+            metrics = run(args, labels, texts, on_step, command=command)
+    except (ValueError, FileNotFoundError, ImportError) as exc:  # AdaptError, LabelFileError, DataError are these
+        print(f"finmon adapt: {exc}", file=sys.stderr)
+        return 2
+    summary = {
+        name: {
+            when: {"accuracy": round(r["accuracy"], 4), "macro_f1": round(r["macro_f1"], 4)} for when, r in p.items()
+        }
+        for name, p in metrics["reports"].items()
+    }
+    print(json.dumps({"output": args.output, "train_seconds": metrics["train_seconds"], "reports": summary}, indent=2))
+    return 0
+
+
+def _figures(report: dict[str, Any]) -> dict[str, float]:
+    return {"accuracy": round(report["accuracy"], 4), "macro_f1": round(report["macro_f1"], 4)}
+
+
+def adapt_inputs(args: AdaptArgs, settings: Any) -> tuple[list[Any], list[str]]:
+    """The labels (files, then the labels index) and, with --from-index, recent news texts from the index."""
+    from monitor.labels.files import read_label_files
+    from training.adapt import AdaptError, require_model
+
+    args.validate()
+    spec = require_model(args.model)
+    labels = list(read_label_files([Path(p) for p in args.labels], spec.labels["sentiment"], spec.labels["topic"]))
+    texts: list[str] = []
+    if args.from_index:
+        from elasticsearch import ApiError, TransportError
+
+        from monitor.labels.store import read_labels
+        from monitor.store.es import make_client
+        from training.index_texts import recent_news_texts
+
+        try:
+            es = make_client(settings.es)
+            labels += read_labels(es, settings.es.labels_index)
+            texts = recent_news_texts(es, settings.es.news_index, args.index_texts)
+        except (ApiError, TransportError) as exc:
+            raise AdaptError(f"Elasticsearch at {', '.join(settings.es.urls)}: {exc}") from None
+    if not labels:
+        raise AdaptError("no labels found in " + (", ".join(args.labels) or "the labels index"))
+    return labels, texts
 
 
 def cmd_bench_scorer(namespace: argparse.Namespace, settings: Any) -> int:
@@ -124,11 +215,28 @@ def register(commands: Any) -> None:
     ev = commands.add_parser("eval", help="accuracy, macro-F1 and per-class figures of a model on a labelled file")
     ev.add_argument("--model", type=Path, help="model directory (default: the configured or shipped model)")
     ev.add_argument("--data", type=Path, required=True, help="CSV/JSONL with text and label columns")
-    ev.add_argument("--task", choices=["sentiment", "topic"], required=True, help="which head to evaluate")
+    ev.add_argument(
+        "--task",
+        choices=["sentiment", "topic"],
+        help="which head to evaluate (required, except with --compare on sentiment/topic columns or label names)",
+    )
+    ev.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
+        help="two models (default, accurate or directories): per-class figures side by side and the change",
+    )
+    ev.add_argument("--json", action="store_true", help="with --compare: the two reports as JSON")
     ev.add_argument("--text-column", default="text", help="column with the text (default: text)")
     ev.add_argument("--label-column", default="label", help="column with the label name or id (default: label)")
     ev.add_argument("--matrix", action="store_true", help="include the confusion matrix in the JSON")
     ev.set_defaults(func=cmd_eval)
+
+    adapt = commands.add_parser(
+        "adapt", help="continue a finmon model on your own labels (CPU, minutes), keeping its behaviour elsewhere"
+    )
+    add_dataclass_arguments(adapt, AdaptArgs)
+    adapt.set_defaults(func=cmd_adapt)
 
 
 def register_bench(benches: Any) -> None:

@@ -138,3 +138,38 @@ def distill_loss(
         return soft
     hard, _ = masked_multitask_loss(logits, labels, weights)
     return (1 - weight) * hard + weight * soft
+
+
+def soft_where_unlabelled(
+    logits: Mapping[str, torch.Tensor],
+    labels: Mapping[str, torch.Tensor],
+    teacher: Mapping[str, torch.Tensor],
+    temperature: float,
+) -> torch.Tensor:
+    """Sum over heads of T² · KL(teacher_T || student_T), averaged over the rows that head has no label for."""
+    total = torch.zeros((), device=next(iter(logits.values())).device)
+    for task, student in logits.items():
+        rows = labels[task].to(student.device) == IGNORE
+        if not bool(rows.any()):
+            continue
+        target = functional.log_softmax(teacher[task].to(student.device)[rows] / temperature, dim=-1)
+        log_q = functional.log_softmax(student.float()[rows] / temperature, dim=-1)
+        total = total + functional.kl_div(log_q, target, log_target=True, reduction="batchmean") * temperature**2
+    return total
+
+
+def adapt_loss(
+    logits: Mapping[str, torch.Tensor],
+    labels: Mapping[str, torch.Tensor],
+    teacher: Mapping[str, torch.Tensor],
+    weights: Mapping[str, torch.Tensor | None] | None,
+    soft_weight: float,
+    temperature: float,
+) -> torch.Tensor:
+    """`hard + soft_weight * soft`: a label is learnt as given (the teacher never argues with it), and each head
+    follows the frozen starting model on the texts it has no label for, so adapting keeps its behaviour there."""
+    soft = soft_where_unlabelled(logits, labels, teacher, temperature)
+    if not any(bool((target != IGNORE).any()) for target in labels.values()):
+        return soft_weight * soft
+    hard, _ = masked_multitask_loss(logits, labels, weights)
+    return hard + soft_weight * soft

@@ -18,7 +18,7 @@ from monitor.scoring.modeldir import TASKS
 from training.batches import collate, epoch_batches, pad
 from training.checkpoint import Progress, has_checkpoint, load_best, load_checkpoint, save_best, save_checkpoint
 from training.data import IGNORE, Example
-from training.distill import distill_loss
+from training.distill import adapt_loss, distill_loss
 from training.loss import masked_multitask_loss
 from training.metrics import classification_report
 from training.optim import make_optimizer, make_schedule
@@ -46,6 +46,7 @@ class LoopConfig:
     resume: bool = False
     distill_weight: float = 0.5
     temperature: float = 2.0
+    soft_only_unlabelled: bool = False  # finmon adapt: the teacher speaks only where a head has no label
 
 
 @dataclass
@@ -148,13 +149,15 @@ class Trainer:
         pad_id: int,
         checkpoint_dir: Path,
         device: torch.device,
+        epoch_rows: Callable[[int], Sequence[int]] | None = None,
     ) -> None:
         self.model = model.to(device)
+        self.epoch_rows = epoch_rows  # the training rows of each epoch (default: all of them)
         self.config = config
         self.train, self.held, self.labels = train, held, labels
         self.class_weights = class_weights
         self.pad_id, self.checkpoint_dir, self.device = pad_id, checkpoint_dir, device
-        self.steps_per_epoch = -(-len(train.examples) // config.batch_size)
+        self.steps_per_epoch = -(-len(self._rows(0)) // config.batch_size)
         self.total_steps = self.steps_per_epoch * config.epochs
         if config.max_steps:
             self.total_steps = min(self.total_steps, config.max_steps)
@@ -183,9 +186,14 @@ class Trainer:
         out_of_steps = bool(self.config.max_steps) and p.global_step >= self.config.max_steps
         return out_of_steps or p.bad_evals >= self.config.patience
 
+    def _rows(self, epoch: int) -> Sequence[int]:
+        return self.epoch_rows(epoch) if self.epoch_rows else range(len(self.train.examples))
+
     def _run_epoch(self, on_step: StepCallback | None) -> None:
-        lengths = [len(ids) for ids in self.train.ids]
-        batches = epoch_batches(len(lengths), self.config.batch_size, self.config.seed, self.progress.epoch, lengths)
+        rows = list(self._rows(self.progress.epoch))
+        lengths = [len(self.train.ids[i]) for i in rows]
+        order = epoch_batches(len(rows), self.config.batch_size, self.config.seed, self.progress.epoch, lengths)
+        batches = [[rows[j] for j in batch] for batch in order]
         final_epoch = self.progress.epoch == self.config.epochs - 1
         for batch in batches[self.progress.step_in_epoch :]:
             loss = self._step(batch)
@@ -217,7 +225,10 @@ class Trainer:
         else:
             teacher = {task: rows[list(batch)] for task, rows in self.train.teacher.items()}
             c = self.config
-            loss = distill_loss(logits, labels, teacher, self.class_weights, c.distill_weight, c.temperature)
+            if c.soft_only_unlabelled:
+                loss = adapt_loss(logits, labels, teacher, self.class_weights, c.distill_weight, c.temperature)
+            else:
+                loss = distill_loss(logits, labels, teacher, self.class_weights, c.distill_weight, c.temperature)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)
         self.optimizer.step()

@@ -114,6 +114,7 @@ class ScoredNews(NewsItem):
     windows: int = Field(1, ge=1, description="model windows the text was scored over")
     model_name: str
     model_version: str
+    model_hash: str | None = Field(None, max_length=64, description="short content hash of the model files")
     scored_at: datetime
 
     @property

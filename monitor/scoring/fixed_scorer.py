@@ -18,6 +18,7 @@ class FixedScorer:
 
     name = "fixed-labels-benchmark"
     version = "0"
+    model_hash = "none"
 
     def __init__(self, max_batch: int = 64) -> None:
         self.max_batch = max_batch

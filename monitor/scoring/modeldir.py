@@ -9,6 +9,7 @@ heads.safetensors   <task>.weight / <task>.bias of each classification head (top
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -68,6 +69,25 @@ class ModelSpec:
                 f"this finmon has {NORMALIZER_VERSION!r}; retrain or use a matching finmon"
             )
         return cls(**data)
+
+
+def model_hash(model_dir: Path, spec: ModelSpec | None = None) -> str:
+    """First 12 hex digits of the SHA-256 over what decides a model's labels: the spec, the heads and the adapter,
+    local encoder and tokenizer files (paths and bytes; not the card, metrics or pictures). A base named by
+    package or hub name is identified by that name in the spec. Stable across copies; changes with any weight."""
+    spec = spec or ModelSpec.load(model_dir)
+    inside = [part for part in (spec.adapter, spec.tokenizer, spec.base) if part and not Path(part).is_absolute()]
+    parts = {part for part in inside if (model_dir / part).is_dir()}
+    files = [model_dir / SPEC_FILE, model_dir / HEADS_FILE]
+    for part in sorted(parts):
+        files += sorted(p for p in (model_dir / part).rglob("*") if p.is_file())
+    digest = hashlib.sha256()
+    for path in files:
+        if path.is_file():
+            digest.update(path.relative_to(model_dir).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()[:12]
 
 
 def is_offline_base(base: str) -> bool:

@@ -14,6 +14,7 @@ from monitor.news.schemas import SENTIMENT_LABELS
 from monitor.scoring.batching import mean_by_owner, plan_microbatches
 from monitor.scoring.model import MultiTaskModel, load_model
 from monitor.scoring.modeldir import ModelSpec, model_dir_for
+from monitor.scoring.modeldir import model_hash as content_hash
 from monitor.scoring.onnx_backend import OnnxRunner, cached_onnx_model, softmax
 from monitor.scoring.textnorm import normalize
 from monitor.settings import ModelSettings
@@ -55,12 +56,14 @@ class Scorer:
         stride: int = 32,
         max_tokens: int | None = None,
         runner: OnnxRunner | None = None,
+        model_hash: str = "",
     ) -> None:
         self.device = torch.device(device)
         self.runner = runner  # when set, batches run through ONNX Runtime instead of torch
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.spec = spec
+        self.model_hash = model_hash  # computed once at load by from_settings; documents record it
         self.max_batch = max_batch
         self.max_length = max_length or spec.max_length
         self.stride = min(stride, self.max_length // 2)
@@ -87,6 +90,7 @@ class Scorer:
             max_length=settings.max_length,
             stride=settings.window_stride,
             runner=runner,
+            model_hash=content_hash(model_dir, spec),
         )
 
     @property

@@ -32,6 +32,7 @@ NEWS_MAPPING: dict[str, Any] = {
         "windows": {"type": "integer"},
         "model_name": {"type": "keyword"},
         "model_version": {"type": "keyword"},
+        "model_hash": {"type": "keyword"},
         "scored_at": {"type": "date"},
         "event_at": {"type": "date"},
     },

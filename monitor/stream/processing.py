@@ -67,6 +67,7 @@ def to_scored(item: NewsItem, prediction: Prediction, model: BatchScorer, now: d
             "windows": prediction.windows,
             "model_name": model.name,
             "model_version": model.version,
+            "model_hash": model.model_hash or None,
             "scored_at": now,
         }
     )

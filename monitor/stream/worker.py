@@ -190,6 +190,10 @@ class TimedScorer:
     def version(self) -> str:
         return self.scorer.version
 
+    @property
+    def model_hash(self) -> str:
+        return self.scorer.model_hash
+
     def score(self, texts: Sequence[str]) -> list[Prediction]:
         start = time.perf_counter()
         try:
@@ -293,6 +297,7 @@ class NewsWorker:
         self.metrics.documents_in.inc(consumed)
         self.metrics.batch_size.observe(consumed)
         self.metrics.documents_out.inc(len(result.scored))
+        self.metrics.last_batch.set_to_current_time()
         for dead in result.dead:
             self.metrics.dead_letters.labels(dead.stage).inc()
 
@@ -348,6 +353,7 @@ class NewsWorker:
             except Exception:  # not assigned any more
                 self.last_offsets.pop(tp, None)
         self.progress.observe_lag(lag)
+        self.metrics.consumer_lag.set(lag)
 
     async def _on_shutdown(self, app: faust.App, **_: Any) -> None:
         self.stopping = True
