@@ -6,6 +6,8 @@ created when missing; the logic lives in pure modules.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +15,7 @@ from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from alerts.indices import HISTORY_MAPPING, OUTBOX_MAPPING, STATE_MAPPING
 from alerts.model import AlertEvent
-from alerts.outbox import Delivery
+from alerts.outbox import KINDS, Delivery, Kind
 from monitor.store.es_setup import ensure_index
 from monitor.times import iso
 
@@ -98,7 +100,8 @@ class EsLease:
 
 
 class EsOutbox:
-    """Deliveries as documents (id = delivery id); `create` keeps the first copy of a notification."""
+    """Deliveries as documents (id = delivery id); `create` keeps the first copy of a notification, claims and
+    updates are compare-and-swap on the document's sequence number."""
 
     def __init__(self, client: Elasticsearch, index: str) -> None:
         self.client, self.index = client, index
@@ -112,17 +115,71 @@ class EsOutbox:
                 log.debug("delivery %s already in the outbox", delivery.id)
         self.client.indices.refresh(index=self.index)
 
-    def due(self, now: datetime, limit: int = 100) -> list[Delivery]:
-        query = {
-            "bool": {"filter": [{"term": {"state": "pending"}}, {"range": {"next_attempt_at": {"lte": iso(now)}}}]}
-        }
-        response = self.client.search(
-            index=self.index, query=query, size=limit, sort=[{"next_attempt_at": {"order": "asc"}}]
-        )
-        return [Delivery.from_json(hit["_source"]) for hit in response["hits"]["hits"]]
+    def put(self, deliveries: list[Delivery]) -> None:
+        for delivery in deliveries:
+            self.client.index(index=self.index, id=delivery.id, document=delivery.to_json())
+        if deliveries:
+            self.client.indices.refresh(index=self.index)
 
-    def update(self, delivery: Delivery) -> None:
-        self.client.index(index=self.index, id=delivery.id, document=delivery.to_json(), refresh=True)
+    def claim(
+        self,
+        now: datetime,
+        until: datetime,
+        target: str | None = None,
+        limit: int = 100,
+        exclude: Collection[str] = (),
+    ) -> list[Delivery]:
+        filters: list[dict[str, Any]] = [
+            {"term": {"state": "pending"}},
+            {"range": {"next_attempt_at": {"lte": iso(now)}}},
+        ]
+        if target is not None:
+            filters.append({"term": {"target": target}})
+        query: dict[str, Any] = {"bool": {"filter": filters}}
+        if exclude:
+            query["bool"]["must_not"] = [{"terms": {"target": list(exclude)}}]
+        response = self.client.search(
+            index=self.index,
+            query=query,
+            size=limit,
+            sort=[{"next_attempt_at": {"order": "asc"}}],
+            seq_no_primary_term=True,
+        )
+        claimed = [self._claim(hit, until) for hit in response["hits"]["hits"]]
+        return [delivery for delivery in claimed if delivery is not None]
+
+    def _claim(self, hit: dict[str, Any], until: datetime) -> Delivery | None:
+        delivery = replace(Delivery.from_json(hit["_source"]), next_attempt_at=until)
+        try:
+            written = self.client.index(
+                index=self.index,
+                id=delivery.id,
+                document=delivery.to_json(),
+                if_seq_no=hit["_seq_no"],
+                if_primary_term=hit["_primary_term"],
+                refresh=True,
+            )
+        except ConflictError:  # another sender took it (or it was rewritten) since the search
+            return None
+        return replace(delivery, version=(written["_seq_no"], written["_primary_term"]))
+
+    def update(self, delivery: Delivery) -> bool:
+        version: dict[str, Any] = {}
+        if delivery.version is not None:
+            version = {"if_seq_no": delivery.version[0], "if_primary_term": delivery.version[1]}
+        try:
+            self.client.index(index=self.index, id=delivery.id, document=delivery.to_json(), refresh=True, **version)
+        except ConflictError:
+            log.debug("delivery %s changed while it was sent; its new state stays pending", delivery.id)
+            return False
+        return True
+
+    def backlog(self) -> dict[Kind, int]:
+        counts: dict[Kind, int] = {}
+        for kind in KINDS:
+            query = {"bool": {"filter": [{"term": {"state": "pending"}}, {"term": {"kind": kind}}]}}
+            counts[kind] = int(self.client.count(index=self.index, query=query)["count"])
+        return counts
 
 
 class EsHistory:

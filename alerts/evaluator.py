@@ -57,6 +57,7 @@ class Evaluator:
         self.kibana_url = kibana_url
         self.detector = Detector(rules, clock)
         self.last_end: datetime | None = None
+        self.leader = False  # held the lease at the last run: its firing() is the truth to re-send
         self._loaded = False
 
     def load(self) -> None:
@@ -68,7 +69,8 @@ class Evaluator:
 
     def run_once(self) -> list[AlertEvent]:
         """Judge the complete steps not yet judged, if this evaluator holds the lease."""
-        if not self.lease.acquire(self.clock()):
+        self.leader = self.lease.acquire(self.clock())
+        if not self.leader:
             log.debug("another evaluator holds the lease")
             self._loaded = False  # the holder moves the state on: reload before judging again
             return []

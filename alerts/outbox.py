@@ -2,22 +2,32 @@
 
 A delivery's id is derived from the alert event and the target, so adding the same notification twice (after
 a crash between storing and the detector's state being saved) keeps one delivery: nothing sent twice.
+
+Exactly one sender at a time per delivery: `claim` takes due deliveries by moving their next attempt past the
+time a send can take (compare-and-swap on the stored version), so the evaluator's immediate delivery, the
+scheduled delivery job and other evaluator processes never send the same delivery at once; `update` after the
+attempt succeeds only on the version it claimed (a delivery rewritten meanwhile by `put` is left pending).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, replace
+import threading
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-Kind = Literal["alertmanager", "slack"]
+Kind = Literal["alertmanager", "slack", "alertmanager_api"]
 State = Literal["pending", "delivered", "failed"]
+KINDS: tuple[Kind, ...] = ("alertmanager", "slack", "alertmanager_api")
 
 
 @dataclass(frozen=True)
 class Target:
-    """A webhook receiver. Only its id is stored with deliveries: Slack URLs are secrets."""
+    """A receiver: a webhook (Alertmanager v4 JSON or Slack) or an Alertmanager's API (`alertmanager_api`).
+    Only its id is stored with deliveries: Slack URLs are secrets."""
 
     url: str
     kind: Kind
@@ -29,7 +39,8 @@ class Target:
 
 @dataclass(frozen=True)
 class Delivery:
-    """One notification to one target, with the exact body to send and its retry bookkeeping."""
+    """One notification to one target, with the exact body to send and its retry bookkeeping. `version` is
+    the stored version a claim saw (not stored itself)."""
 
     id: str
     target: str
@@ -40,21 +51,25 @@ class Delivery:
     attempts: int = 0
     state: State = "pending"
     last_error: str = ""
+    version: tuple[int, int] | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["version"]
         data["created_at"] = self.created_at.isoformat()
         data["next_attempt_at"] = self.next_attempt_at.isoformat()
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Delivery:
+    def from_json(cls, data: dict[str, Any], version: tuple[int, int] | None = None) -> Delivery:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "version"}
         return cls(
             **{
-                **data,
+                **known,
                 "created_at": datetime.fromisoformat(data["created_at"]),
                 "next_attempt_at": datetime.fromisoformat(data["next_attempt_at"]),
-            }
+            },
+            version=version,
         )
 
     def retried(self, at: datetime, error: str) -> Delivery:
@@ -69,12 +84,29 @@ class Outbox(Protocol):
         """Store new deliveries; ids already stored are left as they are (idempotent)."""
         ...
 
-    def due(self, now: datetime, limit: int = 100) -> list[Delivery]:
-        """Pending deliveries whose next attempt is due, oldest first."""
+    def put(self, deliveries: list[Delivery]) -> None:
+        """Store deliveries, replacing any with the same id (a newer state of the same alert to re-send)."""
         ...
 
-    def update(self, delivery: Delivery) -> None:
-        """Store a delivery's new state after an attempt."""
+    def claim(
+        self,
+        now: datetime,
+        until: datetime,
+        target: str | None = None,
+        limit: int = 100,
+        exclude: Collection[str] = (),
+    ) -> list[Delivery]:
+        """Pending deliveries due at `now` (of `target`, or of any target but those in `exclude`; oldest
+        first), each taken by this caller alone: their next attempt moves to `until`, so no other claim returns
+        them before then."""
+        ...
+
+    def update(self, delivery: Delivery) -> bool:
+        """Store a claimed delivery's new state; False (nothing stored) when it changed since the claim."""
+        ...
+
+    def backlog(self) -> dict[Kind, int]:
+        """Pending deliveries per kind of receiver."""
         ...
 
 
@@ -83,14 +115,55 @@ class MemoryOutbox:
 
     def __init__(self) -> None:
         self.items: dict[str, Delivery] = {}
+        self._versions: dict[str, int] = {}
+        self._lock = threading.Lock()
 
     def add(self, deliveries: list[Delivery]) -> None:
-        for delivery in deliveries:
-            self.items.setdefault(delivery.id, delivery)
+        with self._lock:
+            for delivery in deliveries:
+                if delivery.id not in self.items:
+                    self._store(delivery)
 
-    def due(self, now: datetime, limit: int = 100) -> list[Delivery]:
-        ready = [d for d in self.items.values() if d.state == "pending" and d.next_attempt_at <= now]
-        return sorted(ready, key=lambda d: (d.next_attempt_at, d.id))[:limit]
+    def put(self, deliveries: list[Delivery]) -> None:
+        with self._lock:
+            for delivery in deliveries:
+                self._store(delivery)
 
-    def update(self, delivery: Delivery) -> None:
-        self.items[delivery.id] = delivery
+    def claim(
+        self,
+        now: datetime,
+        until: datetime,
+        target: str | None = None,
+        limit: int = 100,
+        exclude: Collection[str] = (),
+    ) -> list[Delivery]:
+        with self._lock:
+            ready = [
+                d
+                for d in self.items.values()
+                if d.state == "pending"
+                and d.next_attempt_at <= now
+                and target in (None, d.target)
+                and d.target not in exclude
+            ]
+            ready = sorted(ready, key=lambda d: (d.next_attempt_at, d.id))[:limit]
+            claimed = [self._store(replace(d, next_attempt_at=until)) for d in ready]
+            return [replace(d, version=(self._versions[d.id], 1)) for d in claimed]
+
+    def update(self, delivery: Delivery) -> bool:
+        with self._lock:
+            if delivery.version is not None and delivery.version[0] != self._versions.get(delivery.id):
+                return False
+            self._store(delivery)
+            return True
+
+    def backlog(self) -> dict[Kind, int]:
+        with self._lock:
+            counts = Counter(d.kind for d in self.items.values() if d.state == "pending")
+        return {kind: counts.get(kind, 0) for kind in KINDS}
+
+    def _store(self, delivery: Delivery) -> Delivery:
+        stored = replace(delivery, version=None)
+        self.items[delivery.id] = stored
+        self._versions[delivery.id] = self._versions.get(delivery.id, 0) + 1
+        return stored

@@ -79,14 +79,16 @@ class AlertService:
         metrics: AlertMetrics | None = None,
     ) -> None:
         self.evaluator, self.notifier, self.settings = evaluator, notifier, settings
-        self.metrics = metrics or AlertMetrics()
+        self.metrics = metrics or notifier.metrics or AlertMetrics()
+        notifier.metrics = self.metrics
         self._closers = closers
         self._lock = threading.Lock()
         self._firing: list[ActiveAlert] = []
         self._scheduler: BackgroundScheduler | None = None
 
-    def evaluate(self) -> list[AlertEvent]:
-        """One evaluator run, then an immediate delivery attempt of what it produced."""
+    def evaluate(self, wait: bool = True) -> list[AlertEvent]:
+        """One evaluator run, the firing alerts re-sent to Alertmanagers when due, then an immediate delivery
+        run (waited for with `wait`; the scheduled job never waits: evaluation must not wait on receivers)."""
         with self._lock:
             try:
                 events = self.evaluator.run_once()
@@ -94,20 +96,25 @@ class AlertService:
                 self.metrics.evaluations.labels("error").inc()
                 raise
             self.metrics.evaluations.labels("ok").inc()
-            for event in events:
-                self.metrics.events.labels(event.status).inc()
-            self._firing = [ActiveAlert.of(e) for e in self.evaluator.firing()]
-        if events:
-            self.deliver()
+            self._observe(events)
+            firing = self.evaluator.firing()
+            self._firing = [ActiveAlert.of(e) for e in firing]
+            pushed = self.notifier.refresh(firing) if self.evaluator.leader else []
+        if events or pushed:
+            self.deliver(wait)
         return events
 
-    def deliver(self) -> DeliveryStats:
-        stats = self.notifier.deliver_due()
-        notifications = self.metrics.notifications
-        notifications.labels("delivered").inc(stats.delivered)
-        notifications.labels("retrying").inc(stats.retrying)
-        notifications.labels("failed").inc(stats.failed)
-        return stats
+    def _observe(self, events: list[AlertEvent]) -> None:
+        for event in events:
+            self.metrics.events.labels(event.status).inc()
+        self.metrics.last_evaluation.set_to_current_time()
+        if self.evaluator.last_end is not None:
+            self.metrics.evaluated_until.set(self.evaluator.last_end.timestamp())
+        self.metrics.firing.set(len(self.evaluator.firing()))
+
+    def deliver(self, wait: bool = True) -> DeliveryStats:
+        """Serve every receiver with what is due (counted in the metrics by the notifier)."""
+        return self.notifier.deliver_due(wait=wait)
 
     @property
     def running(self) -> bool:
@@ -121,7 +128,7 @@ class AlertService:
         scheduler = BackgroundScheduler(timezone=UTC)
         now = datetime.now(UTC)
         scheduler.add_job(
-            self._guarded(self.evaluate),
+            self._guarded(lambda: self.evaluate(wait=False), "evaluate"),
             "interval",
             seconds=self.settings.evaluate_every,
             id="alerts-evaluate",
@@ -130,7 +137,7 @@ class AlertService:
             next_run_time=now,
         )
         scheduler.add_job(
-            self._guarded(self.deliver),
+            self._guarded(lambda: self.deliver(wait=False), "deliver"),
             "interval",
             seconds=self.settings.deliver_every,
             id="alerts-deliver",
@@ -148,17 +155,18 @@ class AlertService:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
             self._scheduler = None
+        self.notifier.close()
         self.evaluator.lease.release()
         for close in self._closers:
             close()
 
     @staticmethod
-    def _guarded(job: Callable[[], object]) -> Callable[[], None]:
+    def _guarded(job: Callable[[], object], name: str) -> Callable[[], None]:
         def run() -> None:
             try:
                 job()
             except Exception:  # a failed run is retried by the next one; the scheduler must live on
-                log.exception("alert job %s failed", getattr(job, "__name__", job))
+                log.exception("alert job %s failed", name)
 
         return run
 
@@ -173,10 +181,15 @@ def build_evaluator(
     es_client: Elasticsearch | None = None,
     metrics: AlertMetrics | None = None,
     setup: Sequence[IndexSpec] | None = None,
+    wall_clock: Callable[[], datetime] | None = None,
 ) -> AlertService:
     """An AlertService on the Elasticsearch named by `es` (which must be running). `setup`: the indices to
-    create or check at start when their templates are missing (default: alerts' own)."""
+    create or check at start when their templates are missing (default: alerts' own). `clock` is the news
+    time the evaluator judges (a demo's replay clock); deliveries (signatures, retries, Alertmanager's
+    endsAt) follow `wall_clock`, real time unless a test gives its own (default: `clock` when given, so a
+    test's manual clock drives both; `finmon up --demo` passes the real one)."""
     clock = clock or (lambda: datetime.now(UTC))
+    wall_clock = wall_clock or clock
     rules = rules or load_rules(alerts.rules_file)
     indices = AlertIndices(es.alerts_index)
     client = es_client or make_client(es)
@@ -184,7 +197,7 @@ def build_evaluator(
     ensure_setup_at_start(client, es, indices.specs() if setup is None else setup)
     http = http_client or httpx.Client(timeout=alerts.request_timeout)
     owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    notifier = Notifier(NotifierConfig.of(alerts), EsOutbox(client, indices.outbox), http, clock)
+    notifier = Notifier(NotifierConfig.of(alerts), EsOutbox(client, indices.outbox), http, wall_clock, metrics=metrics)
     evaluator = Evaluator(
         rules,
         EsCountSource(client, es.news_index, alerts.time_field),

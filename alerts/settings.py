@@ -18,6 +18,22 @@ class AlertSettings(BaseModel):
     rules_file: Path | None = Field(default=None, description="YAML/TOML rules; empty = the shipped default rules")
     webhook_urls: HttpUrlList = Field(default_factory=list, description="receivers of Alertmanager v4 JSON")
     slack_webhook_urls: HttpUrlList = Field(default_factory=list, description="Slack incoming-webhook URLs")
+    alertmanager_urls: HttpUrlList = Field(
+        default_factory=list,
+        description="Alertmanager base URLs (each of an HA pair): alerts are pushed to their API v2 "
+        "(POST <url>/api/v2/alerts) as Prometheus does",
+    )
+    alertmanager_resend_every: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="seconds between re-sends of a firing alert to Alertmanager; each says it ends 4 such "
+        "periods (or evaluation periods, if longer) ahead, so an alert resolves there by itself if finmon stops",
+    )
+    dashboard_url: str = Field(
+        default="http://localhost:8050",
+        description="finmon's dashboard: the generatorURL of alerts pushed to Alertmanager links to it",
+    )
     hmac_secret: SecretStr | None = Field(
         default=None, description="signs every webhook (HMAC-SHA256 of timestamp.body)"
     )
@@ -40,7 +56,12 @@ class AlertSettings(BaseModel):
     )
     evaluate_every: float = Field(default=30.0, gt=0, le=3600, description="seconds between evaluator runs")
     deliver_every: float = Field(default=5.0, gt=0, le=3600, description="seconds between delivery runs")
-    request_timeout: float = Field(default=10.0, gt=0, description="seconds per webhook request")
+    request_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="seconds per webhook or Alertmanager request (each receiver has its own)",
+    )
     retry_initial: float = Field(default=1.0, gt=0, description="seconds before the first retry")
     retry_max: float = Field(default=300.0, gt=0, description="seconds between retries, at most")
     give_up_after: float = Field(
@@ -48,4 +69,4 @@ class AlertSettings(BaseModel):
     )
     lease: float = Field(default=120.0, ge=10, description="seconds an evaluator holds the one-evaluator lease")
 
-    _split = field_validator("webhook_urls", "slack_webhook_urls", mode="before")(split_commas)
+    _split = field_validator("webhook_urls", "slack_webhook_urls", "alertmanager_urls", mode="before")(split_commas)
