@@ -8,6 +8,7 @@ take their parts, `Metrics.es` and `Metrics.alerts` (their own series: `monitor.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -40,9 +41,18 @@ class Metrics:
         self.scoring_seconds = Histogram(
             "finmon_scoring_seconds", "model time per batch (both heads)", buckets=LATENCY_BUCKETS, registry=r
         )
+        self.consumer_lag = Gauge(
+            "finmon_worker_consumer_lag", "messages waiting in this worker's partitions (last reading)", registry=r
+        )
+        self.last_batch = Gauge(
+            "finmon_worker_last_batch_timestamp_seconds", "wall-clock time the last batch finished", registry=r
+        )
         self.es = EsMetrics(r)
         self.alerts = AlertMetrics(r)
         self.up = Gauge("finmon_up", "1 while the process runs", ["component"], registry=r)
+        self.healthy = Gauge(
+            "finmon_healthy", "1 while /healthz answers 200 (read at scrape time)", ["component"], registry=r
+        )
 
     def observe_scrape(self, snapshot: Callable[[], dict[str, Any]]) -> None:
         """Expose a scraper's own counters (read at scrape time from `ScrapeStats.snapshot`)."""
@@ -70,3 +80,22 @@ class ScrapeCollector(Collector):
         documents_out = CounterMetricFamily("finmon_scrape_documents_out", "news items sent to news.raw")
         documents_out.add_metric([], float(counts.get("emitted", 0)))
         yield documents_out
+        yield from feed_families(stats.get("feeds", {}))
+
+
+def feed_families(feeds: dict[str, dict[str, Any]]) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+    """Per feed: polls by outcome (a deadline overrun counts as failed) and the time of the last good poll."""
+    polls = CounterMetricFamily("finmon_scrape_feed_polls", "polls of each feed by outcome", labels=["feed", "outcome"])
+    last_ok = GaugeMetricFamily(
+        "finmon_scrape_feed_last_success_timestamp_seconds",
+        "wall-clock time of each feed's last successful poll (absent until one succeeds)",
+        labels=["feed"],
+    )
+    for name, status in sorted(feeds.items()):
+        failures = int(status.get("failures", 0))
+        polls.add_metric([name, "ok"], float(int(status.get("polls", 0)) - failures))
+        polls.add_metric([name, "failed"], float(failures))
+        if status.get("last_ok"):
+            last_ok.add_metric([name], datetime.fromisoformat(status["last_ok"]).timestamp())
+    yield polls
+    yield last_ok

@@ -87,6 +87,7 @@ def serving(
         return
     server = MetricsServer(metrics, settings.host, settings.port, health).start()
     metrics.up.labels(component).set(1)
+    metrics.healthy.labels(component).set_function(lambda: float(health()))
     log.info("%s metrics on http://%s:%d/metrics (health: /healthz)", component, server.host, server.port)
     try:
         yield server
