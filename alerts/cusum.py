@@ -16,6 +16,14 @@ Pure functions and one small value class; the state machine that uses them is al
   number of CUSUMs the scope watches (those its volume can show, alerts/detector.py), `starts` = min(news,
   steps) per week and r the false alarms per week the rule asks for.
   CALIBRATION was measured with `finmon alerts simulate` (the bound is loose: most restarts die at once).
+- Bursts: a company event is a volume burst and a share jump together, so its negatives arrive at many times
+  the scope's usual negatives per step, μ0 = (the scope's seasonal news per step) × p0. For each count lift
+  L a Poisson CUSUM adds neg·log L − (L−1)·μ0 per step (divided by φ); it may fire only while the news since
+  it started show the share raised and the volume raised too (`share_raised`, `volume_raised`): a flood of
+  neutral news lowers the share, a drifting share brings no more news, a few negative items give no count
+  evidence. The bursts get BURST_BUDGET of the false-alarm rate, the share
+  CUSUMs the rest; each bank's threshold is the Wald bound above with its own count of CUSUMs and restarts
+  (a Poisson CUSUM restarts at most once per negative and per step).
 """
 
 from __future__ import annotations
@@ -30,6 +38,11 @@ INDIFFERENCE = 1.2  # the null of the lowest-lift CUSUM: up to 1.2x the baseline
 STEP_CAP = 0.6  # one step adds at most this fraction of h: a clump of duplicates in one step cannot fire alone
 MAX_P = 0.995
 MAX_P1 = 0.9  # an alternative share above this would make one non-negative news item veto a surge
+BURST_BUDGET = 0.25  # the share of the false-alarm rate the burst (count) CUSUMs spend
+BURST_CALIBRATION = 0.0  # nats off the bursts' Wald bound, measured by simulation (README, Alerts)
+RAISED_NATS = 3.0  # a burst fires only if its news favour a raised share, and a raised volume, by e^3 ≈ 20 to 1
+VOLUME_LIFT = 2.0  # ... with at least twice the scope's usual news
+MIN_BURST_NEGATIVES = 6  # and more negatives than one story and its copies (syndicated 1-4 times) make
 
 
 @dataclass
@@ -87,3 +100,34 @@ def threshold(rate_per_s: float, step_s: float, cusums: int, false_alarms_per_we
     """h for a scope that gets `rate_per_s` news a second (see the module docstring)."""
     starts = max(1.0, min(rate_per_s * WEEK_S, WEEK_S / step_s))
     return max(MIN_THRESHOLD, math.log(cusums * starts / false_alarms_per_week) + CALIBRATION)
+
+
+def share_raised(neg: float, n: float, p0: float, min_lift: float) -> bool:
+    """Whether `neg` of `n` news show a share raised by at least `min_lift` over p0, the one-sided binomial
+    log-likelihood ratio at the observed share reaching RAISED_NATS."""
+    if n <= 0 or neg < MIN_BURST_NEGATIVES or neg < min_lift * p0 * n:
+        return False
+    share = neg / n
+    llr = neg * math.log(share / p0)
+    if neg < n:
+        llr += (n - neg) * math.log((1.0 - share) / (1.0 - p0))
+    return llr >= RAISED_NATS
+
+
+def volume_raised(n: float, usual: float) -> bool:
+    """Whether `n` news where `usual` were expected show a volume raised by VOLUME_LIFT at least, the one-sided
+    Poisson log-likelihood ratio at the observed rate reaching RAISED_NATS."""
+    usual = max(usual, 1e-9)
+    return n >= VOLUME_LIFT * usual and n * math.log(n / usual) - (n - usual) >= RAISED_NATS
+
+
+def burst_increment(neg: float, expected_neg: float, lift: float) -> float:
+    """The Poisson log-likelihood ratio of `neg` negatives in a step at `lift` times `expected_neg` against it."""
+    return neg * math.log(lift) - (lift - 1.0) * expected_neg
+
+
+def burst_threshold(neg_rate_per_s: float, step_s: float, cusums: int, false_alarms_per_week: float) -> float:
+    """h of the burst CUSUMs of a scope with `neg_rate_per_s` usual negatives a second (module docstring)."""
+    starts = max(1.0, min(neg_rate_per_s * WEEK_S, WEEK_S / step_s))
+    rate = BURST_BUDGET * false_alarms_per_week
+    return max(MIN_THRESHOLD, math.log(max(cusums, 1) * starts / rate) + BURST_CALIBRATION)

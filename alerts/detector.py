@@ -1,6 +1,8 @@
 """The surge detector: per scope, a bank of Bernoulli CUSUMs on the negative indicator of each news item
-against an age-weighted baseline share (alerts/cusum.py), and the alert state machine around it (fire,
-repeat, resolve on evidence that the share is back to normal). Pure: no I/O; time is the judged step's end.
+against an age-weighted baseline share, and a bank of Poisson CUSUMs on the count of negatives against the
+scope's seasonal rate times that share, which fires on a burst only while the share is raised too
+(alerts/cusum.py); and the alert state machine around them (fire, repeat, resolve on evidence that the share
+is back to normal). Pure: no I/O; time is the judged step's end.
 """
 
 from __future__ import annotations
@@ -11,7 +13,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from alerts.cusum import INDIFFERENCE, STEP_CAP, Ewma, evidence_per_news, llr_terms, shrunk_share, threshold
+from alerts.cusum import (
+    BURST_BUDGET,
+    INDIFFERENCE,
+    STEP_CAP,
+    Ewma,
+    burst_increment,
+    burst_threshold,
+    evidence_per_news,
+    llr_terms,
+    share_raised,
+    shrunk_share,
+    threshold,
+    volume_raised,
+)
 from alerts.model import ALERT_NAME, AlertEvent, Observation, ScopeKey, Status, fingerprint
 from alerts.rules import Rule, Rules
 from alerts.tail_probabilities import binomial_sf
@@ -28,6 +43,10 @@ RESIDUAL_CAP = 9.0  # squared Pearson residuals are winsorised at 3 standard dev
 DISPERSION_PRIOR = 50.0  # steps' worth of "binomial" (dispersion 1) before a scope's own residuals count
 PEAK_HALF_LIFE_S = 1800.0  # the share whose maximum an episode reports as its peak
 PEAK_MIN_NEWS = 5.0
+HOURS = 24  # the seasonal profile: the scope's news per step at each hour of the day (UTC)
+SEASON_PRIOR = 24.0  # steps' worth of the all-day rate each hour's profile is shrunk towards
+MAX_GAP_STEPS = 288  # steps without news (a day) that drain the burst CUSUMs one by one; longer gaps reset them
+SEASON_CAP = 2.0  # a step adds at most twice its usual news to the profile
 
 
 @dataclass
@@ -55,6 +74,11 @@ class AlertState:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     pending: list[list[float]] = field(default_factory=list)  # [end, negatives, news] of steps not learned yet
     extra: dict[str, str] = field(default_factory=dict)  # annotations found once per episode (headlines, link)
+    burst: list[float] = field(default_factory=list)  # the Poisson CUSUMs on the negatives, one per burst lift
+    burst_run: list[list[float]] = field(default_factory=list)  # per burst: [start, negatives, news, usual news]
+    season: list[list[float]] = field(default_factory=list)  # per hour of the day: [news, steps, at] (age-weighted)
+    usual: float = 0.0  # the news the scope usually gets over the episode so far (seasonal)
+    judged: float = 0.0  # end (epoch s) of the last step with news that was judged
 
     def to_json(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k not in ("base", "recent", "starts_at", "last_sent")}
@@ -72,6 +96,7 @@ class AlertState:
         for key in ("starts_at", "last_sent"):
             values[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
         values["base"], values["recent"] = Ewma(*data["base"]), Ewma(*data["recent"])
+        values["run"] = [[*run, 0.0][:4] if len(run) < 4 else run for run in data.get("run", [])]  # older states
         return cls(**values)
 
 
@@ -143,6 +168,8 @@ class Detector:
             )
             state.first = min(state.first, obs.start.timestamp())
             state.base = state.base.add(obs.negatives, obs.volume, end, rule.baseline.half_life.total_seconds())
+            steps = max((obs.end - obs.start).total_seconds() / self.step_s, 1.0)
+            self._season_add(state, rule, obs.start.timestamp(), obs.volume, steps)
         self._add_parent(parent, end)
 
     def _add_parent(self, parent: tuple[int, int], end: float) -> None:
@@ -153,7 +180,7 @@ class Detector:
     def _new(self, rule: Rule, labels: dict[str, str], end: float) -> AlertState:
         k = len(rule.lifts)
         return AlertState(
-            labels=labels, first=end - self.step_s, cusum=[0.0] * k, run=[[0.0, 0.0, 0.0] for _ in range(k)]
+            labels=labels, first=end - self.step_s, cusum=[0.0] * k, run=[[0.0, 0.0, 0.0, 0.0] for _ in range(k)]
         )
 
     def _prior(self, rule: Rule) -> float | None:
@@ -180,7 +207,44 @@ class Detector:
         return state.base.decayed(end, half_life).tot / span
 
     def threshold(self, state: AlertState, rule: Rule, end: float) -> float:
-        return threshold(self.rate(state, rule, end), self.step_s, len(rule.lifts), rule.false_alarms_per_week)
+        return threshold(self.rate(state, rule, end), self.step_s, len(rule.lifts), self._share_rate(rule))
+
+    @staticmethod
+    def _share_rate(rule: Rule) -> float:
+        """The false alarms a week the share CUSUMs may spend (all of them without burst CUSUMs)."""
+        return rule.false_alarms_per_week * ((1.0 - BURST_BUDGET) if rule.bursts else 1.0)
+
+    def usual_news(self, state: AlertState, rule: Rule, start: float, end: float, mean: float | None = None) -> float:
+        """The news the scope usually gets in the step from `start` (seen at `end`): its hour-of-day profile,
+        shrunk towards its all-day mean with the weight of SEASON_PRIOR steps (a quiet scope's hours are noisy)."""
+        if not state.season:
+            return self.rate(state, rule, end) * self.step_s
+        news, steps, _ = state.season[int(start // 3600) % HOURS]
+        mean = self._mean_news(state) if mean is None else mean
+        return (news + SEASON_PRIOR * mean) / (steps + SEASON_PRIOR)
+
+    @staticmethod
+    def _mean_news(state: AlertState) -> float:
+        steps = sum(cell[1] for cell in state.season)
+        return sum(cell[0] for cell in state.season) / steps if steps > 0 else 0.0
+
+    def _season_add(self, state: AlertState, rule: Rule, start: float, news: float, steps: float) -> None:
+        """Add `steps` steps holding `news` news to the profile hour of `start`; every hour's counts age with the
+        baseline's half-life, so the profile follows the scope's volume as it changes."""
+        if not state.season:
+            state.season = [[0.0, 0.0, start] for _ in range(HOURS)]
+        cell = state.season[int(start // 3600) % HOURS]
+        factor = 0.5 ** (max(start - cell[2], 0.0) / rule.baseline.half_life.total_seconds())
+        cell[:] = [cell[0] * factor + news, cell[1] * factor + steps, max(start, cell[2])]
+
+    def _season(self, state: AlertState, rule: Rule, n: int, end: float, gap: int) -> None:
+        """Every step joins the profile when it is judged, the steps without news since the last one included;
+        a step's news count at most SEASON_CAP times their usual (a burst must not become the usual volume)."""
+        for i in range(min(gap, MAX_GAP_STEPS)):
+            self._season_add(state, rule, end - (i + 2) * self.step_s, 0.0, 1.0)
+        start = end - self.step_s
+        usual = self.usual_news(state, rule, start, end) if state.season else n
+        self._season_add(state, rule, start, min(n, SEASON_CAP * max(usual, 1.0)), 1.0)
 
     def watched(self, state: AlertState, rule: Rule, p0: float, end: float) -> list[bool]:
         """Per lift: whether the scope's volume can show it. A lift is watched when WATCH_WINDOW_S of the scope's
@@ -211,13 +275,19 @@ class Detector:
         end = now.timestamp()
         p0 = self.baseline(state, rule, prior, end)
         events: list[AlertEvent] = []
+        gap = round((end - state.judged) / self.step_s) - 1 if state.judged and n > 0 else 0
         if p0 is not None and n > 0:
             watched = self.watched(state, rule, p0, end)
-            h = threshold(self.rate(state, rule, end), self.step_s, sum(watched), rule.false_alarms_per_week)
+            h = threshold(self.rate(state, rule, end), self.step_s, sum(watched), self._share_rate(rule))
+            hb = self.burst_threshold(state, rule, p0, end)
             self._accumulate(state, rule, neg, n, p0, h, end, watched)
-            events = self._transition(state, rule, p0, h, now)
+            self._bursts(state, rule, neg, n, p0, hb, end, gap)
+            events = self._transition(state, rule, p0, h, hb, now)
         elif state.firing:
             events = self._repeat(state, rule, now)
+        if n > 0:
+            self._season(state, rule, n, end, gap)
+            state.judged = end
         self._quarantine(state, rule, neg, n, prior, end)
         return events
 
@@ -269,26 +339,66 @@ class Detector:
             if terms is None:
                 continue
             if not watched[k]:
-                state.cusum[k], state.run[k] = 0.0, [0.0, 0.0, 0.0]
+                state.cusum[k], state.run[k] = 0.0, [0.0, 0.0, 0.0, 0.0]
                 continue
             x = (neg * terms[0] + (n - neg) * terms[1]) * scale
             before = state.cusum[k]
             state.cusum[k] = min(max(0.0, before + min(x, STEP_CAP * h)), h)
             if state.cusum[k] <= 0.0:
-                state.run[k] = [0.0, 0.0, 0.0]
+                state.run[k] = [0.0, 0.0, 0.0, 0.0]
                 continue
-            start = state.run[k][0] if before > 0.0 else end - self.step_s
-            state.run[k] = [start, state.run[k][1] + neg, state.run[k][2] + n]
+            start, run = (state.run[k][0], state.run[k]) if before > 0.0 else (end - self.step_s, [0.0] * 4)
+            state.run[k] = [
+                start,
+                run[1] + neg,
+                run[2] + n,
+                run[3] + self.usual_news(state, rule, end - self.step_s, end),
+            ]
         if state.firing:
             state.episode = [state.episode[0] + neg, state.episode[1] + n]
+            state.usual += self.usual_news(state, rule, end - self.step_s, end)
             share = state.recent.share()
             if share is not None and state.recent.tot >= PEAK_MIN_NEWS and share > state.peak[0]:
                 state.peak = [share, share / p0]
 
-    def _transition(self, state: AlertState, rule: Rule, p0: float, h: float, now: datetime) -> list[AlertEvent]:
+    def burst_threshold(self, state: AlertState, rule: Rule, p0: float, end: float) -> float:
+        return burst_threshold(
+            self.rate(state, rule, end) * p0, self.step_s, len(rule.bursts), rule.false_alarms_per_week
+        )
+
+    def _bursts(
+        self, state: AlertState, rule: Rule, neg: int, n: int, p0: float, hb: float, end: float, gap: int
+    ) -> None:
+        """The burst CUSUMs: this step's negatives against the usual negatives at each burst lift, after the
+        steps without news since the last judged one drained them (divided by the overdispersion)."""
+        if len(state.burst) != len(rule.bursts):
+            state.burst, state.burst_run = [0.0] * len(rule.bursts), [[0.0] * 4 for _ in rule.bursts]
+        starts = (end - (i + 2) * self.step_s for i in range(min(gap, MAX_GAP_STEPS)))
+        mean = self._mean_news(state)
+        idle = sum(self.usual_news(state, rule, start, end, mean) for start in starts)
+        usual = self.usual_news(state, rule, end - self.step_s, end, mean)
+        phi = self.overdispersion(state)
+        for j, lift in enumerate(rule.bursts):
+            before = 0.0 if gap > MAX_GAP_STEPS else max(0.0, state.burst[j] - (lift - 1.0) * idle * p0 / phi)
+            x = burst_increment(neg, usual * p0, lift) / phi
+            state.burst[j] = min(max(0.0, before + min(x, STEP_CAP * hb)), hb)
+            if state.burst[j] <= 0.0:
+                state.burst_run[j] = [0.0] * 4
+                continue
+            run = state.burst_run[j] if before > 0.0 else [end - self.step_s, 0.0, 0.0, 0.0]
+            state.burst_run[j] = [run[0], run[1] + neg, run[2] + n, run[3] + usual]
+
+    def _transition(
+        self, state: AlertState, rule: Rule, p0: float, h: float, hb: float, now: datetime
+    ) -> list[AlertEvent]:
         if not state.firing:
-            fired = [k for k, s in enumerate(state.cusum) if s >= h]
-            return [self._fire(state, rule, fired[0], p0, h, now)] if fired else []
+            fired = [state.run[k] for k, s in enumerate(state.cusum) if s >= h]
+            fired += [
+                run
+                for s, run in zip(state.burst, state.burst_run, strict=True)
+                if s >= hb and share_raised(run[1], run[2], p0, rule.min_lift) and volume_raised(run[2], run[3])
+            ]
+            return [self._fire(state, rule, min(fired), p0, h, now)] if fired else []
         self._annotate(state, rule, p0, h, now)
         lasted = (now - state.starts_at).total_seconds() if state.starts_at else 0.0
         if state.clear >= math.log(rule.resolve_odds) and lasted >= CLEAR_MIN_S:
@@ -302,13 +412,14 @@ class Detector:
             return [self._event(state, "firing", now)]
         return []
 
-    def _fire(self, state: AlertState, rule: Rule, k: int, p0: float, h: float, now: datetime) -> AlertEvent:
-        start, neg, n = state.run[k]
+    def _fire(self, state: AlertState, rule: Rule, run: list[float], p0: float, h: float, now: datetime) -> AlertEvent:
+        """Fire on the run (since its CUSUM left 0) that started first among those at their threshold."""
+        start, neg, n, usual = run
         state.firing, state.starts_at, state.last_sent, state.repeats, state.clear = True, now, now, 0, 0.0
         share = neg / n if n else 0.0
         # Resolution weighs "back within the indifference zone" against "still at the lift this episode
         # showed" (at least min_lift): a share that stays up does not resolve and re-fire around min_lift.
-        state.onset, state.episode = start, [neg, n]
+        state.onset, state.episode, state.usual = start, [neg, n], usual
         state.fired_lift = max(min(rule.lifts) * rule.min_lift, share / p0)
         state.peak = [share, share / p0]
         self._annotate(state, rule, p0, h, now)
@@ -331,7 +442,9 @@ class Detector:
         event = self._event(state, "resolved", now, ends_at=now)
         state.firing, state.clear, state.repeats, state.last_sent, state.onset = False, 0.0, 0, None, None
         state.cusum = [0.0] * len(state.cusum)
-        state.run = [[0.0, 0.0, 0.0] for _ in state.cusum]
+        state.run = [[0.0, 0.0, 0.0, 0.0] for _ in state.cusum]
+        state.burst = [0.0] * len(state.burst)
+        state.burst_run = [[0.0] * 4 for _ in state.burst]
         state.evidence, state.extra = [], {}
         return event
 
@@ -395,23 +508,30 @@ class Detector:
 
 
 def describe(state: AlertState, p0: float, h: float, now: datetime) -> tuple[dict[str, str], dict[str, float]]:
-    """Annotations and values of a firing alert: the episode's share vs the baseline, since its onset."""
+    """Annotations and values of a firing alert, built from the episode's counts since its onset: the news
+    against the scope's usual news over as long, the negative share against the baseline."""
     neg, n = int(state.episode[0]), int(state.episode[1])
     share = neg / n if n else 0.0
     lift = share / p0
     p = binomial_sf(neg, n, p0)
     onset = iso(_at(state.onset)) if state.onset is not None else iso(now)
+    minutes = round((now.timestamp() - state.onset) / 60) if state.onset is not None else 0
+    usual = state.usual
     where_ = where(state.labels)
+    burst = f"{n} news in {minutes} min (usual {usual:.0f}), {share:.0%} negative (baseline {p0:.0%})"
     annotations = {
-        "summary": f"Negative news {share:.0%} vs baseline {p0:.0%} ({lift:.1f}x) in {where_}",
+        "summary": f"Negative news: {burst} in {where_}",
         "description": (
-            f"{neg} of {n} news negative since {onset}; binomial p={p:.2g} against the baseline share; "
+            f"{neg} of {n} news negative since {onset} ({lift:.1f}x the baseline share, {n / max(usual, 0.5):.1f}x "
+            f"the usual news); binomial p={p:.2g} against the baseline share; "
             f"peak {state.peak[0]:.0%} ({state.peak[1]:.1f}x)"
         ),
         "negative_share": f"{share:.4f}",
         "baseline_share": f"{p0:.4f}",
         "lift": f"{lift:.2f}",
         "volume": str(n),
+        "usual_volume": f"{usual:.1f}",
+        "minutes": str(minutes),
         "negatives": str(neg),
         "p_value": f"{p:.3g}",
         "threshold": f"{h:.2f}",
@@ -423,6 +543,8 @@ def describe(state: AlertState, p0: float, h: float, now: datetime) -> tuple[dic
         "negative_share": round(share, 4),
         "baseline_share": round(p0, 4),
         "volume": n,
+        "usual_volume": round(usual, 2),
+        "minutes": minutes,
         "negatives": neg,
         "lift": round(lift, 3),
         "p_value": float(f"{p:.3g}"),

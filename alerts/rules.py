@@ -104,8 +104,16 @@ class Rule(_Strict):
         max_length=6,
         description="the surges watched, as multiples of min_lift (one CUSUM each)",
     )
+    bursts: tuple[float, ...] = Field(
+        default=(4.0, 8.0, 16.0),
+        max_length=6,
+        description=(
+            "the bursts watched, as multiples of the scope's usual negatives per step (one Poisson CUSUM each, "
+            "firing only while the share is raised by min_lift too); empty: the share alone"
+        ),
+    )
     count: Literal["items", "stories"] = Field(
-        default="items", description="stories: a story syndicated by many outlets (same story_id) counts once"
+        default="stories", description="stories: a story syndicated by many outlets (same story_id) counts once"
     )
     baseline: Baseline = Field(default_factory=Baseline)
     resolve_odds: float = Field(
@@ -135,6 +143,8 @@ class Rule(_Strict):
             raise ValueError("repeat_interval must be positive")
         if any(lift < 1.0 for lift in self.lifts) or len(set(self.lifts)) != len(self.lifts):
             raise ValueError("lifts must be distinct multiples of min_lift, each at least 1")
+        if any(not 1.0 < lift <= 1000.0 for lift in self.bursts) or len(set(self.bursts)) != len(self.bursts):
+            raise ValueError("bursts must be distinct multiples of the usual negatives, each above 1 and at most 1000")
         return self
 
 

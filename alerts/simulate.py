@@ -4,12 +4,17 @@ Scopes span 3 to 2,000 news/hour (topics, and tickers mentioned by a share of th
 (quiet nights), quiet weekends, per-scope negative shares that differ, drift slowly and swing a little over
 the day, syndicated duplicates (one story copied by several outlets within minutes: clumped news), and
 bursts of neutral/positive news. Injected: step and ramp surges of the negative share, slow bleeds (extra
-negative news on one ticker for hours) and persistent shifts (a share doubling for days).
+negative news on one ticker for hours), persistent shifts (a share doubling for days) and company events (a
+volume burst of 3-10x the scope's news with its negative share 2-4x, for 15 minutes to 2 hours, at scopes of
+1-250 news/hour). Events are drawn with their own random generator, after the rest: the older kinds' news are
+the same with or without them.
 
 Scoring uses the surge's realised evidence: the binomial p-value of the negatives its scope actually got over
 the surge's duration against the shares the generator drew those news with. Surges with p < 1e-3 and at least 5
 negatives are the target set; recall and delay are reported per volume band (the scope's expected news/hour
 at onset), false alerts per scope per week (episodes not explained by a surge in the scope or a related one).
+Events are scored apart, on their negatives against the negatives the scope's true rate and share would give
+(Poisson p < 1e-3 with at least 5 negatives), in their own bands (1-5, 5-20, 20-60, 60-250 news/hour).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from alerts.evidence import scope_of
 from alerts.model import AlertEvent, ScopeKey
 from alerts.rules import Rules
 from alerts.sources import MemorySource, NewsEvent
-from alerts.tail_probabilities import binomial_sf
+from alerts.tail_probabilities import binomial_sf, poisson_sf
 
 START = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday
 TOPICS = (
@@ -50,6 +55,10 @@ TARGET_NEGATIVES = 5
 GRACE = timedelta(minutes=30)  # an episode starting this long after a surge's end still counts for it
 SHIFT_GRACE = timedelta(days=1)
 BANDS = (2000.0, 500.0, 100.0, 20.0, 5.0, 0.0)
+EVENT_BANDS = (250.0, 60.0, 20.0, 5.0, 1.0, 0.0)
+EVENT_RATES = (1.0, 250.0)  # events are placed where the scope has this many news/hour at onset
+EVENT_MINUTES = (15, 30, 60, 120)
+EVENT_SEED = 21  # events draw from their own generator: np.random.default_rng((seed, EVENT_SEED))
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class SimConfig:
     shifts: int = 2  # scopes whose share doubles for days
     syndicated: float = 0.05  # share of news copied by other outlets (1-4 copies within minutes)
     volume_bursts_per_scope_week: float = 3.0
+    events_per_scope_week: float = 1.0  # company events: volume 3-10x and negative share 2-4x together
 
     @property
     def minutes(self) -> int:
@@ -72,11 +82,12 @@ class SimConfig:
 @dataclass(frozen=True)
 class Surge:
     scope: ScopeKey
-    kind: str  # step, ramp, bleed, shift
+    kind: str  # step, ramp, bleed, shift, event (company event), flood (neutral news: not a surge)
     start: datetime
     minutes: int
-    size: float  # peak lift (step, ramp, shift) or extra negatives per news of the scope's rate (bleed)
+    size: float  # peak lift (step, ramp, shift, event) or extra negatives per news of the scope's rate (bleed)
     rate: float  # the scope's expected news/hour at onset
+    volume: float = 1.0  # the scope's news during the surge, as a multiple of its rate (event, flood)
 
     @property
     def end(self) -> datetime:
@@ -91,10 +102,14 @@ def volume_factor(minutes: np.ndarray) -> np.ndarray:
     return daily * np.where(weekend, 0.35, 1.0)
 
 
-def band(rate: float) -> str:
+def band(rate: float, edges: tuple[float, ...] = BANDS) -> str:
     """A surge's volume band: the scope's expected news/hour at onset."""
-    low = next(edge for edge in BANDS if rate >= edge)
-    return f">={low:g}/h" if low == BANDS[0] else f"{low:g}-{BANDS[BANDS.index(low) - 1]:g}/h"
+    low = next(edge for edge in edges if rate >= edge)
+    return f">={low:g}/h" if low == edges[0] else f"{low:g}-{edges[edges.index(low) - 1]:g}/h"
+
+
+def event_band(rate: float) -> str:
+    return band(rate, EVENT_BANDS)
 
 
 @dataclass
@@ -109,6 +124,8 @@ class Stream:
     story: np.ndarray
     base: dict[ScopeKey, np.ndarray]  # per scope and minute: the baseline share the generator used
     surges: list[Surge]
+    expected: dict[ScopeKey, np.ndarray] = field(default_factory=dict)  # per scope, minute: (news, negatives)
+    floods: list[Surge] = field(default_factory=list)  # the neutral floods (volume, no negatives)
 
     def events(self) -> Iterator[NewsEvent]:
         order = np.lexsort((self.story, self.second, self.minute))
@@ -186,7 +203,7 @@ def _arrivals(rng: np.random.Generator, rate: np.ndarray) -> np.ndarray:
 
 
 def generate(config: SimConfig) -> Stream:
-    """The synthetic stream with its surges (see the module docstring)."""
+    """The synthetic stream with its surges and events (see the module docstring)."""
     rng = np.random.default_rng(config.seed)
     n_min = config.minutes
     factor = volume_factor(np.arange(n_min)) * config.scale / 60.0
@@ -194,7 +211,10 @@ def generate(config: SimConfig) -> Stream:
         ("ticker", n): _shares(rng, n_min) for n, _ in TICKERS
     }
     surges = _surges(config, rng)
-    lift = {scope: _lift([s for s in surges if s.scope == scope], n_min) for scope in base}
+    expected = _expected(config, base, factor)
+    events_rng = np.random.default_rng((config.seed, EVENT_SEED))
+    events = _events(config, events_rng, expected, surges)
+    lift = {scope: _lift([s for s in surges + events if s.scope == scope], n_min) for scope in base}
     parts: list[tuple[np.ndarray, ...]] = []
     topic_rates = np.array([r for _, r in TOPICS])
     for t, (name, rate) in enumerate(TICKERS):
@@ -203,19 +223,105 @@ def generate(config: SimConfig) -> Stream:
         p = base[("ticker", name)][minute] * np.maximum(lift[("ticker", name)], 1.0)[minute]
         parts.append((minute, topics, np.full(len(minute), t), rng.random(len(minute)) < np.minimum(p, 0.95)))
     for t, (name, rate) in enumerate(TOPICS):
-        ticker_news = sum(r for _, r in TICKERS) * rate / topic_rates.sum()
-        minute = _arrivals(rng, max(rate - ticker_news, rate * 0.3) * factor)
+        minute = _arrivals(rng, _topic_only(rate) * factor)
         p = base[("topic", name)][minute] * lift[("topic", name)][minute]
         parts.append(
             (minute, np.full(len(minute), t), np.full(len(minute), -1), rng.random(len(minute)) < np.minimum(p, 0.95))
         )
     parts += _bleeds(config, rng, surges)
-    parts += _volume_bursts(config, rng, factor)
+    floods, flood_parts = _volume_bursts(config, rng, factor)
+    parts += flood_parts
     minute, topic, ticker, negative = (np.concatenate(cols) for cols in zip(*parts, strict=True))
     story = np.arange(len(minute))
     minute, topic, ticker, negative, story = _syndicate(config, rng, minute, topic, ticker, negative, story)
     second = rng.integers(0, 60, size=len(minute))
-    return Stream(minute, second, topic, ticker, negative, story, base, surges)
+    extra = _event_news(config, events_rng, events, base, expected, first_story=len(story))
+    if extra is not None:
+        minute, topic, ticker, negative, story, second = (
+            np.concatenate([a, b]) for a, b in zip((minute, topic, ticker, negative, story, second), extra, strict=True)
+        )
+    return Stream(minute, second, topic, ticker, negative, story, base, surges + events, expected, floods)
+
+
+def _topic_only(rate: float) -> float:
+    """A topic's news/hour (at scale 1) that carry no ticker: its rate less the ticker news falling in it."""
+    ticker_news = sum(r for _, r in TICKERS) * rate / sum(r for _, r in TOPICS)
+    return max(rate - ticker_news, rate * 0.3)
+
+
+def _expected(config: SimConfig, base: dict[ScopeKey, np.ndarray], factor: np.ndarray) -> dict[ScopeKey, np.ndarray]:
+    """Per scope and minute: (news, negatives) the generator's true rates and shares give without any surge,
+    event or flood, syndicated copies included (what an oracle that knows the rates would expect)."""
+    copies = 1.0 + config.syndicated * 2.5  # 1-4 copies of a syndicated story: 2.5 on average
+    out: dict[ScopeKey, np.ndarray] = {}
+    topic_total = sum(r for _, r in TOPICS)
+    for name, rate in TICKERS:
+        news = rate * factor * copies
+        out[("ticker", name)] = np.stack([news, news * base[("ticker", name)]])
+    for name, rate in TOPICS:
+        own = _topic_only(rate) * factor * copies
+        news, negatives = own.copy(), own * base[("topic", name)]
+        for ticker, ticker_rate in TICKERS:
+            share = ticker_rate * rate / topic_total * factor * copies
+            news += share
+            negatives += share * base[("ticker", ticker)]
+        out[("topic", name)] = np.stack([news, negatives])
+    return out
+
+
+def _events(
+    config: SimConfig, rng: np.random.Generator, expected: dict[ScopeKey, np.ndarray], surges: Sequence[Surge]
+) -> list[Surge]:
+    """Company events at onsets where the scope has 1-250 news/hour, at least 12 h from its other surges."""
+    out: list[Surge] = []
+    for scope, counts in expected.items():
+        taken = [int((s.start - START).total_seconds() // 60) for s in surges if s.scope == scope]
+        taken += [m for s in surges if s.scope == scope and s.kind == "shift" for m in range(0, s.minutes, 720)]
+        for _ in range(round(config.events_per_scope_week * config.weeks)):
+            for _attempt in range(20):
+                onset = int(rng.integers(2 * 1440, config.minutes - 600))
+                rate = float(counts[0, onset]) * 60.0
+                if EVENT_RATES[0] <= rate <= EVENT_RATES[1] and all(abs(onset - t) >= 720 for t in taken):
+                    break
+            else:
+                continue
+            taken.append(onset)
+            minutes = int(rng.choice(EVENT_MINUTES))
+            volume, share = float(rng.uniform(3.0, 10.0)), float(rng.uniform(2.0, 4.0))
+            out.append(Surge(scope, "event", START + timedelta(minutes=onset), minutes, share, rate, volume))
+    return out
+
+
+def _event_news(
+    config: SimConfig,
+    rng: np.random.Generator,
+    events: Sequence[Surge],
+    base: dict[ScopeKey, np.ndarray],
+    expected: dict[ScopeKey, np.ndarray],
+    first_story: int,
+) -> tuple[np.ndarray, ...] | None:
+    """The extra news of each event: (volume - 1) times the scope's news at its lifted share, syndicated like
+    the rest (a ticker's in random topics, a topic's without ticker)."""
+    parts: list[tuple[np.ndarray, ...]] = []
+    topic_rates = np.array([r for _, r in TOPICS])
+    for e in events:
+        a = int((e.start - START).total_seconds() // 60)
+        b = min(a + e.minutes, config.minutes)
+        minute = a + _arrivals(rng, (e.volume - 1.0) * expected[e.scope][0, a:b])
+        negative = rng.random(len(minute)) < np.minimum(base[e.scope][minute] * e.size, 0.95)
+        if e.scope[0] == "ticker":
+            topic = rng.choice(len(TOPICS), size=len(minute), p=topic_rates / topic_rates.sum())
+            ticker = np.full(len(minute), [n for n, _ in TICKERS].index(e.scope[1]))
+        else:
+            topic = np.full(len(minute), [n for n, _ in TOPICS].index(e.scope[1]))
+            ticker = np.full(len(minute), -1)
+        parts.append((minute, topic, ticker, negative))
+    if not parts:
+        return None
+    minute, topic, ticker, negative = (np.concatenate(cols) for cols in zip(*parts, strict=True))
+    story = first_story + np.arange(len(minute))
+    minute, topic, ticker, negative, story = _syndicate(config, rng, minute, topic, ticker, negative, story)
+    return minute, topic, ticker, negative, story, rng.integers(0, 60, size=len(minute))
 
 
 def _bleeds(config: SimConfig, rng: np.random.Generator, surges: Sequence[Surge]) -> list[tuple[np.ndarray, ...]]:
@@ -232,18 +338,24 @@ def _bleeds(config: SimConfig, rng: np.random.Generator, surges: Sequence[Surge]
     return out
 
 
-def _volume_bursts(config: SimConfig, rng: np.random.Generator, factor: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+def _volume_bursts(
+    config: SimConfig, rng: np.random.Generator, factor: np.ndarray
+) -> tuple[list[Surge], list[tuple[np.ndarray, ...]]]:
     """Bursts of neutral/positive news (20-120 min at 2-5x a scope's rate): volume that must not page."""
+    floods: list[Surge] = []
     out: list[tuple[np.ndarray, ...]] = []
     for kind, names in (("topic", TOPICS), ("ticker", TICKERS)):
-        for i, (_, rate) in enumerate(names):
+        for i, (name, rate) in enumerate(names):
             for _ in range(rng.poisson(config.volume_bursts_per_scope_week * config.weeks)):
                 a, length = int(rng.integers(0, config.minutes - 120)), int(rng.integers(20, 121))
-                minute = a + _arrivals(rng, rate * rng.uniform(2, 5) * factor[a : a + length])
+                times = float(rng.uniform(2, 5))
+                minute = a + _arrivals(rng, rate * times * factor[a : a + length])
                 topic = np.full(len(minute), i) if kind == "topic" else rng.integers(0, len(TOPICS), len(minute))
                 ticker = np.full(len(minute), i) if kind == "ticker" else np.full(len(minute), -1)
                 out.append((minute, topic, ticker, np.zeros(len(minute), dtype=bool)))
-    return out
+                at = START + timedelta(minutes=a)
+                floods.append(Surge((kind, name), "flood", at, length, 0.0, rate * float(factor[a]) * 60.0, times))
+    return floods, out
 
 
 def _syndicate(config: SimConfig, rng: np.random.Generator, *cols: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -256,10 +368,12 @@ def _syndicate(config: SimConfig, rng: np.random.Generator, *cols: np.ndarray) -
 
 
 def source_of(stream: Stream, rules: Rules) -> MemorySource:
-    """The stream's per-step counts (without building an event per news item)."""
+    """The stream's per-step counts (without building an event per news item); distinct stories per step when a
+    rule counts stories, as Elasticsearch's cardinality and MemorySource count them."""
     step_min = int(rules.step.total_seconds()) // 60
     bucket = stream.minute // step_min
     size = int(bucket.max()) + 1 if len(bucket) else 0
+    stories = any(rule.count == "stories" for rule in rules.rules)
     keys: dict[str, list[ScopeKey]] = {
         "all": [("all", "")],
         "topic": [("topic", n) for n, _ in TOPICS],
@@ -269,10 +383,18 @@ def source_of(stream: Stream, rules: Rules) -> MemorySource:
     tot = {k: np.zeros((len(v), size), dtype=np.int64) for k, v in keys.items()}
     rows = {"all": np.zeros(len(bucket), dtype=np.int64), "topic": stream.topic, "ticker": stream.ticker}
     for kind, row in rows.items():
-        ok = row >= 0
+        ok = np.nonzero(row >= 0)[0]
+        if stories:
+            ok = ok[_first_of_story(row[ok], bucket[ok], stream.story[ok])]
         np.add.at(tot[kind], (row[ok], bucket[ok]), 1)
         np.add.at(neg[kind], (row[ok], bucket[ok]), stream.negative[ok].astype(np.int64))
     return MemorySource.from_counts(START, int(rules.step.total_seconds()), keys, neg, tot)
+
+
+def _first_of_story(row: np.ndarray, bucket: np.ndarray, story: np.ndarray) -> np.ndarray:
+    """Indices of one news item per (scope, step, story): copies of a story in the same step count once."""
+    key = (row.astype(np.int64) * (int(bucket.max(initial=0)) + 1) + bucket) * (int(story.max(initial=0)) + 1) + story
+    return np.unique(key, return_index=True)[1]
 
 
 def null_shares(stream: Stream, mask: np.ndarray) -> np.ndarray:
@@ -300,6 +422,19 @@ def realised_p(stream: Stream, surge: Surge) -> tuple[float, int, int]:
     n, neg = int(inside.sum()), int(stream.negative[inside].sum())
     expected = float(null_shares(stream, inside).mean()) if n else 0.0
     return (binomial_sf(neg, n, expected) if n else 1.0), neg, n
+
+
+def realised_count_p(stream: Stream, surge: Surge) -> tuple[float, int, float]:
+    """(p-value, negatives, expected negatives) of the surge's scope over its duration: its negatives against
+    the Poisson count its true rate and share give (what a burst shows beyond its share)."""
+    a = int((surge.start - START).total_seconds() // 60)
+    b = a + surge.minutes
+    names = [n for n, _ in (TOPICS if surge.scope[0] == "topic" else TICKERS)]
+    col = stream.topic if surge.scope[0] == "topic" else stream.ticker
+    inside = (col == names.index(surge.scope[1])) & (stream.minute >= a) & (stream.minute < b)
+    neg = int(stream.negative[inside].sum())
+    expected = float(stream.expected[surge.scope][1, a:b].sum())
+    return poisson_sf(neg, expected), neg, expected
 
 
 @dataclass
@@ -364,14 +499,23 @@ class Report:
     masked: int = 0
     false_by_scope: dict[str, int] = field(default_factory=dict)
     shift_episodes: list[int] = field(default_factory=list)
+    events: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    weaker_events: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    masked_events: int = 0
+    floods: int = 0
+    flood_alerts: int = 0
 
     def add(self, other: Report) -> Report:
         """Pool another seed's figures into this one (false alerts per scope add up over the weeks)."""
         self.weeks += other.weeks
         self.surges += other.surges
         self.masked += other.masked
+        self.masked_events += other.masked_events
+        self.floods += other.floods
+        self.flood_alerts += other.flood_alerts
         self.shift_episodes += other.shift_episodes
-        for mine, theirs in ((self.target, other.target), (self.weaker, other.weaker)):
+        pairs = ((self.target, other.target), (self.weaker, other.weaker), (self.events, other.events))
+        for mine, theirs in (*pairs, (self.weaker_events, other.weaker_events)):
             for key, tally in theirs.items():
                 pooled = mine[key]
                 pooled.surges += tally.surges
@@ -391,6 +535,15 @@ class Report:
             "target_by_band": {k: v.summary() for k, v in sorted(self.target.items(), key=_band_order)},
             "weaker_by_band": {k: v.summary() for k, v in sorted(self.weaker.items(), key=_band_order)},
             "masked_by_an_alert_already_firing": self.masked,
+            "event_target_set": (
+                f"realised negatives Poisson p < {TARGET_P:g} against the scope's true rate and share, "
+                f">= {TARGET_NEGATIVES} negatives"
+            ),
+            "events_by_band": {k: v.summary() for k, v in sorted(self.events.items(), key=_band_order)},
+            "weaker_events_by_band": {k: v.summary() for k, v in sorted(self.weaker_events.items(), key=_band_order)},
+            "events_masked_by_an_alert_already_firing": self.masked_events,
+            "neutral_floods": self.floods,
+            "false_alerts_in_neutral_floods": self.flood_alerts,
             "false_alerts_per_scope_week_mean": round(sum(per_week) / len(per_week), 3),
             "false_alerts_per_scope_week_max": round(max(per_week), 3),
             "false_alerts_by_scope": dict(sorted(self.false_by_scope.items())),
@@ -399,10 +552,11 @@ class Report:
 
 
 def score(stream: Stream, alerts: Sequence[AlertEvent], config: SimConfig) -> Report:
-    """Match episodes to surges: recall and delay per band (target set), false alerts, episodes per shift."""
+    """Match episodes to surges: recall and delay per band (target set; events apart), false alerts (and those
+    that began in a neutral flood of their scope), episodes per shift."""
     found = episodes(alerts)
     matched: set[int] = set()
-    report = Report(weeks=config.weeks, surges=len(stream.surges))
+    report = Report(weeks=config.weeks, surges=len(stream.surges), floods=len(stream.floods))
     for surge in stream.surges:
         grace = SHIFT_GRACE if surge.kind == "shift" else GRACE
         own = [
@@ -412,19 +566,32 @@ def score(stream: Stream, alerts: Sequence[AlertEvent], config: SimConfig) -> Re
         if surge.kind == "shift":
             report.shift_episodes.append(len(own))
         elif _firing_at(found, surge.scope, surge.start):
-            report.masked += 1
+            report.masked_events += surge.kind == "event"
+            report.masked += surge.kind != "event"
         else:
             delay = min(((found[i].starts_at - surge.start).total_seconds() / 60 for i in own), default=None)
-            p, neg, _ = realised_p(stream, surge)
-            group = report.target if p < TARGET_P and neg >= TARGET_NEGATIVES else report.weaker
-            group[band(surge.rate)].add(delay)
-            group["all bands"].add(delay)
+            _tally(report, stream, surge, delay)
     for i, e in enumerate(found):
         if i in matched or any(_related(e.scope, s) and s.start <= e.starts_at <= s.end + GRACE for s in stream.surges):
             continue
         name = ":".join(filter(None, e.scope))
         report.false_by_scope[name] = report.false_by_scope.get(name, 0) + 1
+        report.flood_alerts += any(
+            f.scope == e.scope and f.start <= e.starts_at <= f.end + GRACE for f in stream.floods
+        )
     return report
+
+
+def _tally(report: Report, stream: Stream, surge: Surge, delay: float | None) -> None:
+    """Count a surge in its group: target or weaker, older kinds by BANDS or events by EVENT_BANDS."""
+    if surge.kind == "event":
+        p, neg, _ = realised_count_p(stream, surge)
+        group, key = (report.events if p < TARGET_P and neg >= TARGET_NEGATIVES else report.weaker_events), event_band
+    else:
+        p, neg, _n = realised_p(stream, surge)
+        group, key = (report.target if p < TARGET_P and neg >= TARGET_NEGATIVES else report.weaker), band
+    group[key(surge.rate)].add(delay)
+    group["all bands"].add(delay)
 
 
 def _scope_names() -> list[str]:
@@ -472,4 +639,33 @@ def band_table(figures: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-__all__ = ["Report", "SimConfig", "Surge", "band", "band_table", "generate", "score", "simulate", "simulate_seeds"]
+def event_table(figures: dict[str, Any]) -> str:
+    """The company events' figures per band as a markdown table."""
+    rows = [
+        "| event band (news/h at onset) | target events | recall | median delay (min) | max delay (min) "
+        "| weaker events caught |",
+        "|---|---|---|---|---|---|",
+    ]
+    weaker = figures["weaker_events_by_band"]
+    for name, t in figures["events_by_band"].items():
+        w = weaker.get(name, {})
+        caught = f"{w.get('detected', 0)}/{w.get('surges', 0)}"
+        rows.append(
+            f"| {name} | {t['surges']} | {t['recall']} | {t['delay_min_median']} | {t['delay_min_max']} | {caught} |"
+        )
+    return "\n".join(rows)
+
+
+__all__ = [
+    "Report",
+    "SimConfig",
+    "Surge",
+    "band",
+    "band_table",
+    "event_band",
+    "event_table",
+    "generate",
+    "score",
+    "simulate",
+    "simulate_seeds",
+]

@@ -12,6 +12,7 @@ from alerts.oracle import (
     STEP_MIN,
     WARM_UP_MIN,
     calibrate,
+    count_scan,
     delay,
     null_config,
     oracle,
@@ -34,6 +35,15 @@ def test_scan_takes_the_best_window_ending_at_each_step() -> None:
     assert scan(news, negatives, expected, windows=1)[2] == 0.0
 
 
+def test_count_scan_weighs_negatives_against_the_true_rate_whatever_the_news() -> None:
+    negatives, expected = np.array([1.0, 9.0, 1.0]), np.full(3, 1.0)
+    best = count_scan(negatives, expected)
+    assert best[0] == 0.0
+    assert math.isclose(best[1], 9 * math.log(9) - 8)  # the one-step window
+    assert math.isclose(best[2], 10 * math.log(10 / 2) - 8)  # steps 1-2 beat step 2 alone
+    assert count_scan(np.zeros(3), expected).max() == 0.0  # a flood of neutral news adds no negatives
+
+
 def test_upcrossings_count_alarms_not_steps_above() -> None:
     stat = np.array([5.0, 1.0, 6.0, 7.0, 2.0, 9.0])
     assert upcrossings(stat, 4.0) == 3
@@ -53,10 +63,11 @@ def test_scope_steps_count_each_scopes_news_and_expected_negatives() -> None:
     s = stream()
     counts = scope_steps(s)
     assert set(counts) == {("topic", n) for n, _ in TOPICS} | {("ticker", n) for n, _ in TICKERS}
-    news, negatives, expected = counts[("topic", "markets")]
+    news, negatives, expected, true_rate = counts[("topic", "markets")]
     assert news.sum() == np.sum(s.topic == 0) and negatives.sum() == np.sum(s.negative[s.topic == 0])
     assert 0 < expected.sum() < news.sum()
-    assert len(news) == SHORT.minutes // STEP_MIN
+    assert len(news) == len(true_rate) == SHORT.minutes // STEP_MIN
+    assert 0.8 < true_rate.sum() / expected.sum() < 1.2  # the true rate's negatives match the drawn news' ones
 
 
 def test_scans_are_silent_during_the_warm_up() -> None:
@@ -84,15 +95,36 @@ def test_score_catches_a_strong_surge_and_pools_per_band() -> None:
     inside = (s.topic == 0) & (s.minute >= a) & (s.minute < a + surge.minutes)
     negative = s.negative | inside  # every news of the surge negative: a realised p far below 1e-3
     one = Surge(surge.scope, "step", surge.start, surge.minutes, 4.0, surge.rate)
-    s = Stream(s.minute, s.second, s.topic, s.ticker, negative, s.story, s.base, [one])
+    s = Stream(s.minute, s.second, s.topic, s.ticker, negative, s.story, s.base, [one], s.expected)
     report = score(s, {scope: 15.0 for scope in scope_steps(s)}).summary()
     assert report["target_by_band"]["all bands"]["detected"] == 1
     assert report["target_by_band"]["all bands"]["delay_min_median"] <= 10
 
 
+def test_score_catches_a_company_event_on_its_negatives() -> None:
+    s = stream()
+    event = next(x for x in s.surges if x.kind == "event" and x.scope[0] == "ticker")
+    a = int((event.start - START) / timedelta(minutes=1))
+    row = [n for n, _ in TICKERS].index(event.scope[1])
+    extra = 40  # a burst of negative news in the event's first minutes
+    minute = np.concatenate([s.minute, np.full(extra, a + 1)])
+    cols = [np.concatenate([c, np.full(extra, v)]) for c, v in ((s.topic, 0), (s.ticker, row), (s.story, -1))]
+    negative = np.concatenate([s.negative, np.ones(extra, dtype=bool)])
+    second = np.concatenate([s.second, np.zeros(extra, dtype=int)])
+    s = Stream(minute, second, cols[0], cols[1], negative, cols[2], s.base, [event], s.expected)
+    report = score(s, {scope: 15.0 for scope in scope_steps(s)}).summary()
+    assert report["events_by_band"]["all bands"]["detected"] == 1 and report["target_by_band"] == {}
+    assert report["events_by_band"]["all bands"]["delay_min_median"] <= 10
+
+
 def test_oracle_figures_and_their_table() -> None:
     figures = oracle(SimConfig(weeks=1, seed=3, scale=0.05), [3], calibration_seeds=1, rate=0.1)
     assert figures["calibration_seeds"] == 1 and len(figures["thresholds_nats"]) == len(TOPICS) + len(TICKERS)
-    detector = {"target_by_band": {"all bands": {"recall": 0.5, "delay_min_median": 30}}}
-    table = oracle_table(detector, figures)
-    assert table.splitlines()[0].startswith("| band") and "| 0.5 | 30 |" in table.splitlines()[-1]
+    assert figures["events_by_band"]["all bands"]["surges"] > 0
+    detector = {
+        "target_by_band": {"all bands": {"recall": 0.5, "delay_min_median": 30}},
+        "events_by_band": {"all bands": {"recall": 0.9, "delay_min_median": 10}},
+    }
+    lines = oracle_table(detector, figures).splitlines()
+    assert lines[0].startswith("| band") and any("| 0.5 | 30 |" in line for line in lines)
+    assert lines[-1].startswith("| events all bands") and lines[-1].endswith("| 0.9 | 10 |")

@@ -15,7 +15,8 @@ def test_shipped_defaults_load_with_all_scopes() -> None:
     ticker = rules.rules[2]
     assert ticker.scope.limit == 50
     assert (ticker.false_alarms_per_week, ticker.min_lift) == (0.1, 1.3) and len(ticker.lifts) == 5
-    assert ticker.baseline.half_life == timedelta(days=3) and ticker.count == "items"
+    assert ticker.baseline.half_life == timedelta(days=3) and ticker.count == "stories"
+    assert ticker.bursts == (4.0, 8.0, 16.0) and all(rule.count == "stories" for rule in rules.rules)
     assert ticker.evidence.headlines == 5
 
 
@@ -32,6 +33,10 @@ def test_durations(text: object, seconds: int) -> None:
         ({"false_alarms_per_week": 0}, "rules[0].false_alarms_per_week"),
         ({"min_lift": 1.0}, "rules[0].min_lift"),
         ({"lifts": [0.5]}, "rules[0]"),
+        ({"bursts": [1.0]}, "rules[0]"),
+        ({"bursts": [4, 4]}, "rules[0]"),
+        ({"bursts": ["nan"]}, "rules[0]"),
+        ({"bursts": "many"}, "rules[0].bursts"),
         ({"count": "words"}, "rules[0].count"),
         ({"baseline": {"half_life": "soon"}}, "rules[0].baseline.half_life"),
         ({"scope": {"kind": "sector"}}, "rules[0].scope.kind"),

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 from short_stream import SHORT, stream
 
 from alerts.model import AlertEvent
 from alerts.rules import load_rules
 from alerts.simulate import (
+    EVENT_MINUTES,
     START,
     TICKERS,
     TOPICS,
@@ -19,7 +22,10 @@ from alerts.simulate import (
     Surge,
     band,
     band_table,
+    event_band,
+    event_table,
     generate,
+    realised_count_p,
     realised_p,
     score,
     simulate_seeds,
@@ -90,17 +96,65 @@ def test_volume_bands() -> None:
     ]
 
 
-def test_the_simulation_source_counts_what_events_would() -> None:
+@pytest.mark.parametrize("count", ["stories", "items"])
+def test_the_simulation_source_counts_what_events_would(count: str) -> None:
     s = generate(SimConfig(weeks=1, seed=4, scale=0.05))
-    rules = load_rules()
+    shipped = load_rules()
+    rules = shipped.model_copy(update={"rules": [r.model_copy(update={"count": count}) for r in shipped.rules]})
     events = list(s.events())
-    direct, counted = source_of(s, rules), MemorySource(events, rules.step)
+    direct, counted = source_of(s, rules), MemorySource(events, rules.step, stories=count == "stories")
     end = datetime(2024, 1, 3, tzinfo=UTC)
     start = end - timedelta(hours=2)
     assert direct.parent(start, end, rules.step) == counted.parent(start, end, rules.step)
-    assert direct.counts(rules.rules[1], start, end, rules.step) == counted.counts(
-        rules.rules[1], start, end, rules.step
+    for rule in rules.rules[1:]:
+        assert direct.counts(rule, start, end, rules.step) == counted.counts(rule, start, end, rules.step)
+
+
+def test_company_events_burst_at_ticker_and_topic_scopes_apart_from_the_older_kinds() -> None:
+    s = stream()
+    events = [x for x in s.surges if x.kind == "event"]
+    assert {e.scope[0] for e in events} == {"ticker", "topic"}
+    assert all(3 <= e.volume <= 10 and 2 <= e.size <= 4 and e.minutes in EVENT_MINUTES for e in events)
+    assert all(1 <= e.rate <= 250 for e in events)
+    without = generate(dataclasses.replace(SHORT, events_per_scope_week=0.0))
+    assert [x for x in s.surges if x.kind != "event"] == without.surges  # the older kinds are the same
+    assert np.array_equal(s.minute[: len(without.minute)], without.minute)  # and so are their news
+    e = max(events, key=lambda x: x.volume * x.size)
+    p, neg, expected = realised_count_p(s, e)
+    assert neg > 2 * expected and p < 1e-3
+    a = int((e.start - START).total_seconds() // 60)
+    rows = (s.ticker if e.scope[0] == "ticker" else s.topic) == [
+        n for n, _ in (TICKERS if e.scope[0] == "ticker" else TOPICS)
+    ].index(e.scope[1])
+    news = np.sum(rows & (s.minute >= a) & (s.minute < a + e.minutes))
+    assert news > 1.5 * s.expected[e.scope][0, a : a + e.minutes].sum()  # the volume bursts too
+
+
+def test_events_are_scored_in_their_own_bands_and_floods_count_their_alerts() -> None:
+    s = stream()
+    event = Surge(("ticker", "AAPL"), "event", START + timedelta(days=3), 60, 3.0, 30.0, volume=6.0)
+    flood = Surge(("topic", "crypto"), "flood", START + timedelta(days=5), 60, 0.0, 5.0, volume=3.0)
+    s = dataclasses.replace(s, surges=[event], floods=[flood])
+    labels = {"alertname": "NegativeNewsSpike", "rule": "r", "severity": "warning"}
+    hit = AlertEvent(
+        "firing", {**labels, "scope": "ticker", "ticker": "AAPL"}, {}, event.start + timedelta(minutes=5), None, START
     )
+    stray = AlertEvent(
+        "firing", {**labels, "scope": "topic", "topic": "crypto"}, {}, flood.start + timedelta(minutes=20), None, START
+    )
+    figures = score(s, [hit, stray], SHORT).summary()
+    events = figures["events_by_band"].get("20-60/h") or figures["weaker_events_by_band"]["20-60/h"]
+    assert events["detected"] == 1 and events["delay_min_median"] == 5.0
+    assert figures["target_by_band"] == {} and figures["false_alerts_in_neutral_floods"] == 1
+    assert [event_band(r) for r in (300, 100, 30, 10, 2, 0.5)] == [
+        ">=250/h",
+        "60-250/h",
+        "20-60/h",
+        "5-20/h",
+        "1-5/h",
+        "0-1/h",
+    ]
+    assert event_table(figures).splitlines()[0].startswith("| event band")
 
 
 def test_realised_p_holds_ticker_news_in_a_topic_to_their_tickers_share() -> None:
