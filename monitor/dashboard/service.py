@@ -1,4 +1,5 @@
-"""The page wired to settings: which indices, which time field, which clock; served on loopback."""
+"""The page and the review queue wired to settings: which indices, which time field, which clock; served on
+loopback."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from elasticsearch import Elasticsearch
 
 from monitor.app.settings import Settings
 from monitor.dashboard.data import DashboardData
+from monitor.dashboard.review import ReviewData
+from monitor.dashboard.review_routes import ReviewRoutes
 from monitor.dashboard.server import Routes, serving
 from monitor.dashboard.specs import Target
 from monitor.kibana.objects import NEWS_TIME
+from monitor.labels.files import LabelNames
+from monitor.news.schemas import SENTIMENT_LABELS, TOPIC_LABELS
 
 
 def target_of(settings: Settings, time_field: str | None = None) -> Target:
@@ -32,7 +37,11 @@ def dashboard(
 ) -> Iterator[str]:
     """Serve the page until the block ends; yields its URL."""
     board = settings.dashboard
-    data = DashboardData(client, target_of(settings, time_field), clock)
-    routes = Routes(data, board.refresh, board.range, board.host)
+    target = target_of(settings, time_field)
+    data = DashboardData(client, target, clock)
+    review = ReviewData(client, target, settings.es.labels_index, clock)
+    names = LabelNames(SENTIMENT_LABELS, TOPIC_LABELS)
+    extra = ReviewRoutes(review, names, board.host).routes()
+    routes = Routes(data, board.refresh, board.range, board.host, extra=extra)
     with serving(routes, board.host, board.port if port is None else port) as url:
         yield url
