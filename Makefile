@@ -32,7 +32,7 @@ screenshot: $(STAMP)
 
 # Programs the tests drive for real, from Debian (package:command). `make test` installs the missing ones as root
 # with apt; where it cannot (not root, no apt, no network), the tests that need them skip and say why.
-SYSTEM_PROGRAMS := chromium:chromium
+SYSTEM_PROGRAMS := chromium:chromium prometheus:prometheus prometheus-alertmanager:prometheus-alertmanager
 
 system-deps:
 	@missing=""; for pc in $(SYSTEM_PROGRAMS); do command -v $${pc#*:} >/dev/null || missing="$$missing $${pc%%:*}"; done; \

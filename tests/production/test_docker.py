@@ -57,7 +57,8 @@ def test_compose_file_is_valid_compose(compose_text: str) -> None:
     compose = PyOptions(apply_merge=True).from_yaml(compose_text)
     compose.validate()
     assert set(compose.service_names()) == {
-        "kafka", "elasticsearch", "kibana", "setup", "scraper", "worker", "alerts", "worker-gpu"
+        "kafka", "elasticsearch", "kibana", "setup", "scraper", "worker", "alerts", "worker-gpu",
+        "prometheus", "alertmanager",
     }  # fmt: skip
 
 
@@ -136,7 +137,7 @@ def commands(services: dict[str, dict[str, Any]]) -> list[list[str]]:
     found = []
     for service in services.values():
         command = service.get("command")
-        if not command:
+        if not command or not str(service.get("image", "")).startswith("finmon:"):
             continue
         if service.get("entrypoint") == ["/bin/sh", "-c"]:
             found += [shlex.split(part)[1:] for part in command[0].split("&&")]
@@ -174,4 +175,23 @@ def test_dockerfiles_pin_torch_from_the_right_index_and_install_the_base_model()
 
 def test_compose_yaml_is_plain_yaml_too() -> None:
     parsed = yaml.safe_load((DOCKER / "compose.yaml").read_text())
-    assert parsed["name"] == "finmon" and set(parsed["volumes"]) == {"kafka-data", "es-data", "scraper-state"}
+    assert parsed["name"] == "finmon" and set(parsed["volumes"]) == {
+        "kafka-data", "es-data", "scraper-state", "prometheus-data", "alertmanager-data"
+    }  # fmt: skip
+
+
+def test_prometheus_and_alertmanager_mount_the_shipped_files(services: dict[str, dict[str, Any]]) -> None:
+    mounts = {
+        name: {str(v["source"] if isinstance(v, dict) else v.split(":")[0]) for v in services[name]["volumes"]}
+        for name in ("prometheus", "alertmanager")
+    }
+    for sources in mounts.values():
+        for source in sources:
+            if source.startswith("./"):
+                assert (DOCKER / source).exists(), f"{source}: not in docker/"
+    assert {"./prometheus/prometheus.yml", "./prometheus/rules"} <= mounts["prometheus"]
+    assert "./alertmanager/alertmanager.yml" in mounts["alertmanager"]
+    assert services["alerts"]["environment"]["FINMON_ALERTS__ALERTMANAGER_URLS"] == "http://alertmanager:9093"
+    targets = (DOCKER / "prometheus" / "prometheus.yml").read_text()
+    for job in ("finmon-worker", "finmon-scraper", "finmon-alerts", "alertmanager:9093"):
+        assert job in targets
