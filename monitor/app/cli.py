@@ -12,7 +12,7 @@ from pathlib import Path
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 
-from monitor.app import alerts_cli, config_cli
+from monitor.app import alerts_cli, config_cli, labels_cli
 from monitor.app.arguments import existing_file, positive_float, positive_int
 from monitor.app.logs import configure_logging
 from monitor.app.settings import Settings, SettingsError, load_settings
@@ -163,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_cli.register(commands)
     kibana_cli.register(commands)
     dashboard_cli.register(commands)
+    labels_cli.register(commands)
     config_cli.register(commands)
     return parser
 

@@ -18,6 +18,7 @@ from elasticsearch import Elasticsearch, NotFoundError
 
 from monitor.dashboard.specs import Target, safe_link, time_filter
 from monitor.dashboard.timerange import window
+from monitor.labels.files import Prediction
 from monitor.labels.queue import Candidate, candidate, pick_queue
 from monitor.labels.records import Label
 from monitor.labels.store import delete_label, label_counts, labelled_ids, write_label
@@ -53,6 +54,11 @@ def model_version_of(source: dict[str, Any]) -> str | None:
     model = model_of(source)
     parts = [model["name"], model["version"], f"#{model['hash']}" if model["hash"] else None]
     return " ".join(str(part) for part in parts if part) or None
+
+
+def prediction_of(source: dict[str, Any], certainty: float | None = None) -> Prediction:
+    """The model's labels on a news document, as Label Studio pre-annotations."""
+    return Prediction(source.get("sentiment"), source.get("topic"), certainty, model_version_of(source))
 
 
 def queue_item(item: Candidate, time_field: str) -> dict[str, Any]:
@@ -111,6 +117,16 @@ class ReviewData:
         items = [queue_item(c, self.target.time_field) for c in pick_queue(pool, done, size)]
         return {"range": range_name, "items": items, "pool": len(pool), "counts": self.counts()}
 
+    def to_label(self, range_name: str, size: int) -> list[tuple[Label, Prediction]]:
+        """The queue's news as unlabelled tasks with the model's labels (for Label Studio)."""
+        pool = self.candidates(range_name)
+        done = labelled_ids(self.client, self.labels_index, [c.id for c in pool])
+        tasks = []
+        for item in pick_queue(pool, done, size):
+            label = Label(news_text(item.source), news_id=item.id, model_version=model_version_of(item.source))
+            tasks.append((label, prediction_of(item.source, round(item.certainty, 4))))
+        return tasks
+
     def counts(self) -> dict[str, Any]:
         return label_counts(self.client, self.labels_index)
 
@@ -124,6 +140,19 @@ class ReviewData:
         if not hits:
             raise UnknownNews(f"no news with id {news_id!r}")
         return dict(hits[0]["_source"])
+
+    def sources(self, news_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The news documents of these ids that exist (for exports: the model's labels of labelled news)."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(news_ids), POOL):
+            chunk = news_ids[start : start + POOL]
+            body = {"size": len(chunk), "_source": SOURCE_FIELDS, "query": {"ids": {"values": chunk}}}
+            try:
+                hits = self.client.search(index=self.target.news_index, body=body)["hits"]["hits"]
+            except NotFoundError:
+                return found
+            found.update((hit["_id"], dict(hit["_source"])) for hit in hits)
+        return found
 
     def label(self, news_id: str, sentiment: str | None, topic: str | None, labeller: str | None) -> dict[str, Any]:
         """Store a person's label for a news item (text and scoring model from the index, not the page)."""
