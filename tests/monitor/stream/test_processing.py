@@ -71,6 +71,7 @@ class ExplodingScorer:
 
     name = "exploding"
     version = "0"
+    model_hash = "0"
 
     def score(self, texts: Sequence[str]) -> list[Prediction]:
         self.calls += 1
@@ -94,6 +95,7 @@ def test_a_scoring_failure_dead_letters_only_the_message_that_causes_it(scorer: 
 class NanScorer:
     name = "nan"
     version = "0"
+    model_hash = "0"
 
     def score(self, texts: Sequence[str]) -> list[Prediction]:
         nan, fine = (float("nan"), 0.5, 0.5), (0.2, 0.5, 0.3)
