@@ -73,7 +73,8 @@ def test_compare_errors_exit_2(tiny_model_dir: Path, tmp_path: Path, capsys: pyt
     assert "give --task" in capsys.readouterr().err
     argv = ["eval", "--compare", str(tiny_model_dir), str(tiny_model_dir), "--data", str(data), "--task", "sentiment"]
     assert main(argv) == 2 and "sideways" in capsys.readouterr().err
-    assert main(["eval", "--compare", str(tiny_model_dir), str(tmp_path), "--data", str(data), "--task", "sentiment"]) == 2
+    argv = ["eval", "--compare", str(tiny_model_dir), str(tmp_path), "--data", str(data), "--task", "sentiment"]
+    assert main(argv) == 2
     assert "not a finmon model directory" in capsys.readouterr().err
     assert main(["eval", "--data", str(data)]) == 2
     assert "--task" in capsys.readouterr().err
