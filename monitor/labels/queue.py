@@ -9,10 +9,12 @@ ticker already in the queue a small penalty, so a burst of one story or one tick
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -39,7 +41,7 @@ class Candidate:
         probs = sorted((float(self.sentiment_probs.get(name, 0.0)) for name in SENTIMENTS), reverse=True)
         return probs[0] - probs[1] if self.sentiment_probs else 1.0
 
-    @property
+    @cached_property
     def certainty(self) -> float:
         """The weaker head's certainty in [0, 1]: 0 = a coin toss."""
         topic = 1.0 if self.topic_confidence is None else float(self.topic_confidence)
@@ -86,18 +88,23 @@ def _cost(item: Candidate, topics: Counter[str | None], tickers: Counter[str]) -
 
 
 def pick_queue(candidates: Iterable[Candidate], labelled: set[str], size: int) -> list[Candidate]:
-    """Up to `size` items to label, in the order to label them."""
+    """Up to `size` items to label, in the order to label them. Greedy on a lazy heap: an item's cost only
+    grows as the queue fills, so a popped item whose fresh cost still beats the next key is the minimum."""
     pool: dict[str, Candidate] = {}
     for item in sorted(candidates, key=lambda c: (c.certainty, c.id)):
         if item.id not in labelled and item.story not in pool:
             pool[item.story] = item  # the least certain item of each story
-    remaining = list(pool.values())
+    heap = [(item.certainty, item.id, item) for item in pool.values()]
+    heapq.heapify(heap)
     topics: Counter[str | None] = Counter()
     tickers: Counter[str] = Counter()
     queue: list[Candidate] = []
-    while remaining and len(queue) < size:
-        best = min(range(len(remaining)), key=lambda i: (_cost(remaining[i], topics, tickers), remaining[i].id))
-        item = remaining.pop(best)
+    while heap and len(queue) < size:
+        _, key, item = heapq.heappop(heap)
+        cost = _cost(item, topics, tickers)
+        if heap and (cost, key) > heap[0][:2]:
+            heapq.heappush(heap, (cost, key, item))
+            continue
         queue.append(item)
         topics[item.topic] += 1
         tickers.update(item.tickers)

@@ -84,3 +84,33 @@ def test_spread_over_topics_and_tickers() -> None:
 )
 def test_documents_without_usable_labels_are_skipped(source: dict[str, Any]) -> None:
     assert candidate("x", source) is None
+
+
+def naive_greedy(items: list[Candidate], size: int) -> list[str]:
+    """The definition: each step takes the item of least (certainty + penalties, id)."""
+    from collections import Counter
+
+    from monitor.labels.queue import _cost
+
+    remaining, topics, tickers, order = list(items), Counter(), Counter(), []  # type: ignore[var-annotated]
+    while remaining and len(order) < size:
+        best = min(remaining, key=lambda c: (_cost(c, topics, tickers), c.id))
+        remaining.remove(best)
+        order.append(best.id)
+        topics[best.topic] += 1
+        tickers.update(best.tickers)
+    return order
+
+
+def test_the_lazy_heap_takes_the_greedy_order() -> None:
+    import random
+
+    chance = random.Random(7)
+    items = []
+    for n in range(300):
+        weights = [chance.random() for _ in range(3)]
+        negative, neutral, positive = (w / sum(weights) for w in weights)
+        title = "story " + "".join(chance.choices("abcdefghij", k=12))
+        source = doc(title, (negative, neutral, positive), chance.choice("ABCDE"), chance.random())
+        items.append(made(f"i{n:03}", {**source, "tickers": [chance.choice("XYZW")]}))
+    assert [c.id for c in pick_queue(items, set(), 120)] == naive_greedy(items, 120)
