@@ -346,7 +346,9 @@ def _merge(kept: _Row, row: _Row) -> _Row:
 def unique_labels(rows: Iterable[_Row]) -> list[Label]:
     """One label per text (first seen order); MAX_LABELS at most."""
     seen: dict[str, _Row] = {}
-    for row in rows:
+    for number, row in enumerate(rows, start=1):
+        if number > 2 * MAX_LABELS:
+            raise LabelFileError(f"{row.where}: more than {2 * MAX_LABELS} rows in one import; split the files")
         key = _key(row.label.text)
         seen[key] = _merge(seen[key], row) if key in seen else row
         if len(seen) > MAX_LABELS:
@@ -368,10 +370,12 @@ def read_label_files(paths: Sequence[Path], sentiments: Sequence[str], topics: S
             kind = _format_of(path)
             data = _read(path, remaining)
             remaining -= len(data)
-            file_rows = list(PARSERS[kind](decode(data, str(path)), str(path), names))
-            if not file_rows:
+            empty = True
+            for row in PARSERS[kind](decode(data, str(path)), str(path), names):
+                empty = False
+                yield row
+            if empty:
                 raise LabelFileError(f"{path}: no labelled rows")
-            yield from file_rows
 
     return unique_labels(rows())
 
