@@ -206,9 +206,10 @@ class Notifier:
         self._observe_backlog()
         return stats
 
-    def close(self) -> None:
+    def close(self, wait: bool = False) -> None:
+        """Stop serving; with `wait`, until the requests in flight have ended (at most a request timeout)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -279,7 +280,10 @@ class Notifier:
         """POST, following 307/308 (method and body kept) to http(s) URLs, re-signed at each hop."""
         url = target.url
         for _ in range(MAX_REDIRECTS + 1):
-            response = self.client.post(url, content=body, headers=self._headers(target, body))
+            try:
+                response = self.client.post(url, content=body, headers=self._headers(target, body))
+            except httpx.InvalidURL as exc:  # httpx parses a redirect's Location as it answers
+                raise DeliveryError(f"redirect to a Location that is not an http(s) URL ({exc})") from None
             if not response.is_redirect:
                 return response
             location = response.headers.get("location", "")

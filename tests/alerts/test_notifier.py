@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
-from webhook_receiver import SECRET, Receiver
+from webhook_receiver import SECRET, Receiver, start_receiver
 
 from alerts.backtest import ManualClock
 from alerts.model import AlertEvent
@@ -133,3 +134,86 @@ def test_delivery_for_a_removed_receiver_is_dropped(receiver: Receiver, clock: M
     notifier(receiver, clock, outbox).enqueue([event()])
     other = Notifier(NotifierConfig.of(AlertSettings()), outbox, httpx.Client(), clock)
     assert other.deliver_due().failed == 1 and receiver.requests == []
+
+
+def redirecting(receiver: Receiver, status: int, location: str) -> Receiver:
+    receiver.statuses = [status]
+    receiver.location = location
+    return receiver
+
+
+def two_receivers() -> tuple[Receiver, Receiver, list[Any]]:
+    first, server1 = start_receiver("/old")
+    second, server2 = start_receiver("/new")
+    return first, second, [server1, server2]
+
+
+def test_307_and_308_are_followed_and_re_signed(clock: ManualClock) -> None:
+    for status in (307, 308):
+        old, new, servers = two_receivers()
+        try:
+            old.clock = new.clock = clock
+            n = notifier(redirecting(old, status, new.url), clock)
+            n.enqueue([event()])
+            assert n.deliver_due().delivered == 1
+            assert [r.status for r in old.requests] == [status] and [r.status for r in new.requests] == [200]
+            assert new.requests[0].signature_ok and new.requests[0].body == old.requests[0].body
+        finally:
+            for server in servers:
+                server.shutdown()
+
+
+def test_other_redirects_and_redirects_out_of_http_are_delivery_errors(clock: ManualClock) -> None:
+    old, new, servers = two_receivers()
+    try:
+        for status, location, expected in (
+            (302, new.url, "only 307/308 are followed"),
+            (301, new.url, "only 307/308 are followed"),
+            (307, "file:///etc/passwd", "not an http(s) URL"),
+            (307, "javascript:alert(1)", "not an http(s) URL"),
+        ):
+            n = notifier(redirecting(old, status, location), clock)
+            n.enqueue([event()])
+            stats = n.deliver_due()
+            assert stats.failed == 1 and expected in stats.errors[0], stats.errors
+            clock.advance(timedelta(hours=1))
+            assert n.deliver_due().failed == 0  # final: not retried
+        assert new.requests == []
+    finally:
+        for server in servers:
+            server.shutdown()
+
+
+def test_a_redirect_loop_stops_after_a_few_hops(receiver: Receiver, clock: ManualClock) -> None:
+    receiver.statuses = [307] * 10
+    receiver.location = receiver.url
+    n = notifier(receiver, clock)
+    n.enqueue([event()])
+    stats = n.deliver_due()
+    assert stats.failed == 1 and "more than 3 redirects" in stats.errors[0]
+    assert len(receiver.requests) == 4
+
+
+def test_signatures_use_the_notifiers_clock_not_the_alerts_time(receiver: Receiver) -> None:
+    """A replayed alert (its times days old) is signed with the wall clock, so `verify` accepts it."""
+    receiver.clock = lambda: datetime.now(UTC)
+    n = notifier(receiver, lambda: datetime.now(UTC))  # type: ignore[arg-type]
+    old = event()
+    assert datetime.now(UTC) - old.starts_at > timedelta(days=300)
+    n.enqueue([old])
+    assert n.deliver_due().delivered == 1 and receiver.requests[0].signature_ok
+
+
+def test_a_claimed_delivery_is_sent_by_one_sender_only(receiver: Receiver, clock: ManualClock) -> None:
+    """Two notifiers on one outbox (the evaluator's immediate delivery and the scheduled job, or two
+    processes) racing: each delivery is claimed once, so the receiver gets each body once."""
+    outbox = MemoryOutbox()
+    first, second = notifier(receiver, clock, outbox), notifier(receiver, clock, outbox)
+    first.enqueue([event("firing"), event("resolved")])
+    threads = [threading.Thread(target=n.deliver_due) for n in (first, second, first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    bodies = [r.body for r in receiver.requests]
+    assert len(bodies) == 2 and len(set(bodies)) == 2

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from alerts.evaluator import CATCH_UP, Evaluator, window_end
+from alerts.model import AlertEvent
 from alerts.notifier import Notifier, NotifierConfig
 from alerts.outbox import MemoryOutbox
 from alerts.rules import load_rules
@@ -103,3 +105,54 @@ def test_evaluator_judges_every_step_a_restart_missed_and_warms_up_when_new() ->
     # after a long outage: the last CATCH_UP judged, the steps before it only teach the baselines
     due = second.due(datetime(2024, 1, 3, 12, 0, tzinfo=UTC))
     assert len(due) == int(CATCH_UP / rules.step) and due[-1] == datetime(2024, 1, 3, 12, 0, tzinfo=UTC)
+
+
+def test_a_hanging_receiver_neither_stalls_evaluation_nor_piles_up_skipped_jobs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Deliveries run off the scheduler's threads: with a receiver that never answers, the evaluate and
+    deliver jobs keep their schedule (no "maximum number of running instances" skips) and the evaluator runs."""
+    import threading
+
+    from webhook_receiver import start_receiver
+
+    hanging, server = start_receiver()
+    hanging.hold, hanging.hold_for = threading.Event(), 30.0
+    rules = load_rules()
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    settings = AlertSettings(webhook_urls=[hanging.url], evaluate_every=0.2, deliver_every=0.1, request_timeout=20)
+    notifier = Notifier(NotifierConfig.of(settings), MemoryOutbox(), httpx.Client(timeout=20), clock)
+    runs: list[datetime] = []
+
+    class Counting(MemoryStateStore):
+        def save(self, states, last_end):  # type: ignore[no-untyped-def]
+            runs.append(last_end)
+            super().save(states, last_end)
+
+    evaluator = Evaluator(
+        rules, MemorySource([], rules.step), Counting(), MemoryHistory(), notifier, AlwaysLease(), clock
+    )
+    service = AlertService(evaluator, notifier, settings)
+    with caplog.at_level(logging.WARNING):
+        service.start()
+        try:
+            notifier.enqueue([_event()])
+            wait_for(lambda: len(hanging.requests) == 1, 10, "the hanging receiver to get the delivery")
+            evaluations = service.metrics.evaluations.labels("ok")._value.get()
+            wait_for(
+                lambda: service.metrics.evaluations.labels("ok")._value.get() >= evaluations + 5,
+                10,
+                "five more evaluations while the receiver hangs",
+            )
+        finally:
+            hanging.hold.set()
+            service.stop()
+            server.shutdown()
+    assert "maximum number of running instances" not in caplog.text
+    assert len(hanging.requests) == 1  # the delivery in flight was not sent again by the later runs
+
+
+def _event() -> AlertEvent:
+    start = datetime(2024, 1, 2, 11, 30, tzinfo=UTC)
+    labels = {"alertname": "NegativeNewsSpike", "rule": "all", "scope": "all", "severity": "warning"}
+    return AlertEvent("firing", labels, {"summary": "spike"}, start, None, start)
