@@ -47,6 +47,10 @@ HOURS = 24  # the seasonal profile: the scope's news per step at each hour of th
 SEASON_PRIOR = 24.0  # steps' worth of the all-day rate each hour's profile is shrunk towards
 MAX_GAP_STEPS = 288  # steps without news (a day) that drain the burst CUSUMs one by one; longer gaps reset them
 SEASON_CAP = 2.0  # a step adds at most twice its usual news to the profile
+LEVEL_HALF_LIFE_S = 3 * 3600.0  # the level (news against the profile) weighs the last hours
+LEVEL_PRIOR = 3.0  # news added to both sides of the level (a quiet scope's level stays near 1)
+LEVEL_CAP = 3.0  # the level stays within 1/3 and 3
+BURST_HISTORY_S = 2 * 86400.0  # bursts are judged once the profile holds two days (a fresh evaluator learns three)
 
 
 @dataclass
@@ -77,8 +81,10 @@ class AlertState:
     burst: list[float] = field(default_factory=list)  # the Poisson CUSUMs on the negatives, one per burst lift
     burst_run: list[list[float]] = field(default_factory=list)  # per burst: [start, negatives, news, usual news]
     season: list[list[float]] = field(default_factory=list)  # per hour of the day: [news, steps, at] (age-weighted)
+    level: list[float] = field(default_factory=list)  # [news, news the profile expected, at] over the last hours
     usual: float = 0.0  # the news the scope usually gets over the episode so far (seasonal)
     judged: float = 0.0  # end (epoch s) of the last step with news that was judged
+    trigger: str = ""  # what fired the episode: "share" (the share CUSUMs) or "burst" (the negatives' count)
 
     def to_json(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k not in ("base", "recent", "starts_at", "last_sent")}
@@ -216,12 +222,27 @@ class Detector:
 
     def usual_news(self, state: AlertState, rule: Rule, start: float, end: float, mean: float | None = None) -> float:
         """The news the scope usually gets in the step from `start` (seen at `end`): its hour-of-day profile,
-        shrunk towards its all-day mean with the weight of SEASON_PRIOR steps (a quiet scope's hours are noisy)."""
+        shrunk towards its all-day mean with the weight of SEASON_PRIOR steps (a quiet scope's hours are noisy),
+        times its level over the last hours against that profile (weekends, holidays, a quieter week)."""
         if not state.season:
             return self.rate(state, rule, end) * self.step_s
+        return self._profile(state, start, mean) * self._level(state)
+
+    def _profile(self, state: AlertState, start: float, mean: float | None = None) -> float:
         news, steps, _ = state.season[int(start // 3600) % HOURS]
         mean = self._mean_news(state) if mean is None else mean
         return (news + SEASON_PRIOR * mean) / (steps + SEASON_PRIOR)
+
+    @staticmethod
+    def _level(state: AlertState) -> float:
+        """The scope's news over the last hours against what its profile expected, LEVEL_PRIOR news added to both."""
+        actual, expected, _ = state.level or [0.0, 0.0, 0.0]
+        return min(max((actual + LEVEL_PRIOR) / (expected + LEVEL_PRIOR), 1.0 / LEVEL_CAP), LEVEL_CAP)
+
+    def _level_add(self, state: AlertState, start: float, actual: float, expected: float) -> None:
+        old_actual, old_expected, at = state.level or [0.0, 0.0, start]
+        factor = 0.5 ** (max(start - at, 0.0) / LEVEL_HALF_LIFE_S)
+        state.level = [old_actual * factor + actual, old_expected * factor + expected, max(start, at)]
 
     @staticmethod
     def _mean_news(state: AlertState) -> float:
@@ -240,11 +261,16 @@ class Detector:
     def _season(self, state: AlertState, rule: Rule, n: int, end: float, gap: int) -> None:
         """Every step joins the profile when it is judged, the steps without news since the last one included;
         a step's news count at most SEASON_CAP times their usual (a burst must not become the usual volume)."""
-        for i in range(min(gap, MAX_GAP_STEPS)):
-            self._season_add(state, rule, end - (i + 2) * self.step_s, 0.0, 1.0)
+        for i in reversed(range(min(gap, MAX_GAP_STEPS))):
+            start = end - (i + 2) * self.step_s
+            if state.season:
+                self._level_add(state, start, 0.0, self._profile(state, start))
+            self._season_add(state, rule, start, 0.0, 1.0)
         start = end - self.step_s
-        usual = self.usual_news(state, rule, start, end) if state.season else n
-        self._season_add(state, rule, start, min(n, SEASON_CAP * max(usual, 1.0)), 1.0)
+        usual = self._profile(state, start) if state.season else float(n)
+        capped = min(n, SEASON_CAP * max(usual * self._level(state), 1.0))
+        self._level_add(state, start, capped, usual)
+        self._season_add(state, rule, start, capped, 1.0)
 
     def watched(self, state: AlertState, rule: Rule, p0: float, end: float) -> list[bool]:
         """Per lift: whether the scope's volume can show it. A lift is watched when WATCH_WINDOW_S of the scope's
@@ -392,13 +418,17 @@ class Detector:
         self, state: AlertState, rule: Rule, p0: float, h: float, hb: float, now: datetime
     ) -> list[AlertEvent]:
         if not state.firing:
-            fired = [state.run[k] for k, s in enumerate(state.cusum) if s >= h]
+            fired = [(run, "share") for k, run in enumerate(state.run) if state.cusum[k] >= h]
+            seasoned = now.timestamp() - state.first >= BURST_HISTORY_S
             fired += [
-                run
+                (run, "burst")
                 for s, run in zip(state.burst, state.burst_run, strict=True)
-                if s >= hb and share_raised(run[1], run[2], p0, rule.min_lift) and volume_raised(run[2], run[3])
+                if seasoned
+                and s >= hb
+                and share_raised(run[1], run[2], p0, rule.min_lift)
+                and volume_raised(run[2], run[3])
             ]
-            return [self._fire(state, rule, min(fired), p0, h, now)] if fired else []
+            return [self._fire(state, rule, *min(fired), p0, h, now)] if fired else []
         self._annotate(state, rule, p0, h, now)
         lasted = (now - state.starts_at).total_seconds() if state.starts_at else 0.0
         if state.clear >= math.log(rule.resolve_odds) and lasted >= CLEAR_MIN_S:
@@ -412,14 +442,17 @@ class Detector:
             return [self._event(state, "firing", now)]
         return []
 
-    def _fire(self, state: AlertState, rule: Rule, run: list[float], p0: float, h: float, now: datetime) -> AlertEvent:
-        """Fire on the run (since its CUSUM left 0) that started first among those at their threshold."""
+    def _fire(
+        self, state: AlertState, rule: Rule, run: list[float], trigger: str, p0: float, h: float, now: datetime
+    ) -> AlertEvent:
+        """Fire on the run (since its CUSUM left 0) that started first among those at their threshold; `trigger`
+        says which test fired: the share CUSUMs or a burst of negatives."""
         start, neg, n, usual = run
         state.firing, state.starts_at, state.last_sent, state.repeats, state.clear = True, now, now, 0, 0.0
         share = neg / n if n else 0.0
         # Resolution weighs "back within the indifference zone" against "still at the lift this episode
         # showed" (at least min_lift): a share that stays up does not resolve and re-fire around min_lift.
-        state.onset, state.episode, state.usual = start, [neg, n], usual
+        state.onset, state.episode, state.usual, state.trigger = start, [neg, n], usual, trigger
         state.fired_lift = max(min(rule.lifts) * rule.min_lift, share / p0)
         state.peak = [share, share / p0]
         self._annotate(state, rule, p0, h, now)
@@ -536,6 +569,7 @@ def describe(state: AlertState, p0: float, h: float, now: datetime) -> tuple[dic
         "p_value": f"{p:.3g}",
         "threshold": f"{h:.2f}",
         "onset": onset,
+        "trigger": state.trigger,
         "peak_share": f"{state.peak[0]:.4f}",
         "peak_lift": f"{state.peak[1]:.2f}",
     }

@@ -272,14 +272,15 @@ def _expected(config: SimConfig, base: dict[ScopeKey, np.ndarray], factor: np.nd
 def _events(
     config: SimConfig, rng: np.random.Generator, expected: dict[ScopeKey, np.ndarray], surges: Sequence[Surge]
 ) -> list[Surge]:
-    """Company events at onsets where the scope has 1-250 news/hour, at least 12 h from its other surges."""
+    """Company events at onsets where the scope has 1-250 news/hour, at least 12 h from its other surges, after
+    three days (what a fresh evaluator learns before it judges)."""
     out: list[Surge] = []
     for scope, counts in expected.items():
         taken = [int((s.start - START).total_seconds() // 60) for s in surges if s.scope == scope]
         taken += [m for s in surges if s.scope == scope and s.kind == "shift" for m in range(0, s.minutes, 720)]
         for _ in range(round(config.events_per_scope_week * config.weeks)):
             for _attempt in range(20):
-                onset = int(rng.integers(2 * 1440, config.minutes - 600))
+                onset = int(rng.integers(3 * 1440, config.minutes - 600))
                 rate = float(counts[0, onset]) * 60.0
                 if EVENT_RATES[0] <= rate <= EVENT_RATES[1] and all(abs(onset - t) >= 720 for t in taken):
                     break
@@ -307,8 +308,11 @@ def _event_news(
     for e in events:
         a = int((e.start - START).total_seconds() // 60)
         b = min(a + e.minutes, config.minutes)
-        minute = a + _arrivals(rng, (e.volume - 1.0) * expected[e.scope][0, a:b])
-        negative = rng.random(len(minute)) < np.minimum(base[e.scope][minute] * e.size, 0.95)
+        news, negatives = expected[e.scope][:, a:b]
+        minute = a + _arrivals(rng, (e.volume - 1.0) * news)
+        # at `size` times the scope's share: a topic's own share mixed with its ticker news' shares
+        share = (negatives / np.maximum(news, 1e-12))[minute - a]
+        negative = rng.random(len(minute)) < np.minimum(share * e.size, 0.95)
         if e.scope[0] == "ticker":
             topic = rng.choice(len(TOPICS), size=len(minute), p=topic_rates / topic_rates.sum())
             ticker = np.full(len(minute), [n for n, _ in TICKERS].index(e.scope[1]))

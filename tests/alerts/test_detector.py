@@ -35,11 +35,11 @@ class Feed:
         obs = [Observation("topic", scope, self.now - STEP, self.now, neg, n)] if n else []
         return self.detector.step(obs, (neg, n), at=self.now)
 
-    def normal(self, hours: float, per_step: int, share: float = 0.2) -> list[AlertEvent]:
+    def normal(self, hours: float, per_step: float, share: float = 0.2) -> list[AlertEvent]:
         """Binomial news at `share` for `hours`; returns the events they caused."""
         events: list[AlertEvent] = []
         for _ in range(int(hours * 12)):
-            n = per_step if per_step >= 1 else int(self.rng.random() < per_step)
+            n = int(per_step) if per_step >= 1 else int(self.rng.random() < per_step)
             events += self.step(sum(self.rng.random() < share for _ in range(n)), n)
         return events
 
@@ -192,3 +192,73 @@ def test_an_unwatched_lift_keeps_its_cusum_at_zero_and_the_state_survives_a_rest
     restarted = Detector(rules())
     restarted.restore(json.loads(json.dumps(detector.snapshot())))
     assert restarted.snapshot() == detector.snapshot()
+
+
+def test_a_company_burst_fires_within_minutes_saying_what_happened() -> None:
+    """The issue's ticker: 6 news an hour at 18% negative, then an hour of 46 news, 28 of them negative."""
+    feed = Feed(Detector(rules()))
+    feed.normal(72, 0.5, share=0.18)  # three days at 6 news/hour
+    events: list[AlertEvent] = []
+    for step in range(12):
+        events += feed.step(3 if step % 3 else 2, 4)  # 46 news in the hour, 28 negative (61%)
+        if events:
+            break
+    assert [e.status for e in events] == ["firing"] and step <= 2  # within 15 minutes
+    event = events[0]
+    assert event.annotations["trigger"] == "burst"
+    summary = event.annotations["summary"]
+    assert summary.startswith("Negative news: ") and summary.endswith("in topic earnings")
+    news, minutes = event.values["volume"], event.values["minutes"]
+    assert f"{news} news in {minutes} min (usual {event.values['usual_volume']:.0f})" in summary
+    assert "% negative (baseline " in summary and float(event.annotations["usual_volume"]) < news / 3
+
+
+def test_the_share_alone_is_slower_on_a_burst() -> None:
+    bursts, share_only = Feed(Detector(rules())), Feed(Detector(rules(bursts=[])))
+    fired: dict[str, int] = {}
+    for name, feed in (("bursts", bursts), ("share", share_only)):
+        feed.normal(72, 0.5, share=0.18)
+        for step in range(24):
+            if feed.step(3 if step % 3 else 2, 4):
+                fired[name] = step
+                break
+    assert fired["bursts"] < fired.get("share", 24)
+
+
+def test_a_neutral_flood_a_volume_burst_at_the_usual_share_and_a_few_negatives_do_not_fire() -> None:
+    # half an hour at 10x the volume with no negatives, or at the usual share; a step of three negative news
+    for steps, neg, n in ((6, 0, 40), (6, 8, 40), (1, 3, 3)):
+        feed = Feed(Detector(rules()))
+        feed.normal(72, 4, share=0.2)
+        assert feed.surge(steps, neg, n) == [], (steps, neg, n)
+
+
+def test_bursts_are_judged_against_the_hour_of_day_profile() -> None:
+    detector = Detector(rules())
+    feed = Feed(detector)
+    for _ in range(3):  # quiet nights, busy afternoons
+        feed.normal(12, 1, share=0.2)
+        feed.normal(12, 12, share=0.2)
+    state = next(iter(detector.states.values()))
+    rule = rules().rules[0]
+    end = feed.now.timestamp()
+    night, day = (detector.usual_news(state, rule, feed.now.timestamp() - h * 3600, end) for h in (20, 6))
+    assert 2.5 * night < day  # the profile knows the daily cycle the all-day rate would average away
+
+
+def test_burst_state_survives_a_restart_and_older_states_restore() -> None:
+    detector = Detector(rules())
+    feed = Feed(detector)
+    feed.normal(72, 0.5, share=0.18)
+    feed.step(3, 4)
+    restarted = Detector(rules())
+    restarted.restore(json.loads(json.dumps(detector.snapshot())))
+    assert restarted.snapshot() == detector.snapshot()
+    older = json.loads(json.dumps(detector.snapshot()))
+    for state in older["states"].values():  # a state saved before bursts: no profile, runs of three numbers
+        for key in ("burst", "burst_run", "season", "level", "usual", "judged", "trigger"):
+            del state[key]
+        state["run"] = [run[:3] for run in state["run"]]
+    restarted.restore(older)
+    feed.detector = restarted
+    assert feed.normal(2, 0.5, share=0.18) == []
