@@ -1,4 +1,4 @@
-"""`finmon labels import FILE...`, `finmon labels export --out FILE`, `finmon labels counts` (CLI layer: prints).
+"""`finmon labels import FILE...`, `export --out FILE`, `counts`, `bench` (CLI layer: prints).
 
 Imports are all or nothing: every file is read and checked before the first label is written, and a bad
 row stops the import with its file, line and reason (exit 2)."""
@@ -35,6 +35,11 @@ def register(commands: Any) -> None:
     out.set_defaults(func=cmd_export)
     counts = actions.add_parser("counts", help="labels stored per sentiment and topic (JSON)")
     counts.set_defaults(func=cmd_counts)
+    bench = actions.add_parser("bench", help="figures: reading label files, ordering the review queue")
+    bench.add_argument("--rows", type=positive_int, default=100_000, help="labelled rows to read (100000)")
+    bench.add_argument("--candidates", type=positive_int, default=1200, help="queue candidates (1200)")
+    bench.add_argument("--queue", type=positive_int, default=200, help="queue length (200)")
+    bench.set_defaults(func=cmd_bench)
 
 
 def _client(settings: Settings) -> Any:
@@ -130,4 +135,12 @@ def cmd_counts(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(label_counts(client, settings.es.labels_index), indent=1))
     finally:
         client.close()
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from monitor.labels.bench import run_bench
+
+    for line in run_bench(args.rows, args.candidates, args.queue):
+        print(line)
     return 0

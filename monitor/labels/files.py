@@ -10,6 +10,7 @@ it is decoded, so a huge or endless file fails fast instead of filling memory.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import logging
@@ -51,14 +52,21 @@ class LabelNames:
         for anything else, numbers included (a class id means different classes to different models)."""
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
-        names = self.sentiments if head == SENTIMENT else self.topics
         if isinstance(value, str):
-            wanted = " ".join(value.split()).casefold()
-            for name in names:
-                if name.casefold() == wanted:
-                    return name
+            found = self._lookup(head).get(" ".join(value.split()).casefold())
+            if found is not None:
+                return found
+        names = self.sentiments if head == SENTIMENT else self.topics
         shown = value if isinstance(value, str) else json.dumps(value)
         raise ValueError(f"unknown {head} {_short(shown)!r}: one of {', '.join(names)}")
+
+    def _lookup(self, head: str) -> dict[str, str]:
+        return _folded(self.sentiments if head == SENTIMENT else self.topics)
+
+
+@functools.cache
+def _folded(names: tuple[str, ...]) -> dict[str, str]:
+    return {name.casefold(): name for name in names}
 
 
 @dataclass(frozen=True)
