@@ -89,7 +89,7 @@ def alertmanager(config: dict[str, Any], workdir: Path) -> Iterator[Running]:
 
 
 @contextlib.contextmanager
-def prometheus(config: dict[str, Any], workdir: Path) -> Iterator[Running]:
+def prometheus(config: dict[str, Any], workdir: Path, *flags: str) -> Iterator[Running]:
     binary = program("prometheus")
     path = workdir / "prometheus.yml"
     path.write_text(yaml.safe_dump(config))
@@ -99,6 +99,7 @@ def prometheus(config: dict[str, Any], workdir: Path) -> Iterator[Running]:
         f"--config.file={path}",
         f"--storage.tsdb.path={workdir / 'prom-data'}",
         f"--web.listen-address=127.0.0.1:{port}",
+        *flags,
     ]
     with running(argv, port, workdir, "prometheus") as server:
         yield server
