@@ -178,47 +178,33 @@ def headline_rows(response: dict[str, Any], time_field: str) -> list[dict[str, A
 MODEL_FIELDS = ("model_name", "model_version", "model_hash")
 
 
-def _model_terms(level: int, time_field: str) -> dict[str, Any]:
-    """Nested terms: name > version > hash, each with the latest item's time."""
-    aggs: dict[str, Any] = {"last": {"max": {"field": time_field}}}
+def _model_terms(level: int) -> dict[str, Any]:
+    """Nested terms: name > version > hash."""
+    terms: dict[str, Any] = {"terms": {"field": MODEL_FIELDS[level], "size": 20}}
     if level + 1 < len(MODEL_FIELDS):
-        aggs["next"] = _model_terms(level + 1, time_field)
-    return {"terms": {"field": MODEL_FIELDS[level], "size": 20}, "aggs": aggs}
+        terms["aggs"] = {"next": _model_terms(level + 1)}
+    return terms
 
 
 def models_request(window: Window, target: Target) -> dict[str, Any]:
     """The models that scored the window's news (documents from before `model_hash` existed count too)."""
     query = {"bool": {"filter": [time_filter(target.time_field, window)]}}
-    return {"size": 0, "query": query, "aggs": {"models": _model_terms(0, target.time_field)}}
-
-
-def _last(bucket: dict[str, Any]) -> str | None:
-    last = bucket.get("last", {})
-    return last.get("value_as_string") or (None if last.get("value") is None else str(last["value"]))
+    return {"size": 0, "query": query, "aggs": {"models": _model_terms(0)}}
 
 
 def model_rows(response: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per (name, version, hash) with its item count, most items first; hash None where the
     documents carry none."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in pluck(response, "aggregations.models.buckets"):
         for version in pluck(name, "next.buckets"):
             hashes = pluck(version, "next.buckets")
-            for digest in hashes:
-                rows.append(_model_row(name, version, digest["key"], digest))
+            rows.extend(_model_row(name, version, digest["key"], digest["doc_count"]) for digest in hashes)
             unhashed = version["doc_count"] - sum(h["doc_count"] for h in hashes)
             if unhashed > 0:
-                rows.append(_model_row(name, version, None, {**version, "doc_count": unhashed}))
+                rows.append(_model_row(name, version, None, unhashed))
     return sorted(rows, key=lambda row: -row["count"])
 
 
-def _model_row(
-    name: dict[str, Any], version: dict[str, Any], digest: str | None, counted: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "name": name["key"],
-        "version": str(version["key"]),
-        "hash": digest,
-        "count": counted["doc_count"],
-        "last": _last(counted),
-    }
+def _model_row(name: dict[str, Any], version: dict[str, Any], digest: str | None, count: int) -> dict[str, Any]:
+    return {"name": name["key"], "version": str(version["key"]), "hash": digest, "count": count}

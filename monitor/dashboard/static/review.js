@@ -47,9 +47,8 @@ function showItem() {
   link.textContent = item.title;
   if (/^https?:\/\//i.test(item.url || "")) link.href = item.url; else link.removeAttribute("href");
   $("item-text").textContent = item.text || "";
-  $("item-time").textContent = (item.time || "").replace("T", " ").slice(0, 16);
-  $("item-source").textContent = item.source || "";
-  $("item-tickers").textContent = (item.tickers || []).join(", ");
+  const when = (item.time || "").replace("T", " ").slice(0, 16);
+  $("item-meta").textContent = [when, item.source, (item.tickers || []).join(", ")].filter(Boolean).join(" · ");
   $("model-sentiment").textContent = item.sentiment || "?";
   const probs = item.sentiment_probs || {};
   $("model-probs").textContent = `(neg ${pct(probs.negative)} / neu ${pct(probs.neutral)} / pos ${pct(probs.positive)})`;
