@@ -118,6 +118,8 @@ def _text(value: Any) -> str:
     text = value.strip()
     if not text:
         raise ValueError("empty text")
+    if "\0" in text:
+        raise ValueError("text contains a NUL character (a binary file?)")
     if len(text) > MAX_TEXT_CHARS:
         raise ValueError(f"text longer than {MAX_TEXT_CHARS} characters")
     return text
@@ -159,6 +161,12 @@ def label_of(record: Mapping[str, Any], names: LabelNames) -> Label:
     if label.sentiment is None and label.topic is None:
         raise ValueError("neither a sentiment nor a topic")
     return label
+
+
+def _delimiter(text: str) -> str:
+    """`,`, or `;` where the header is split by semicolons (spreadsheets in locales with decimal commas)."""
+    header = text.split("\n", 1)[0]
+    return ";" if TEXT_COLUMN in [h.strip().lower() for h in header.split(";")] and "," not in header else ","
 
 
 def _csv_rows(text: str, name: str, names: LabelNames, delimiter: str) -> Iterator[_Row]:
@@ -296,7 +304,7 @@ def _studio_rows(text: str, name: str, names: LabelNames) -> Iterator[_Row]:
 
 Parser = Callable[[str, str, LabelNames], Iterator[_Row]]
 PARSERS: dict[str, Parser] = {
-    "csv": lambda text, name, names: _csv_rows(text, name, names, ","),
+    "csv": lambda text, name, names: _csv_rows(text, name, names, _delimiter(text)),
     "tsv": lambda text, name, names: _csv_rows(text, name, names, "\t"),
     "jsonl": _jsonl_rows,
     "json": _studio_rows,
@@ -333,31 +341,35 @@ def _sizes_fit(paths: Sequence[Path]) -> None:
         raise LabelFileError(f"the files together are larger than {MAX_TOTAL_BYTES // (1024 * 1024)} MB")
 
 
-def _key(text: str) -> str:
-    """Texts that differ only in case or spacing are the same text to a labeller."""
-    return re.sub(r"\s+", " ", text).strip().casefold()
+def _key(label: Label) -> str:
+    """One label per news id; without one, per text (texts that differ only in case or spacing are the same
+    text to a labeller)."""
+    if label.news_id:
+        return f"id:{label.news_id}"
+    return "text:" + re.sub(r"\s+", " ", label.text).strip().casefold()
 
 
 def _merge(kept: _Row, row: _Row) -> _Row:
-    """Two rows for one text: complementary heads merge; different names for one head are a conflict."""
+    """Two rows for one text or news id: complementary heads merge; different names for one head conflict."""
+    same = f"news id {kept.label.news_id!r}" if kept.label.news_id else "text"
     merged = {}
     for head in (SENTIMENT, TOPIC):
         mine, theirs = getattr(kept.label, head), getattr(row.label, head)
         if mine is not None and theirs is not None and mine != theirs:
             raise LabelFileError(
-                f"{row.where}: {head} {theirs!r} conflicts with {mine!r} for the same text at {kept.where}"
+                f"{row.where}: {head} {theirs!r} conflicts with {mine!r} for the same {same} at {kept.where}"
             )
         merged[head] = mine if mine is not None else theirs
     return _Row(replace(kept.label, **merged), kept.where)
 
 
 def unique_labels(rows: Iterable[_Row]) -> list[Label]:
-    """One label per text (first seen order); MAX_LABELS at most."""
+    """One label per news id or text (first seen order); MAX_LABELS at most."""
     seen: dict[str, _Row] = {}
     for number, row in enumerate(rows, start=1):
         if number > 2 * MAX_LABELS:
             raise LabelFileError(f"{row.where}: more than {2 * MAX_LABELS} rows in one import; split the files")
-        key = _key(row.label.text)
+        key = _key(row.label)
         seen[key] = _merge(seen[key], row) if key in seen else row
         if len(seen) > MAX_LABELS:
             raise LabelFileError(f"{row.where}: more than {MAX_LABELS} labels in one import; split the files")

@@ -132,6 +132,9 @@ def test_label_studio_json_min_export(tmp_path: Path) -> None:
         ("header_only.csv", "text,sentiment\n", r"no labelled rows"),
         ("extra.csv", "text,sentiment\nx,positive,oops\n", r"line 2: more fields than the header has"),
         ("quote.csv", 'text,sentiment\n"unclosed,positive\n', r"not valid CSV"),
+        ("nul.csv", "text,sentiment\nbad\0row,positive\n", r"line 2: text contains a NUL character"),
+        ("huge_field.csv", "text,sentiment\n" + "x" * 200_000 + ",positive\n", r"not valid CSV \(field larger"),
+        ("long_text.jsonl", '{"text": "' + "x" * 50_001 + '", "sentiment": "positive"}', r"text longer than 50000"),
         ("broken.jsonl", '{"text": "a", "sentiment": "positive"}\n{"text": \n', r"line 2: not valid JSON"),
         ("deep.jsonl", "[" * 100_000 + "\n", r"line 1: not valid JSON \(nested too deeply\)"),
         ("list.jsonl", '["text", "positive"]\n', r"line 1: expected a JSON object"),
@@ -191,6 +194,22 @@ def test_conflicting_duplicates_fail_and_agreeing_ones_merge(tmp_path: Path) -> 
         LabelFileError, match=r"c.csv: line 2: sentiment 'positive' conflicts with 'negative'.*a.csv: line 3"
     ):
         read(first, conflicting)
+
+
+def test_one_label_per_news_id(tmp_path: Path) -> None:
+    rows = write(tmp_path / "ids.jsonl", '{"text": "A", "news_id": "n1", "sentiment": "negative"}\n'
+                                         '{"text": "A.", "news_id": "n1", "topic": "Macro"}\n')  # fmt: skip
+    assert [(x.news_id, x.sentiment, x.topic) for x in read(rows)] == [("n1", "negative", "Macro")]
+    clash = write(tmp_path / "clash.jsonl", '{"text": "B", "news_id": "n1", "sentiment": "positive"}\n')
+    with pytest.raises(LabelFileError, match=r"clash.jsonl: line 1: sentiment 'positive' conflicts .* news id 'n1'"):
+        read(rows, clash)
+
+
+def test_semicolon_csv_from_spreadsheets(tmp_path: Path) -> None:
+    path = write(tmp_path / "excel.csv", "Text;Sentiment;Topic\nGold rises 1,5%;positive;Gold | Metals | Materials\n")
+    assert [(x.text, x.sentiment, x.topic) for x in read(path)] == [
+        ("Gold rises 1,5%", "positive", "Gold | Metals | Materials")
+    ]
 
 
 def test_oversized_files_fail_before_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
