@@ -1,5 +1,6 @@
 """The local dashboard page: the Kibana panels' Vega-Lite specs, fed by finmon from Elasticsearch and drawn in
-the browser by the vendored Vega runtime (`finmon up`, `finmon dashboard`)."""
+the browser by the vendored Vega runtime (`finmon up`, `finmon dashboard`); and the review queue (`/review`),
+where people label the news the model was least certain of."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`finmon dashboard`: the page against the configured Elasticsearch, served or saved as a screenshot."""
+"""`finmon dashboard`: the page and the review queue against the configured Elasticsearch, served or saved as a
+screenshot."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def register(commands: Any) -> None:
-    board = commands.add_parser("dashboard", help="serve the dashboard page for the configured Elasticsearch")
+    board = commands.add_parser(
+        "dashboard", help="serve the dashboard page and the review queue for the configured Elasticsearch"
+    )
     board.add_argument("--port", type=int, help="port (default: FINMON_DASHBOARD__PORT; 0 = a free one)")
     board.add_argument("--time-field", help="news date field (default: FINMON_DASHBOARD__TIME_FIELD or scored_at)")
     board.add_argument("--now", type=_moment, help="end the time ranges here instead of now (replayed history)")

@@ -1,9 +1,9 @@
 """The review queue's data (a thin adapter): candidates from the news index, labels to and from the labels
 index, and an undo history of this page's own writes.
 
-The queue reads three small pools of the range's news (items the sentiment head was unsure of, the least
-confident topics, the latest) and lets `monitor.labels.queue` order them; Elasticsearch never has to
-compute a margin (the test servers run no scripts).
+The queue reads four small pools of the range's news (the latest items the sentiment head was very unsure
+and unsure of, the least confident topics, the latest) and lets `monitor.labels.queue` order them;
+Elasticsearch never has to compute a margin (the test servers run no scripts).
 """
 
 from __future__ import annotations
@@ -24,13 +24,18 @@ from monitor.labels.records import Label
 from monitor.labels.store import delete_label, label_counts, labelled_ids, write_label
 
 POOL = 400  # news read per pool
-UNSURE = 0.6  # every sentiment probability under this: the head had no clear winner
+UNSURE = (0.45, 0.6)  # every sentiment probability under this: the head had no (clear) winner
 SNIPPET = 600  # characters of body text shown under the headline
 UNDO_DEPTH = 500
 SOURCE_FIELDS = [
     "id", "title", "text", "url", "source", "tickers", "story_id", "topic", "topic_confidence", "sentiment",
     "sentiment_probs", "model_name", "model_version", "model_hash", "published_at", "scored_at",
 ]  # fmt: skip
+
+
+def unsure(limit: float) -> list[dict[str, Any]]:
+    """Filters for news whose sentiment probabilities are all under `limit` (Elasticsearch computes no margin)."""
+    return [{"range": {f"sentiment_probs.{name}": {"lt": limit}}} for name in ("negative", "neutral", "positive")]
 
 
 class UnknownNews(LookupError):
@@ -100,12 +105,9 @@ class ReviewData:
     def candidates(self, range_name: str) -> list[Candidate]:
         field = self.target.time_field
         in_range = time_filter(field, window(range_name, self.clock()))
-        unsure = [
-            {"range": {f"sentiment_probs.{name}": {"lt": UNSURE}}} for name in ("negative", "neutral", "positive")
-        ]
         latest = [{field: {"order": "desc"}}]
         pools = [
-            self._pool([in_range, *unsure], latest),
+            *(self._pool([in_range, *unsure(limit)], latest) for limit in UNSURE),
             self._pool([in_range], [{"topic_confidence": {"order": "asc"}}]),
             self._pool([in_range], latest),
         ]
