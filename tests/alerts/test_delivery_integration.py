@@ -4,12 +4,13 @@ evaluator's immediate delivery and the scheduled job, or two processes) deliveri
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
 
 import httpx
@@ -17,11 +18,14 @@ import pytest
 from elasticsearch import Elasticsearch
 from webhook_receiver import SECRET, Receiver, start_receiver
 
+from alerts.backtest import ManualClock
 from alerts.es_store import EsOutbox
 from alerts.model import AlertEvent
 from alerts.notifier import Notifier, NotifierConfig
 from alerts.outbox import Delivery
 from alerts.settings import AlertSettings
+from monitor.app.alerting import build_alert_service
+from monitor.app.settings import Settings
 from monitor.settings import ElasticsearchSettings
 from monitor.store.es import make_client
 from tests.helpers import wait_for
@@ -130,3 +134,30 @@ def test_four_receivers_get_each_event_exactly_once(
     hanging = [d for d in stored if d.target == notifier([receivers["hanging"].url], outbox, 0).config.targets[0].id]
     assert len(receivers["hanging"].requests) == sum(d.attempts for d in hanging)  # every request recorded
     assert {d.state for d in stored if d not in hanging} == {"delivered"}
+
+
+@pytest.mark.usefixtures("no_finmon_env")
+def test_the_app_shell_signs_and_retries_on_the_wall_clock_while_judging_on_a_replay_clock(
+    es_settings: ElasticsearchSettings, client: Elasticsearch, receivers: dict[str, Receiver], unique: str
+) -> None:
+    """`finmon up --demo` judges on the replay's clock (days old); its webhooks are still signed with the time
+    they are sent, which receivers' `verify` (300 s) accepts, and retried on real time (after the replay)."""
+    flaky = receivers["flaky"]
+    flaky.statuses = [500]
+    replay = ManualClock(datetime(2026, 11, 20, 10, 15, tzinfo=UTC))
+    settings = Settings(
+        es=es_settings.model_copy(update={"alerts_index": f"alerts-{unique}", "news_index": f"news-{unique}"}),
+        alerts=AlertSettings(webhook_urls=[flaky.url], hmac_secret=SECRET, retry_initial=0.2, retry_max=0.5),
+    )
+    service = build_alert_service(settings, clock=replay)
+    try:
+        service.notifier.enqueue([spike("earnings")])
+        assert service.deliver().retrying == 1
+        (pending,) = service.notifier.outbox.claim(wall() + timedelta(seconds=5), wall(), limit=5)
+        assert abs(pending.next_attempt_at - wall()) < timedelta(seconds=60)  # real time, not the replay's
+        service.notifier.outbox.update(dataclasses.replace(pending, next_attempt_at=wall()))
+        assert service.deliver().delivered == 1
+    finally:
+        service.stop()
+    assert [r.status for r in flaky.requests] == [500, 200] and all(r.signature_ok for r in flaky.requests)
+    assert all(abs(int(r.headers["x-finmon-timestamp"]) - wall().timestamp()) < 60 for r in flaky.requests)

@@ -17,7 +17,8 @@ from tests.helpers import http_get
 def test_scraper_series_and_health_over_http() -> None:
     stats = ScrapeStats()
     stats.add("wire", entries=5, emitted=3, duplicates=2)
-    stats.polled("wire", datetime.now(UTC))
+    polled_at = datetime.now(UTC)
+    stats.polled("wire", polled_at)
     stats.failed("other", "timeout", "read timed out")
     metrics = Metrics()
     metrics.observe_scrape(stats.snapshot)
@@ -29,7 +30,14 @@ def test_scraper_series_and_health_over_http() -> None:
         assert http_get(base + "/healthz") == (200, "ok\n")
         healthy[0] = False
         assert http_get(base + "/healthz") == (503, "unhealthy\n")
+        assert 'finmon_healthy{component="scraper"} 0.0' in http_get(base + "/metrics")[1]
     assert status == 200
+    assert 'finmon_healthy{component="scraper"} 1.0' in text
+    assert 'finmon_scrape_feed_polls_total{feed="wire",outcome="ok"} 1.0' in text
+    assert 'finmon_scrape_feed_polls_total{feed="other",outcome="failed"} 1.0' in text
+    (last_ok,) = [line for line in text.splitlines() if line.startswith("finmon_scrape_feed_last_success")]
+    assert last_ok.startswith('finmon_scrape_feed_last_success_timestamp_seconds{feed="wire"} ')
+    assert float(last_ok.rsplit(" ", 1)[1]) == polled_at.timestamp()
     assert 'finmon_scrape_items_total{kind="emitted"} 3.0' in text
     assert 'finmon_scrape_polls_total{outcome="failed"} 1.0' in text
     assert 'finmon_scrape_polls_total{outcome="ok"} 1.0' in text
