@@ -14,6 +14,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -54,6 +55,7 @@ SECURITY_HEADERS = {
 MAX_BODY = 16 * 1024  # a label is a few hundred bytes
 MAX_HANDLERS = 32  # concurrent connections served; more get a 503 at once
 IDLE_TIMEOUT = 10.0  # seconds a connection may stay silent (request line, headers, body)
+REQUEST_DEADLINE = 30.0  # seconds for a whole request to arrive, however it trickles in
 
 
 class Source(Protocol):
@@ -188,10 +190,57 @@ def content_length(headers: Mapping[str, str], limit: int) -> int:
     return size
 
 
-def handler_for(routes: Routes, idle_timeout: float, max_body: int) -> type[BaseHTTPRequestHandler]:
+class DeadlineReader:
+    """The request's input with a total deadline: each read waits at most the idle timeout and never past
+    the deadline, so a client trickling one byte at a time cannot hold a handler thread for long."""
+
+    def __init__(self, sock: socket.socket, idle: float, total: float, clock: Callable[[], float] = time.monotonic):
+        self.sock, self.idle, self.clock = sock, idle, clock
+        self.deadline = clock() + total
+        self.buffer = b""
+
+    def _fill(self) -> bool:
+        left = self.deadline - self.clock()
+        if left <= 0:
+            raise TimeoutError("request took too long")
+        self.sock.settimeout(min(self.idle, left))
+        chunk = self.sock.recv(65536)
+        self.buffer += chunk
+        return bool(chunk)
+
+    def readline(self, limit: int = -1) -> bytes:
+        while b"\n" not in self.buffer and (limit < 0 or len(self.buffer) < limit) and self._fill():
+            pass
+        end = self.buffer.find(b"\n") + 1 or len(self.buffer)
+        end = end if limit < 0 else min(end, limit)
+        line, self.buffer = self.buffer[:end], self.buffer[end:]
+        return line
+
+    def close(self) -> None:
+        """The socket is the server's to close (shutdown_request)."""
+        self.buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while (size < 0 or len(self.buffer) < size) and self._fill():
+            pass
+        size = len(self.buffer) if size < 0 else size
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+
+def handler_for(
+    routes: Routes, idle_timeout: float, max_body: int, request_deadline: float = REQUEST_DEADLINE
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         timeout = idle_timeout  # socket timeout for every read: idle connections let go of the thread
         server_version = "finmon"
+
+        def setup(self) -> None:
+            super().setup()
+            self.rfile.close()  # the buffered file stdlib made; reads go through the deadline instead
+            # a TimeoutError from it ends the request like an idle one (BaseHTTPRequestHandler closes it)
+            self.rfile = DeadlineReader(self.connection, idle_timeout, request_deadline)  # type: ignore[assignment]
+
         default_request_version = "HTTP/1.0"  # a garbled request line still gets a status line and headers
         sys_version = ""
 
@@ -286,9 +335,11 @@ def serving(
     idle_timeout: float = IDLE_TIMEOUT,
     max_handlers: int = MAX_HANDLERS,
     max_body: int = MAX_BODY,
+    request_deadline: float = REQUEST_DEADLINE,
 ) -> Iterator[str]:
     """The page served in a background thread; yields its URL (port 0 picks a free one)."""
-    server = BoundedServer((host, port), handler_for(routes, idle_timeout, max_body), max_handlers)
+    handler = handler_for(routes, idle_timeout, max_body, request_deadline)
+    server = BoundedServer((host, port), handler, max_handlers)
     thread = threading.Thread(target=server.serve_forever, name="finmon-dashboard", daemon=True)
     thread.start()
     try:

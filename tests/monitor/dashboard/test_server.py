@@ -11,7 +11,7 @@ import httpx
 import pytest
 from elasticsearch import ApiError
 
-from monitor.dashboard.server import Routes, host_allowed, serving
+from monitor.dashboard.server import DeadlineReader, Routes, host_allowed, serving
 from monitor.dashboard.timerange import RANGES, UnknownRange
 from tests.helpers import wait_for
 
@@ -146,3 +146,33 @@ def test_idle_connections_neither_pile_up_threads_nor_lock_the_page_out() -> Non
         finally:
             for sock in idle:
                 sock.close()
+
+
+def test_a_trickling_request_meets_its_deadline() -> None:
+    """A client sending a byte now and then never trips the idle timeout; the total deadline stops it."""
+    now = [0.0]
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        reader = DeadlineReader(ours, idle=5.0, total=30.0, clock=lambda: now[0])
+        theirs.sendall(b"GET / HTTP/1.0\r\nHost: loc")
+        assert reader.readline(65537) == b"GET / HTTP/1.0\r\n"
+        theirs.sendall(b"a")
+        now[0] = 29.0
+        theirs.sendall(b"lhost\r\n")
+        assert reader.readline(65537) == b"Host: localhost\r\n"
+        theirs.sendall(b"X-Slow: 1")
+        now[0] = 31.0
+        with pytest.raises(TimeoutError, match="took too long"):
+            reader.readline(65537)
+
+
+def test_the_deadline_reader_reads_lines_bodies_and_limits() -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        reader = DeadlineReader(ours, idle=5.0, total=30.0)
+        theirs.sendall(b"0123456789\nbody-bytes")
+        assert reader.readline(4) == b"0123"
+        assert reader.readline() == b"456789\n"
+        assert reader.read(4) == b"body"
+        theirs.close()
+        assert reader.read() == b"-bytes"
