@@ -380,7 +380,7 @@ def read_label_files(paths: Sequence[Path], sentiments: Sequence[str], topics: S
     """Every label of `paths` (CSV, TSV, JSONL, Label Studio JSON), checked against the model's label names;
     LabelFileError on the first bad row of any file, so callers store all of them or nothing."""
     if not paths:
-        raise LabelFileError("no label files given")
+        return []  # e.g. `finmon adapt --from-index` alone: the labels come from the index
     names = LabelNames(tuple(sentiments), tuple(topics))
     _sizes_fit(paths)
 
