@@ -212,10 +212,14 @@ async function start() {
   $("topic").addEventListener("keydown", onTopicKey);
   $("topic").addEventListener("input", (event) => { $("topic-match").textContent = matchTopic(event.target.value) ? `→ ${matchTopic(event.target.value)}` : ""; });
   for (const button of document.querySelectorAll("#controls button[data-key]")) {
-    button.addEventListener("click", () => act(button.dataset.key));
+    // blur: a focused button would also take the next Enter as a click
+    button.addEventListener("click", () => { button.blur(); act(button.dataset.key); });
   }
   for (const button of document.querySelectorAll("#ranges button")) {
-    button.addEventListener("click", () => pickRange(button.dataset.range).catch((error) => report(`error: ${error.message}`)));
+    button.addEventListener("click", () => {
+      button.blur();
+      pickRange(button.dataset.range).catch((error) => report(`error: ${error.message}`));
+    });
   }
   document.addEventListener("keydown", onKey);
   await pickRange(new URLSearchParams(location.search).get("range") || state.session.range);
