@@ -27,7 +27,7 @@ from monitor.labels.records import Label
 from monitor.scoring.model import MultiTaskModel, load_heads, load_tokenizer
 from monitor.scoring.modeldir import SPEC_FILE, TASKS, ModelFormatError, ModelSpec, model_dir_for, resolve_base
 from monitor.scoring.textnorm import normalize
-from training.adapt_report import adapt_card, compare_reports
+from training.adapt_report import adapt_card, compare_reports, valid_files
 from training.args import AdaptArgs, TrainArgs
 from training.batches import encode
 from training.data import IGNORE, Example, split_holdout
@@ -266,26 +266,31 @@ def run(
     check_output(output, args.overwrite)
     spec = require_model(args.model)
     sets = split_labels(examples_from_labels(labels, label_maps(spec)), args.holdout, args.seed)
+    valid_files(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     today = today or datetime.now().astimezone()
     output.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{output.name}.adapting-", dir=output.parent))
     try:
-        prepared = prepare(args, sets, extra_texts, stage / "work")
         began = time.monotonic()
+        prepared = prepare(args, sets, extra_texts, stage / "work")
+        timing = {"prepare_seconds": time.monotonic() - began}  # models loaded, soft labels of every text
         prepared.trainer.fit(on_step)
-        seconds = time.monotonic() - began
+        timing["train_seconds"] = time.monotonic() - began - timing["prepare_seconds"]
         model_dir = stage / "model"
         spec = export(prepared, model_dir, today)
-        metrics = finish(prepared, model_dir, spec, seconds, command)
+        metrics = finish(prepared, model_dir, spec, timing, command)
         install(model_dir, output)
+        metrics["wall_seconds"] = round(time.monotonic() - began, 1)  # export and before/after included
         return metrics
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def finish(prepared: Prepared, model_dir: Path, spec: ModelSpec, seconds: float, command: str) -> dict[str, Any]:
+def finish(
+    prepared: Prepared, model_dir: Path, spec: ModelSpec, timing: dict[str, float], command: str
+) -> dict[str, Any]:
     args = prepared.args
     reports = compare_reports(prepared.start, model_dir, prepared.sets.held, args)
     metrics = {
@@ -293,7 +298,8 @@ def finish(prepared: Prepared, model_dir: Path, spec: ModelSpec, seconds: float,
         "labels": {"train": len(prepared.sets.train), "held_out": len(prepared.sets.held)},
         "label_counts": label_counts(prepared.sets.train, prepared.spec),
         "unlabelled_texts": prepared.pool_size,
-        "train_seconds": round(seconds, 1),
+        "prepare_seconds": round(timing["prepare_seconds"], 1),
+        "train_seconds": round(timing["train_seconds"], 1),
         "steps": prepared.trainer.progress.global_step,
         "trainable_parameters": trainable_parameters(prepared.trainer.model),
         "reports": reports,

@@ -91,6 +91,13 @@ def compare_files(
     return out
 
 
+def valid_files(args: Any) -> list[tuple[Path, str, str]]:
+    """(file, task, label column) of each --valid-* file; a missing file or column fails here, before training."""
+    files = [(Path(p), "sentiment") for p in args.valid_sentiment] + [(Path(p), "topic") for p in args.valid_topic]
+    found = [(path, task, column) for path, known in files for task, column in file_tasks(path, known)]
+    return found + [(Path(p), task, column) for p in args.valid_multi for task, column in file_tasks(Path(p), None)]
+
+
 def compare_reports(start: Path, adapted: Path, held: Sequence[Example], args: Any) -> dict[str, dict[str, Any]]:
     """The starting and the adapted model on the held-out labels and on each --valid-* file."""
     before, after = scorer_for(start), scorer_for(adapted)
@@ -99,10 +106,7 @@ def compare_reports(start: Path, adapted: Path, held: Sequence[Example], args: A
     old, new = report_examples(before, held, labels), report_examples(after, held, labels)
     for task in old:
         pairs[f"{task} (held-out labels)"] = (old[task], new[task])
-    files = [(Path(p), "sentiment", "label") for p in args.valid_sentiment]
-    files += [(Path(p), "topic", "label") for p in args.valid_topic]
-    files += [(Path(p), task, column) for p in args.valid_multi for task, column in file_tasks(Path(p), None, "label")]
-    pairs.update(compare_files(before, after, labels, files))
+    pairs.update(compare_files(before, after, labels, valid_files(args)))
     return {name: {"before": pair[0], "after": pair[1]} for name, pair in pairs.items()}
 
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import torch
 
 from monitor.app.settings import Settings, SettingsError
+from monitor.labels.records import Label
 from monitor.scoring.modeldir import TASKS
 from monitor.scoring.scorer import Scorer
 from monitor.scoring.textnorm import normalize
@@ -113,4 +114,35 @@ def bench_scorer(
         },
         "speedup": naive_s / ours_s,
         "label_agreement": {task: agreement(ours[task], naive[task]) for task in ("sentiment", "topic")},
+    }
+
+
+def bench_adapt(labels: Sequence[Label], limit: int, model: str, threads: int | None) -> dict[str, Any]:
+    """`finmon adapt` with its default options on the first `limit` labels, into a temporary directory."""
+    import os
+    import tempfile
+
+    from training.adapt import run
+    from training.args import AdaptArgs
+
+    chosen = list(labels)[:limit] if limit > 0 else list(labels)
+    with tempfile.TemporaryDirectory(prefix="finmon-bench-adapt-") as scratch:
+        args = AdaptArgs(output=os.path.join(scratch, "model"), labels=("bench",), model=model, threads=threads)
+        metrics = run(args, chosen, command="finmon bench adapt")
+    steps, train = metrics["steps"], metrics["train_seconds"]
+    return {
+        "labels": len(chosen),
+        "learnt": metrics["labels"]["train"],
+        "held_out": metrics["labels"]["held_out"],
+        "unlabelled_texts": metrics["unlabelled_texts"],
+        "threads": threads or torch.get_num_threads(),
+        "wall_seconds": metrics["wall_seconds"],
+        "prepare_seconds": metrics["prepare_seconds"],
+        "train_seconds": train,
+        "steps": steps,
+        "seconds_per_step": round(train / max(1, steps), 3),
+        "held_out_macro_f1": {
+            name: {when: round(report["macro_f1"], 4) for when, report in pair.items()}
+            for name, pair in metrics["reports"].items()
+        },
     }

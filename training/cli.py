@@ -162,6 +162,26 @@ def cmd_adapt(namespace: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
+def cmd_split(namespace: argparse.Namespace, settings: Any) -> int:
+    """`finmon split FILE --test N --seed S --out DIR`: DIR/train.csv and DIR/test.csv, fixed and stratified."""
+    from monitor.labels.files import read_label_files
+    from monitor.scoring.modeldir import ModelSpec, model_dir_for
+    from training.splits import split_label_set, write_split
+
+    try:
+        spec = ModelSpec.load(model_dir_for(namespace.model))
+        labels = read_label_files(namespace.files, spec.labels["sentiment"], spec.labels["topic"])
+        sets = split_label_set(labels, spec, namespace.test, namespace.seed)
+    except (ValueError, OSError) as exc:
+        print(f"finmon split: {exc}", file=sys.stderr)
+        return 2
+    namespace.out.mkdir(parents=True, exist_ok=True)
+    write_split(sets.train, spec, namespace.out / "train.csv")
+    write_split(sets.held, spec, namespace.out / "test.csv")
+    print(json.dumps({"train": len(sets.train), "test": len(sets.held), "out": str(namespace.out)}))
+    return 0
+
+
 def _figures(report: dict[str, Any]) -> dict[str, float]:
     return {"accuracy": round(report["accuracy"], 4), "macro_f1": round(report["macro_f1"], 4)}
 
@@ -238,9 +258,39 @@ def register(commands: Any) -> None:
     add_dataclass_arguments(adapt, AdaptArgs)
     adapt.set_defaults(func=cmd_adapt)
 
+    split = commands.add_parser("split", help="a fixed, seeded, stratified train/test split of label files")
+    split.add_argument("files", type=Path, nargs="+", help="label files (CSV/JSONL/Label Studio JSON)")
+    split.add_argument("--test", type=float, required=True, help="held-out share (e.g. 0.3) or count (e.g. 136)")
+    split.add_argument("--seed", type=int, default=13, help="seed of the split (default: 13, adapt's default)")
+    split.add_argument("--out", type=Path, required=True, help="directory for train.csv and test.csv")
+    split.add_argument("--model", default="default", help="model whose label names the files use (default)")
+    split.set_defaults(func=cmd_split)
+
+
+def cmd_bench_adapt(namespace: argparse.Namespace, settings: Any) -> int:
+    """`finmon bench adapt`: time `finmon adapt` on the first N labels of a file, with its default options."""
+    from monitor.labels.files import read_label_files
+    from training.adapt import require_model
+    from training.bench import bench_adapt
+
+    try:
+        spec = require_model(namespace.model)
+        labels = read_label_files(namespace.labels, spec.labels["sentiment"], spec.labels["topic"])
+    except ValueError as exc:
+        print(f"finmon bench adapt: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(bench_adapt(labels, namespace.limit, namespace.model, namespace.threads), indent=2))
+    return 0
+
 
 def register_bench(benches: Any) -> None:
-    """Add `scorer` to the `finmon bench` group."""
+    """Add `scorer` and `adapt` to the `finmon bench` group."""
+    adapt = benches.add_parser("adapt", help="wall time of finmon adapt on N labels, by phase, on this machine")
+    adapt.add_argument("--labels", type=Path, nargs="+", required=True, help="label files (as finmon adapt reads)")
+    adapt.add_argument("--limit", type=int, default=500, help="use the first N labels (default: 500)")
+    adapt.add_argument("--model", default="default", help="starting model (default: default)")
+    adapt.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    adapt.set_defaults(func=cmd_bench_adapt)
     bench = benches.add_parser("scorer", help="docs/s of the finmon scorer vs a naive fp32 baseline, label agreement")
     bench.add_argument("--texts", type=Path, help="CSV/JSONL with a text column (default: shared sentiment valid)")
     bench.add_argument("--model", type=Path, help="model directory (default: the configured or shipped model)")
