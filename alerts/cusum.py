@@ -39,10 +39,12 @@ STEP_CAP = 0.6  # one step adds at most this fraction of h: a clump of duplicate
 MAX_P = 0.995
 MAX_P1 = 0.9  # an alternative share above this would make one non-negative news item veto a surge
 BURST_BUDGET = 0.25  # the share of the false-alarm rate the burst (count) CUSUMs spend
-BURST_CALIBRATION = 0.0  # nats off the bursts' Wald bound, measured by simulation (README, Alerts)
+BURST_CALIBRATION = -0.5  # nats off the bursts' Wald bound, measured by simulation (README, Alerts)
 RAISED_NATS = 3.0  # a burst fires only if its news favour a raised share, and a raised volume, by e^3 ≈ 20 to 1
 VOLUME_LIFT = 2.0  # ... with at least twice the scope's usual news
-MIN_BURST_NEGATIVES = 6  # and more negatives than one story and its copies (syndicated 1-4 times) make
+BURST_SHARE_LIFT = 1.6  # ... and a share at least 1.6x the baseline (or min_lift if higher): a drifting share
+# and a busy morning together do not make a company event (its share is 2-4x)
+MIN_BURST_NEGATIVES = 5  # and at least as many negatives as one story and its copies (syndicated 1-4 times) make
 
 
 @dataclass

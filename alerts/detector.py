@@ -15,6 +15,7 @@ from typing import Any
 
 from alerts.cusum import (
     BURST_BUDGET,
+    BURST_SHARE_LIFT,
     INDIFFERENCE,
     STEP_CAP,
     Ewma,
@@ -47,7 +48,7 @@ HOURS = 24  # the seasonal profile: the scope's news per step at each hour of th
 SEASON_PRIOR = 24.0  # steps' worth of the all-day rate each hour's profile is shrunk towards
 MAX_GAP_STEPS = 288  # steps without news (a day) that drain the burst CUSUMs one by one; longer gaps reset them
 SEASON_CAP = 2.0  # a step adds at most twice its usual news to the profile
-LEVEL_HALF_LIFE_S = 3 * 3600.0  # the level (news against the profile) weighs the last hours
+LEVEL_HALF_LIFE_S = 5400.0  # the level (news against the profile) weighs the last hours (Monday mornings catch up)
 LEVEL_PRIOR = 3.0  # news added to both sides of the level (a quiet scope's level stays near 1)
 LEVEL_CAP = 3.0  # the level stays within 1/3 and 3
 BURST_HISTORY_S = 2 * 86400.0  # bursts are judged once the profile holds two days (a fresh evaluator learns three)
@@ -425,7 +426,7 @@ class Detector:
                 for s, run in zip(state.burst, state.burst_run, strict=True)
                 if seasoned
                 and s >= hb
-                and share_raised(run[1], run[2], p0, rule.min_lift)
+                and share_raised(run[1], run[2], p0, max(rule.min_lift, BURST_SHARE_LIFT))
                 and volume_raised(run[2], run[3])
             ]
             return [self._fire(state, rule, *min(fired), p0, h, now)] if fired else []
