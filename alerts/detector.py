@@ -554,7 +554,7 @@ def describe(state: AlertState, p0: float, h: float, now: datetime) -> tuple[dic
     where_ = where(state.labels)
     burst = f"{n} news in {minutes} min (usual {usual:.0f}), {share:.0%} negative (baseline {p0:.0%})"
     annotations = {
-        "summary": f"Negative news: {burst} in {where_}",
+        "summary": f"Negative news up in {where_}: {burst}",
         "description": (
             f"{neg} of {n} news negative since {onset} ({lift:.1f}x the baseline share, {n / max(usual, 0.5):.1f}x "
             f"the usual news); binomial p={p:.2g} against the baseline share; "

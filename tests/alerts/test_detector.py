@@ -207,7 +207,7 @@ def test_a_company_burst_fires_within_minutes_saying_what_happened() -> None:
     event = events[0]
     assert event.annotations["trigger"] == "burst"
     summary = event.annotations["summary"]
-    assert summary.startswith("Negative news: ") and summary.endswith("in topic earnings")
+    assert summary.startswith("Negative news up in topic earnings: ")
     news, minutes = event.values["volume"], event.values["minutes"]
     assert f"{news} news in {minutes} min (usual {event.values['usual_volume']:.0f})" in summary
     assert "% negative (baseline " in summary and float(event.annotations["usual_volume"]) < news / 3
