@@ -143,6 +143,7 @@ class Notifier:
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
         self._resent: dict[str, datetime] = {}
+        self._closing = threading.Event()
 
     def enqueue(self, events: Sequence[AlertEvent]) -> list[Delivery]:
         """Store one delivery per event and target (before anything is sent, so nothing can be lost)."""
@@ -193,6 +194,8 @@ class Notifier:
         """Serve every receiver not already being served, each in its own thread; with `wait`, wait for them
         and return what happened (without, return at once: outcomes go to the metrics and the log)."""
         futures: list[Future[DeliveryStats]] = []
+        if self._closing.is_set():
+            return DeliveryStats()
         for target in self.config.targets:
             with self._lock:
                 if target.id in self._busy:
@@ -206,8 +209,10 @@ class Notifier:
         self._observe_backlog()
         return stats
 
-    def close(self, wait: bool = False) -> None:
-        """Stop serving; with `wait`, until the requests in flight have ended (at most a request timeout)."""
+    def close(self, wait: bool = True) -> None:
+        """Stop serving; with `wait`, until the requests in flight have ended and been recorded (at most a
+        request timeout: a delivery sent but not recorded would be sent again by the next process)."""
+        self._closing.set()
         if self._pool is not None:
             self._pool.shutdown(wait=wait, cancel_futures=True)
 
@@ -224,6 +229,8 @@ class Notifier:
         limit = AM_BATCH if target.kind == "alertmanager_api" else 1
         try:
             for _ in range(ROUNDS):
+                if self._closing.is_set():
+                    break
                 now = self.clock()
                 batch = self.outbox.claim(now, now + self.config.hold, target.id, limit)
                 if not batch:
