@@ -19,7 +19,8 @@ from alerts.model import AlertEvent
 from monitor.times import iso
 
 API_PATH = "/api/v2/alerts"
-RESEND_PERIODS = 4  # endsAt = now + 4 re-send periods (Prometheus: 4 x max(resend delay, evaluation interval))
+RESEND_PERIODS = 4  # endsAt = now + 4 periods (Prometheus: 4 x max(resend delay of 1 m, evaluation interval))
+MIN_PERIOD = timedelta(seconds=60)  # so a late evaluation (a busy machine, a 1 s demo) does not flap an alert
 _INVALID_NAME = re.compile(r"[^a-zA-Z0-9_]")
 
 

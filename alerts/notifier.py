@@ -58,7 +58,7 @@ class NotifierConfig:
     give_up_after: timedelta
     request_timeout: float = 10.0
     dashboard_url: str = "http://localhost:8050"
-    resend_every: timedelta = timedelta(seconds=60)
+    resend_every: timedelta = timedelta(0)
     evaluate_every: timedelta = timedelta(seconds=30)
 
     @classmethod
@@ -90,7 +90,7 @@ class NotifierConfig:
     @property
     def alert_hold(self) -> timedelta:
         """How far ahead a firing alert pushed to Alertmanager says it ends (unless re-sent)."""
-        return alertmanager.RESEND_PERIODS * max(self.resend_every, self.evaluate_every)
+        return alertmanager.RESEND_PERIODS * max(self.resend_every, self.evaluate_every, alertmanager.MIN_PERIOD)
 
 
 @dataclass

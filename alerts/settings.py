@@ -24,11 +24,11 @@ class AlertSettings(BaseModel):
         "(POST <url>/api/v2/alerts) as Prometheus does",
     )
     alertmanager_resend_every: float = Field(
-        default=60.0,
-        gt=0,
+        default=0.0,
+        ge=0,
         le=3600,
-        description="seconds between re-sends of a firing alert to Alertmanager; each says it ends 4 such "
-        "periods (or evaluation periods, if longer) ahead, so an alert resolves there by itself if finmon stops",
+        description="seconds between re-sends of a firing alert to Alertmanager (0: every evaluation); each "
+        "says it ends 4 x max(this, evaluate_every, 60 s) ahead, so it resolves there by itself if finmon stops",
     )
     dashboard_url: str = Field(
         default="http://localhost:8050",

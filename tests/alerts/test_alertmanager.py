@@ -162,3 +162,13 @@ def test_a_malformed_alertmanager_url_fails_at_start_naming_the_setting(monkeypa
             load_settings()
     monkeypatch.setenv("FINMON_ALERTS__ALERTMANAGER_URLS", "http://am1:9093,http://am2:9093")
     assert load_settings().alerts.alertmanager_urls == ["http://am1:9093", "http://am2:9093"]
+
+
+def test_by_default_firing_alerts_are_re_sent_at_every_evaluation_ending_four_minutes_ahead() -> None:
+    clock = ManualClock(NOW)
+    config = NotifierConfig.of(AlertSettings(alertmanager_urls=["http://am:9093"], evaluate_every=1))
+    n = Notifier(config, MemoryOutbox(), httpx.Client(), clock)
+    assert config.alert_hold == timedelta(minutes=4)  # a 1 s evaluation (the demo's) does not make it flap
+    for _ in range(3):
+        clock.advance(timedelta(seconds=1))
+        assert len(n.refresh([event()])) == 1
