@@ -15,6 +15,7 @@ import os
 import socket
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -147,8 +148,14 @@ class AlertService:
         )
         scheduler.start()
         self._scheduler = scheduler
+        kinds = Counter(t.kind for t in self.notifier.config.targets)
         log.info(
-            "alert evaluator started (%d rules, step %s)", len(self.evaluator.rules.rules), self.evaluator.rules.step
+            "alert evaluator started (%d rules, step %s); receivers: %d webhook, %d Slack, %d Alertmanager",
+            len(self.evaluator.rules.rules),
+            self.evaluator.rules.step,
+            kinds["alertmanager"],
+            kinds["slack"],
+            kinds["alertmanager_api"],
         )
 
     def stop(self) -> None:
