@@ -202,7 +202,11 @@ class Notifier:
                     continue
                 self._busy.add(target.id)
             futures.append(self._executor().submit(self._serve, target))
-        stats = self._drop_removed()
+        try:
+            stats = self._drop_removed()
+        except Exception as exc:  # the outbox's store is down: the next run tries again
+            log.warning("could not check the outbox for removed receivers: %s", exc)
+            stats = DeliveryStats()
         if wait:
             for future in futures:
                 stats.merge(future.result())

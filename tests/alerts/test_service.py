@@ -107,49 +107,48 @@ def test_evaluator_judges_every_step_a_restart_missed_and_warms_up_when_new() ->
     assert len(due) == int(CATCH_UP / rules.step) and due[-1] == datetime(2024, 1, 3, 12, 0, tzinfo=UTC)
 
 
-def test_a_hanging_receiver_neither_stalls_evaluation_nor_piles_up_skipped_jobs(
+def test_hanging_receivers_neither_stall_evaluation_nor_pile_up_skipped_jobs(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Deliveries run off the scheduler's threads: with a receiver that never answers, the evaluate and
-    deliver jobs keep their schedule (no "maximum number of running instances" skips) and the evaluator runs."""
+    """Deliveries run off the scheduler's threads: with a webhook and an Alertmanager that never answer, the
+    evaluate and deliver jobs keep their schedule (no "maximum number of running instances" skips), the
+    evaluator runs, and nothing in flight is sent again."""
     import threading
 
     from webhook_receiver import start_receiver
 
-    hanging, server = start_receiver()
-    hanging.hold, hanging.hold_for = threading.Event(), 30.0
+    (hook, hook_server), (am, am_server) = start_receiver(), start_receiver("/")
+    for hanging in (hook, am):
+        hanging.hold, hanging.hold_for = threading.Event(), 30.0
     rules = load_rules()
     clock = lambda: datetime.now(UTC)  # noqa: E731
-    settings = AlertSettings(webhook_urls=[hanging.url], evaluate_every=0.2, deliver_every=0.1, request_timeout=20)
-    notifier = Notifier(NotifierConfig.of(settings), MemoryOutbox(), httpx.Client(timeout=20), clock)
-    runs: list[datetime] = []
-
-    class Counting(MemoryStateStore):
-        def save(self, states, last_end):  # type: ignore[no-untyped-def]
-            runs.append(last_end)
-            super().save(states, last_end)
-
-    evaluator = Evaluator(
-        rules, MemorySource([], rules.step), Counting(), MemoryHistory(), notifier, AlwaysLease(), clock
+    settings = AlertSettings(
+        webhook_urls=[hook.url], alertmanager_urls=[am.url], evaluate_every=0.2, deliver_every=0.1, request_timeout=20
     )
+    notifier = Notifier(NotifierConfig.of(settings), MemoryOutbox(), httpx.Client(timeout=20), clock)
+    state = MemoryStateStore()
+    evaluator = Evaluator(rules, MemorySource([], rules.step), state, MemoryHistory(), notifier, AlwaysLease(), clock)
     service = AlertService(evaluator, notifier, settings)
     with caplog.at_level(logging.WARNING):
         service.start()
         try:
             notifier.enqueue([_event()])
-            wait_for(lambda: len(hanging.requests) == 1, 10, "the hanging receiver to get the delivery")
+            wait_for(lambda: len(hook.requests) == len(am.requests) == 1, 10, "both receivers to get the alert")
             evaluations = service.metrics.evaluations.labels("ok")._value.get()
             wait_for(
                 lambda: service.metrics.evaluations.labels("ok")._value.get() >= evaluations + 5,
                 10,
-                "five more evaluations while the receiver hangs",
+                "five more evaluations while the receivers hang",
             )
+            assert service.metrics.backlog.labels("alertmanager_api")._value.get() == 1  # waiting while it hangs
         finally:
-            hanging.hold.set()
+            for hanging in (hook, am):
+                hanging.hold.set()  # type: ignore[union-attr]
             service.stop()
-            server.shutdown()
+            hook_server.shutdown()
+            am_server.shutdown()
     assert "maximum number of running instances" not in caplog.text
-    assert len(hanging.requests) == 1  # the delivery in flight was not sent again by the later runs
+    assert len(hook.requests) == len(am.requests) == 1  # in flight: not sent again by the later runs
 
 
 def _event() -> AlertEvent:
