@@ -54,6 +54,7 @@ def test_page_static_files_and_config(page: tuple[httpx.Client, Answers]) -> Non
     index = client.get("/")
     assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
     assert "static/vendor/vega.min.js" in index.text and "static/app.js" in index.text
+    assert 'href="review"' in index.text  # the review queue is linked from the main page
     for name in ("app.js", "style.css", "vendor/vega.min.js", "vendor/vega-lite.min.js", "vendor/vega-embed.min.js"):
         assert client.get(f"/static/{name}").status_code == 200, name
     assert client.get("/api/config").json() == {"refresh": 12.0, "range": "7d"}
