@@ -4,9 +4,12 @@ keys, type into the focused field, read values back. Only what the review-page t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
+import os
 import re
+import signal
 import subprocess
 import tempfile
 import time
@@ -97,14 +100,28 @@ async def _devtools_url(process: subprocess.Popen[str]) -> str:
     raise RuntimeError("chromium did not open its DevTools port")
 
 
+def _stop(process: subprocess.Popen[str]) -> None:
+    """Chromium and its helper processes (its own process group, started for it)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
 @asynccontextmanager
 async def open_page(url: str) -> AsyncIterator[Page]:
     binary = find_chromium()
     if binary is None:
         raise ChromiumMissing("no Chromium on PATH")
-    with tempfile.TemporaryDirectory(prefix="finmon-cdp-") as profile:
+    # Chromium's helper processes may still write to the profile while it closes: cleanup errors are not ours
+    with tempfile.TemporaryDirectory(prefix="finmon-cdp-", ignore_cleanup_errors=True) as profile:
         flags = [*FLAGS, f"--user-data-dir={profile}"]
-        process = subprocess.Popen([binary, *flags, "about:blank"], stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [binary, *flags, "about:blank"], stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
         try:
             browser = await _devtools_url(process)
             port = browser.split("/")[2]
@@ -118,5 +135,4 @@ async def open_page(url: str) -> AsyncIterator[Page]:
                     await page.send("Page.navigate", url=url)
                     yield page
         finally:
-            process.terminate()
-            process.wait(10)
+            _stop(process)
