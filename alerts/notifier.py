@@ -246,8 +246,9 @@ class Notifier:
                     self._count(delivery)
                 if any(d.state == "pending" for d in done):
                     break  # failing now: the next run retries what is due
-        except Exception:  # the next run tries again; the thread pool must live on
-            log.exception("delivery to %s failed", _where(target))
+        except Exception as exc:  # the outbox's store failing, say: the next run tries again
+            log.warning("deliveries to %s not attempted: %s: %s", _where(target), type(exc).__name__, exc)
+            log.debug("deliveries to %s", _where(target), exc_info=True)
         finally:
             with self._lock:
                 self._busy.discard(target.id)
@@ -347,7 +348,11 @@ def _outcome(delivery: Delivery) -> str:
 
 
 def _where(target: Target) -> str:
-    """A receiver as logs name it: Slack URLs are secrets, so only their host."""
+    """A receiver as logs name it: Slack URLs are secrets, so only their host; others without credentials
+    or query (user:password@, ?token=...)."""
+    parts = urlsplit(target.url)
     if target.kind == "slack":
-        return f"slack ({urlsplit(target.url).hostname}, receiver {target.id})"
-    return target.url
+        return f"slack ({parts.hostname}, receiver {target.id})"
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from webhook_receiver import SECRET, Receiver, start_receiver
 
 from alerts.backtest import ManualClock
@@ -217,3 +219,15 @@ def test_a_claimed_delivery_is_sent_by_one_sender_only(receiver: Receiver, clock
         thread.join()
     bodies = [r.body for r in receiver.requests]
     assert len(bodies) == 2 and len(set(bodies)) == 2
+
+
+def test_logs_name_receivers_without_their_secrets(clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
+    urls = ["http://user:pw@127.0.0.1:9/hook?token=abc", "https://[::1]:9/x?key=k"]
+    settings = AlertSettings(webhook_urls=urls, alertmanager_urls=["http://am:s3cret@127.0.0.1:9"], retry_initial=1)
+    n = Notifier(NotifierConfig.of(settings), MemoryOutbox(), httpx.Client(timeout=1), clock, random.Random(1))
+    n.enqueue([event()])
+    with caplog.at_level(logging.INFO, "alerts.notifier"):
+        assert n.deliver_due().retrying == 3  # nothing listens on port 9
+    assert "http://127.0.0.1:9/hook" in caplog.text and "https://[::1]:9/x" in caplog.text
+    assert "http://127.0.0.1:9/api/v2/alerts" in caplog.text
+    assert not any(secret in caplog.text for secret in ("pw", "token", "abc", "key=k", "s3cret"))
