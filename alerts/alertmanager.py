@@ -55,7 +55,8 @@ def alert_annotations(event: AlertEvent) -> dict[str, str]:
     if "headlines" not in found and event.evidence:
         found["headlines"] = "\n".join(headline(h) for h in event.evidence)
     for name, value in event.values.items():
-        found.setdefault(label_name(name), f"{value:.4g}")
+        if value is not None:
+            found.setdefault(label_name(name), f"{value:.4g}" if isinstance(value, int | float) else str(value))
     return found
 
 

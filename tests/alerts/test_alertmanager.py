@@ -3,6 +3,7 @@ standing in for Alertmanager (the real one: test_alertmanager_integration.py).""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
@@ -61,6 +62,12 @@ def test_the_alert_body_is_what_alertmanager_takes() -> None:
     assert sent["endsAt"] == "2024-01-02T12:04:00Z"  # firing: resolves by itself unless re-sent
     (kept,) = json.loads(push_body([json.dumps(resolved)], NOW, timedelta(minutes=4)))
     assert kept["endsAt"] == "2024-01-02T12:10:00Z"
+
+
+def test_odd_values_become_strings_and_nothing_fails() -> None:
+    odd = dataclasses.replace(event(), values={"p_value": float("nan"), "volume": 12, "none": None})  # type: ignore[dict-item]
+    annotations = postable_alert(odd, "http://d")["annotations"]
+    assert annotations["p_value"] == "nan" and annotations["volume"] == "12" and "none" not in annotations
 
 
 def test_label_names_and_urls() -> None:
