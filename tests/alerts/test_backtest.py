@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import random
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -147,15 +148,17 @@ def test_cli_prints_state_changes_as_jsonl(tmp_path: Path, capsys: pytest.Captur
                 )
                 + "\n"
             )
-    assert main(["alerts", "backtest", "--events", str(path)]) == 0
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert main(["alerts", "backtest", "--timing", "--events", str(path)]) == 0
+    out, err = capsys.readouterr()
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert re.search(r"backtest: [\d,]+ events, [\d,]+ alert events in [\d.]+ s wall, [\d.]+ s CPU", err)
     assert [(x["status"], x["labels"]["scope"]) for x in lines][:3] == [
         ("firing", "all"),
         ("firing", "topic"),
         ("firing", "ticker"),
     ]
     assert {"status", "labels", "startsAt", "endsAt", "annotations", "fingerprint"} <= set(lines[0])
-    assert {"negative_share", "baseline_share", "volume", "p_value", "onset", "peak_lift"} <= set(
+    assert {"negative_share", "baseline_share", "volume", "usual_volume", "minutes", "trigger", "p_value"} <= set(
         lines[0]["annotations"]
     )
 
