@@ -32,7 +32,8 @@ class AlertSettings(BaseModel):
     )
     dashboard_url: str = Field(
         default="http://localhost:8050",
-        description="finmon's dashboard: the generatorURL of alerts pushed to Alertmanager links to it",
+        description="finmon's dashboard, linked from alerts pushed to Alertmanager (generatorURL); unset, the app "
+        "uses the page of FINMON_DASHBOARD__HOST/PORT",
     )
     hmac_secret: SecretStr | None = Field(
         default=None, description="signs every webhook (HMAC-SHA256 of timestamp.body)"

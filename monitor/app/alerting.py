@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from alerts.rules import Rules
 from alerts.service import AlertService, build_evaluator
+from alerts.settings import AlertSettings
 from monitor.app.indices import index_specs
 from monitor.app.metrics import Metrics
 from monitor.app.settings import Settings
@@ -23,7 +24,7 @@ def build_alert_service(
     """An AlertService on the Elasticsearch of `settings.es` (which must be running). `clock` is the news time
     judged (a demo's replay clock); deliveries are signed, retried and given endsAt in real time."""
     return build_evaluator(
-        settings.alerts,
+        with_dashboard_url(settings),
         settings.es,
         rules=rules,
         clock=clock,
@@ -31,3 +32,14 @@ def build_alert_service(
         setup=index_specs(settings.es),
         wall_clock=lambda: datetime.now(UTC),
     )
+
+
+def with_dashboard_url(settings: Settings) -> AlertSettings:
+    """The alerts section with its dashboard link pointing at this installation's page (host and port of
+    FINMON_DASHBOARD__*) unless FINMON_ALERTS__DASHBOARD_URL says otherwise."""
+    alerts, page = settings.alerts, settings.dashboard
+    if "dashboard_url" in alerts.model_fields_set or page.port == 0:
+        return alerts
+    host = "localhost" if page.host in ("127.0.0.1", "0.0.0.0", "::", "") else page.host
+    host = f"[{host}]" if ":" in host else host
+    return alerts.model_copy(update={"dashboard_url": f"http://{host}:{page.port}"})
