@@ -128,3 +128,15 @@ def test_an_all_news_alert_inhibits_topic_alerts(receiver: Receiver, am: Running
     assert notified(receiver)[("earnings", "firing")] == 0
     status = alert_state(am, "earnings")
     assert status["state"] == "suppressed" and status["inhibitedBy"]
+
+
+def test_each_alertmanager_of_a_pair_gets_every_alert(receiver: Receiver, am: Running, tmp_path: Path) -> None:
+    (tmp_path / "second").mkdir()
+    with alertmanager(shipped_alertmanager_config(receiver.url), tmp_path / "second") as other:
+        settings = AlertSettings(alertmanager_urls=[am.url, other.url])
+        finmon = Notifier(NotifierConfig.of(settings), MemoryOutbox(), httpx.Client(timeout=5), wall)
+        finmon.enqueue([spike("topic", "earnings"), spike("ticker", "ACME")])
+        assert finmon.deliver_due().delivered == 4
+        for server in (am, other):
+            alerts = server.get("/api/v2/alerts?active=true")
+            assert sorted(a["labels"].get("topic", a["labels"].get("ticker")) for a in alerts) == ["ACME", "earnings"]
