@@ -9,6 +9,7 @@ it is decoded, so a huge or endless file fails fast instead of filling memory.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -32,7 +33,7 @@ MAX_FILE_BYTES = 32 * 1024 * 1024  # one label file; ~100k news paragraphs, far 
 MAX_TOTAL_BYTES = 64 * 1024 * 1024  # all files of one import together
 MAX_TEXT_CHARS = 50_000  # one labelled text (a long article); the model reads far less
 MAX_LABELS = 200_000  # rows of one import
-TEXT_COLUMN, SENTIMENT, TOPIC = "text", "sentiment", "topic"
+TEXT_COLUMN, SENTIMENT, TOPIC, LABEL = "text", "sentiment", "topic", "label"
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
 
 
@@ -169,8 +170,37 @@ def _delimiter(text: str) -> str:
     return ";" if TEXT_COLUMN in [h.strip().lower() for h in header.split(";")] and "," not in header else ","
 
 
+class _LabelColumn:
+    """A lone `label` column (as many data sets name it) read as the sentiment or the topic: the first
+    non-blank value decides, by whose names it is; every later value must then be a name of that head."""
+
+    def __init__(self, names: LabelNames) -> None:
+        self.names = names
+        self.head: str | None = None
+
+    def apply(self, record: dict[str, Any], where: str) -> dict[str, Any]:
+        if LABEL not in record or SENTIMENT in record or TOPIC in record:
+            return record
+        value = record[LABEL]
+        if self.head is None and isinstance(value, str) and value.strip():
+            self.head = self._head_of(value, where)
+        rest = {key: item for key, item in record.items() if key != LABEL}
+        return {**rest, self.head or SENTIMENT: value}
+
+    def _head_of(self, value: str, where: str) -> str:
+        for head in (SENTIMENT, TOPIC):
+            with contextlib.suppress(ValueError):
+                self.names.canonical(head, value)
+                return head
+        raise LabelFileError(
+            f"{where}: unknown label {_short(value)!r}: a `label` column holds sentiments "
+            f"({', '.join(self.names.sentiments)}) or topics (one of {', '.join(self.names.topics)})"
+        )
+
+
 def _csv_rows(text: str, name: str, names: LabelNames, delimiter: str) -> Iterator[_Row]:
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    column = _LabelColumn(names)
     try:
         header = [h.strip().lower() for h in reader.fieldnames or []]
         reader.fieldnames = header
@@ -179,7 +209,7 @@ def _csv_rows(text: str, name: str, names: LabelNames, delimiter: str) -> Iterat
             where = f"{name}: line {reader.line_num}"
             if None in row:
                 raise LabelFileError(f"{where}: more fields than the header has")
-            yield _Row(_parsed(row, where, names), where)
+            yield _Row(_parsed(column.apply(row, where), where, names), where)
     except csv.Error as exc:
         raise LabelFileError(f"{name}: line {reader.line_num}: not valid CSV ({exc})") from None
 
@@ -187,7 +217,7 @@ def _csv_rows(text: str, name: str, names: LabelNames, delimiter: str) -> Iterat
 def _check_header(header: list[str], name: str) -> None:
     if not header:
         raise LabelFileError(f"{name}: empty file (expected a header with `text` and `sentiment` and/or `topic`)")
-    if TEXT_COLUMN not in header or not {SENTIMENT, TOPIC} & set(header):
+    if TEXT_COLUMN not in header or not {SENTIMENT, TOPIC, LABEL} & set(header):
         raise LabelFileError(
             f"{name}: line 1: the header needs a `text` column and a `sentiment` and/or `topic` column "
             f"(found: {_short(', '.join(header), 200)})"
@@ -210,6 +240,7 @@ def _json(text: str, where: str) -> Any:
 
 
 def _jsonl_rows(text: str, name: str, names: LabelNames) -> Iterator[_Row]:
+    column = _LabelColumn(names)
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -217,7 +248,7 @@ def _jsonl_rows(text: str, name: str, names: LabelNames) -> Iterator[_Row]:
         record = _json(line, where)
         if not isinstance(record, dict):
             raise LabelFileError(f"{where}: expected a JSON object with `text` and `sentiment` and/or `topic`")
-        yield _Row(_parsed(record, where, names), where)
+        yield _Row(_parsed(column.apply(record, where), where, names), where)
 
 
 # ---- Label Studio --------------------------------------------------------------------------------------

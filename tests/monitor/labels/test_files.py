@@ -196,6 +196,19 @@ def test_conflicting_duplicates_fail_and_agreeing_ones_merge(tmp_path: Path) -> 
         read(first, conflicting)
 
 
+def test_a_lone_label_column_is_the_sentiment_or_the_topic(tmp_path: Path) -> None:
+    sentiments = write(tmp_path / "fiqa.csv", "text,label\r\nChairman steps down,negative\r\nSales rise,Positive\r\n")
+    assert [(x.sentiment, x.topic) for x in read(sentiments)] == [("negative", None), ("positive", None)]
+    topics = write(tmp_path / "topics.jsonl", '{"text": "Gold up", "label": "gold | metals | materials"}\n')
+    assert [(x.sentiment, x.topic) for x in read(topics)] == [(None, "Gold | Metals | Materials")]
+    mixed = write(tmp_path / "mixed.csv", "text,label\nA,negative\nB,Macro\n")
+    with pytest.raises(LabelFileError, match=r"mixed.csv: line 3: unknown sentiment 'Macro'"):
+        read(mixed)
+    unknown = write(tmp_path / "unknown.csv", "text,label\nA,0\n")
+    with pytest.raises(LabelFileError, match=r"unknown.csv: line 2: unknown label '0': a `label` column holds"):
+        read(unknown)
+
+
 def test_one_label_per_news_id(tmp_path: Path) -> None:
     rows = write(tmp_path / "ids.jsonl", '{"text": "A", "news_id": "n1", "sentiment": "negative"}\n'
                                          '{"text": "A.", "news_id": "n1", "topic": "Macro"}\n')  # fmt: skip
