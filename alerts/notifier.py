@@ -34,6 +34,7 @@ from alerts.payloads import alertmanager_payload, slack_payload
 from alerts.settings import AlertSettings
 from alerts.signing import sign
 from monitor.backoff import backoff_delays
+from monitor.deadline import Deadlines, install
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,9 @@ class NotifierConfig:
 
     @property
     def hold(self) -> timedelta:
-        """How long a claimed delivery is kept from other senders: longer than an attempt can take."""
-        return timedelta(seconds=self.request_timeout * (MAX_REDIRECTS + 1) * 2 + 60)
+        """How long a claimed delivery is kept from other senders: longer than an attempt can take (each
+        request, each redirect hop, ends by its total deadline of `request_timeout`)."""
+        return timedelta(seconds=self.request_timeout * (MAX_REDIRECTS + 1) + 60)
 
     @property
     def alert_hold(self) -> timedelta:
@@ -144,6 +146,8 @@ class Notifier:
         self._pool: ThreadPoolExecutor | None = None
         self._resent: dict[str, datetime] = {}
         self._closing = threading.Event()
+        self._deadlines = Deadlines()  # per thread: each request ends by its deadline, even one trickled
+        install(client, self._deadlines)
 
     def enqueue(self, events: Sequence[AlertEvent]) -> list[Delivery]:
         """Store one delivery per event and target (before anything is sent, so nothing can be lost)."""
@@ -293,7 +297,8 @@ class Notifier:
         url = target.url
         for _ in range(MAX_REDIRECTS + 1):
             try:
-                response = self.client.post(url, content=body, headers=self._headers(target, body))
+                with self._deadlines.within(self.config.request_timeout):
+                    response = self.client.post(url, content=body, headers=self._headers(target, body))
             except httpx.InvalidURL as exc:  # httpx parses a redirect's Location as it answers
                 raise DeliveryError(f"redirect to a Location that is not an http(s) URL ({exc})") from None
             if not response.is_redirect:

@@ -1,8 +1,9 @@
-"""A total deadline for each fetch, down to the socket.
+"""A total deadline for each request, down to the socket (feed fetches, webhook and Alertmanager deliveries).
 
 httpx's timeouts are per operation: a server that trickles one byte every few seconds (in its headers or its body)
-never trips a read timeout, and one such feed would hold a scrape run for good. Here every connect, read and write
-of a fetch waits at most until that fetch's deadline, so the fetch fails as a `timeout` when it runs out.
+never trips a read timeout, and one such feed would hold a scrape run for good (one such receiver, a delivery).
+Here every connect, read and write of a request waits at most until that request's deadline, so it fails as a
+timeout when it runs out.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from monitor.ingest.deadline import Deadlines, install
+from monitor.deadline import Deadlines, install
 from monitor.ingest.politeness import HostRateLimiter, host_of
 from monitor.ingest.settings import ScrapeSettings
 
@@ -167,7 +167,7 @@ class Fetcher:
 
     def _read_capped(self, url: str, response: httpx.Response, max_bytes: int) -> bytes:
         """Read the decoded body chunk by chunk; stop (and drop the connection) past the cap. The fetch's
-        deadline reaches the socket reads (`monitor.ingest.deadline`)."""
+        deadline reaches the socket reads (`monitor.deadline`)."""
         chunks: list[bytes] = []
         size = 0
         for chunk in _decoded(url, response):

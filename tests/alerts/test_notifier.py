@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import random
+import socketserver
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -231,3 +233,33 @@ def test_logs_name_receivers_without_their_secrets(clock: ManualClock, caplog: p
     assert "http://127.0.0.1:9/hook" in caplog.text and "https://[::1]:9/x" in caplog.text
     assert "http://127.0.0.1:9/api/v2/alerts" in caplog.text
     assert not any(secret in caplog.text for secret in ("pw", "token", "abc", "key=k", "s3cret"))
+
+
+def test_a_receiver_trickling_its_answer_times_out_by_the_total_deadline(clock: ManualClock) -> None:
+    """One byte every 0.2 s never trips a 1 s read timeout; the request's total deadline (1 s) ends it, so the
+    claim on the delivery outlives the attempt and the receiver's thread is free again."""
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+    class Trickle(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.recv(65536)
+            for byte in answer * 4:
+                try:
+                    self.request.sendall(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Trickle)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        settings = AlertSettings(webhook_urls=[url], request_timeout=1.0, retry_initial=1)
+        n = Notifier(NotifierConfig.of(settings), MemoryOutbox(), httpx.Client(timeout=1.0), clock, random.Random(1))
+        n.enqueue([event()])
+        stats = n.deliver_due()
+        assert stats.retrying == 1 and "ReadTimeout" in n.outbox.items[next(iter(n.outbox.items))].last_error  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()

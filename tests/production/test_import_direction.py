@@ -30,9 +30,16 @@ def test_alerts_never_loads_the_app_shell() -> None:
     assert [m for m in loaded_by("alerts") if m.startswith("monitor.app")] == []
 
 
-# the parts of monitor alerts may use: the settings sections and their types, backoff, times, contracts,
-# and the Elasticsearch store (client, index setup, mappings) with the news schemas it writes
-SHARED = ("monitor.settings", "monitor.setting_types", "monitor.backoff", "monitor.times", "monitor.contracts")
+# the parts of monitor alerts may use: the settings sections and their types, backoff, times, contracts, the
+# per-request deadline, and the Elasticsearch store (client, index setup, mappings) with the news schemas it writes
+SHARED = (
+    "monitor.settings",
+    "monitor.setting_types",
+    "monitor.backoff",
+    "monitor.times",
+    "monitor.contracts",
+    "monitor.deadline",
+)
 STAGES = ("monitor.store", "monitor.news")
 
 
