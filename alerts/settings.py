@@ -61,7 +61,7 @@ class AlertSettings(BaseModel):
         default=10.0,
         gt=0,
         le=600,
-        description="seconds per webhook or Alertmanager request (each receiver has its own)",
+        description="total seconds per webhook or Alertmanager request, down to the socket (each redirect hop its own)",
     )
     retry_initial: float = Field(default=1.0, gt=0, description="seconds before the first retry")
     retry_max: float = Field(default=300.0, gt=0, description="seconds between retries, at most")
