@@ -104,10 +104,10 @@ def threshold(rate_per_s: float, step_s: float, cusums: int, false_alarms_per_we
     return max(MIN_THRESHOLD, math.log(cusums * starts / false_alarms_per_week) + CALIBRATION)
 
 
-def share_raised(neg: float, n: float, p0: float, min_lift: float) -> bool:
+def share_raised(neg: float, n: float, p0: float, min_lift: float, min_negatives: int = MIN_BURST_NEGATIVES) -> bool:
     """Whether `neg` of `n` news show a share raised by at least `min_lift` over p0, the one-sided binomial
-    log-likelihood ratio at the observed share reaching RAISED_NATS."""
-    if n <= 0 or neg < MIN_BURST_NEGATIVES or neg < min_lift * p0 * n:
+    log-likelihood ratio at the observed share reaching RAISED_NATS, with `min_negatives` at least."""
+    if n <= 0 or neg < min_negatives or neg < min_lift * p0 * n:
         return False
     share = neg / n
     llr = neg * math.log(share / p0)

@@ -17,6 +17,7 @@ from alerts.cusum import (
     BURST_BUDGET,
     BURST_SHARE_LIFT,
     INDIFFERENCE,
+    MIN_BURST_NEGATIVES,
     STEP_CAP,
     Ewma,
     burst_increment,
@@ -426,7 +427,7 @@ class Detector:
                 for s, run in zip(state.burst, state.burst_run, strict=True)
                 if seasoned
                 and s >= hb
-                and share_raised(run[1], run[2], p0, max(rule.min_lift, BURST_SHARE_LIFT))
+                and share_raised(run[1], run[2], p0, max(rule.min_lift, BURST_SHARE_LIFT), _min_negatives(rule))
                 and volume_raised(run[2], run[3])
             ]
             return [self._fire(state, rule, *min(fired), p0, h, now)] if fired else []
@@ -539,6 +540,12 @@ class Detector:
     def restore(self, snapshot: dict[str, Any]) -> None:
         self.states = {fp: AlertState.from_json(data) for fp, data in snapshot.get("states", {}).items()}
         self.parents = {name: Ewma(*values) for name, values in snapshot.get("parents", {}).items()}
+
+
+def _min_negatives(rule: Rule) -> int:
+    """The negatives a burst needs: more than one syndicated story and its copies make, counted as stories
+    (5), or as items (10: a quiet scope cannot tell one story's five copies from five negative news)."""
+    return MIN_BURST_NEGATIVES if rule.count == "stories" else 2 * MIN_BURST_NEGATIVES
 
 
 def describe(state: AlertState, p0: float, h: float, now: datetime) -> tuple[dict[str, str], dict[str, float]]:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.cusum import evidence_per_news, threshold
+from alerts.cusum import evidence_per_news, share_raised, threshold, volume_raised
 from alerts.detector import AlertState, Detector
 from alerts.model import AlertEvent, Observation
 from alerts.rules import Rules, parse_rules
@@ -262,3 +262,11 @@ def test_burst_state_survives_a_restart_and_older_states_restore() -> None:
     restarted.restore(older)
     feed.detector = restarted
     assert feed.normal(2, 0.5, share=0.18) == []
+
+
+def test_the_gates_of_a_burst() -> None:
+    assert share_raised(28, 46, 0.18, 1.6) and volume_raised(46, 6)  # the hour
+    assert not share_raised(9, 46, 0.18, 1.6)  # a flood at the usual share
+    assert not share_raised(4, 4, 0.18, 1.6)  # a handful of negatives: fewer than one story's copies make
+    assert not share_raised(6, 8, 0.18, 1.6, min_negatives=10)  # counting items, a burst needs 10
+    assert not volume_raised(10, 6)  # the share may drift; the volume must double too
