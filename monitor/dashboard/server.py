@@ -38,7 +38,7 @@ CONTENT_TYPES = {
     ".txt": "text/plain; charset=utf-8",
 }
 # Scripts only from finmon itself (Vega runs on its AST interpreter, so no eval either); styles from
-# finmon plus the style attributes Vega's SVG renderer sets; nothing may frame the page.
+# finmon plus inline ones (vega-embed and vega-tooltip inject stylesheets); nothing may frame the page.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
