@@ -32,7 +32,7 @@ from training.args import AdaptArgs, TrainArgs
 from training.batches import encode
 from training.data import IGNORE, Example, split_holdout
 from training.distill import read_unlabelled, teacher_logits
-from training.export import CONFIG_FILE, METRICS_FILE, export_model, write_json
+from training.export import ADAPTER_DIR, CONFIG_FILE, METRICS_FILE, export_model, write_json
 from training.labels import LabelError, LabelMap
 from training.modeling import PEFT_HINT, add_lora, trainable_parameters
 from training.trainer import Encoded, LoopConfig, Trainer, seed_everything
@@ -222,6 +222,7 @@ def export(prepared: Prepared, target: Path, today: datetime) -> ModelSpec:
     fields = adapted_spec_fields(prepared.args, spec, today)
     model = prepared.trainer.model.cpu()
     exported = export_model(model, prepared.tokenizer, fields, target, "lora", spec.base)
+    (target / ADAPTER_DIR / "README.md").unlink(missing_ok=True)  # PEFT's blank template card, not ours
     if not Path(spec.base).is_absolute() and (start / spec.base).is_dir():  # a full encoder inside the model
         shutil.copytree(start / spec.base, target / spec.base)
     if spec.tokenizer:

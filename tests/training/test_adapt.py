@@ -103,6 +103,10 @@ def test_adapt_continues_a_lora_model_and_keeps_its_base(
     assert (spec.name, spec.version, spec.base, spec.adapter) == ("team-model", "9", str(tiny_base), "adapter")
     before = (start / "adapter" / "adapter_model.safetensors").read_bytes()
     assert (output / "adapter" / "adapter_model.safetensors").read_bytes() != before  # it learnt
+    assert sorted(p.name for p in (output / "adapter").iterdir()) == [
+        "adapter_config.json",
+        "adapter_model.safetensors",
+    ]
     assert json.loads((output / "metrics.json").read_text())["labels"]["held_out"] == 0  # 8 labels: all learnt
     assert "nothing was held out" in (output / "README.md").read_text()
 
