@@ -32,7 +32,7 @@ import math
 from dataclasses import dataclass
 
 WEEK_S = 7 * 86400.0
-CALIBRATION = -0.4  # nats off the Wald bound, measured by simulation (README, Alerts)
+CALIBRATION = -0.9  # nats off the Wald bound, measured by simulation (README, Alerts)
 MIN_THRESHOLD = math.log(200.0)  # never fire on less than 200:1 evidence, whatever the rule asks
 INDIFFERENCE = 1.2  # the null of the lowest-lift CUSUM: up to 1.2x the baseline (baselines are never exact)
 STEP_CAP = 0.6  # one step adds at most this fraction of h: a clump of duplicates in one step cannot fire alone
