@@ -16,6 +16,7 @@ from monitor.kibana.objects import (
     HEADLINES,
     NEWS_TIME,
     NEWS_VIEW_ID,
+    NOW_PARAM,
     data_sources,
     panel_query,
     vega_spec,
@@ -124,12 +125,21 @@ def retitle(title: Any, window: Window) -> Any:
     return title.replace("hourly", window.words) if isinstance(title, str) else title
 
 
+def _at_window_end(param: Any, window: Window) -> Any:
+    """The charts' `now` is the page clock's (a replay's, `--now`'s), not the browser's."""
+    if isinstance(param, dict) and param.get("name") == NOW_PARAM:
+        return {"name": NOW_PARAM, "value": int(window.end.timestamp() * 1000)}
+    return param
+
+
 def resolve(
     spec: dict[str, Any], window: Window, indices: dict[str, str], target: Target, search: Search
 ) -> dict[str, Any]:
     """The spec with every Elasticsearch data source answered through `search` and inlined."""
     out = copy.deepcopy(spec)
     out["title"] = retitle(out.get("title"), window)
+    if "params" in out:
+        out["params"] = [_at_window_end(param, window) for param in out["params"]]
     for data in data_sources(out):
         index, body = es_request(data["url"], window, indices, target)
         values = pluck(search(index, body), data.get("format", {}).get("property"))

@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any
 
+from monitor.kibana.shares import share_transforms
 from monitor.settings import ALERTS_INDEX, NEWS_INDEX
 
 NEWS_VIEW_ID = "finmon-news-view"
@@ -31,6 +32,7 @@ HEADLINE_COLUMNS = ["title", "topic", "tickers", "sentiment_score", "source"]
 MIGRATION = {"index-pattern": "7.11.0", "visualization": "7.10.0", "search": "7.9.3", "dashboard": "7.9.3"}
 EMPTY_SEARCH = json.dumps({"query": {"query": "", "language": "kuery"}, "filter": []})
 VEGA_LITE = "https://vega.github.io/schema/vega-lite/v5.json"
+NOW_PARAM = "finmon_now"  # the share charts' "now" (ms): where a firing alert's shading ends
 
 
 def _histogram(field: str) -> dict[str, Any]:
@@ -80,27 +82,57 @@ def _vega(index: str, timefield: str, body: dict[str, Any], buckets: str, rest: 
 
 
 def _share_layer(news_index: str, field: str, size: int, name: str) -> dict[str, Any]:
-    """Negative share per `field` value (topic or ticker) and hour, one line each."""
+    """Negative share per `field` value (topic or ticker) and interval, one line each: shrunk towards the
+    series' baseline (a point of one or two news no longer swings 0-100%), its Wilson 90% interval as a band,
+    points sized by their news count, the counts in the tooltip (monitor/kibana/shares.py)."""
+    x = {"field": "time", "type": "temporal", "title": None}
+    color = {"field": "key", "type": "nominal", "title": name}
     return {
         "data": _data(news_index, NEWS_TIME, negative_share_body(field, size), "aggregations.topics.buckets"),
         "transform": [
             {"flatten": ["time.buckets"], "as": ["t"]},
             {"calculate": "datum.t.key", "as": "time"},
-            {"calculate": "datum.t.negative.doc_count / datum.t.doc_count", "as": "negative_share"},
-            {"calculate": "datum.t.doc_count", "as": "volume"},
+            {"calculate": "datum.t.negative.doc_count", "as": "negative"},
+            {"calculate": "datum.t.doc_count", "as": "total"},
+            *share_transforms(),
         ],
-        "mark": {"type": "line", "point": True},
-        "encoding": {
-            "x": {"field": "time", "type": "temporal", "title": None},
-            "y": {"field": "negative_share", "type": "quantitative", "axis": {"format": "%"}, "title": "negative"},
-            "color": {"field": "key", "type": "nominal", "title": name},
-            "tooltip": [
-                {"field": "key", "title": name},
-                {"field": "time", "type": "temporal"},
-                {"field": "negative_share", "format": ".0%"},
-                {"field": "volume"},
-            ],
-        },
+        "layer": [
+            {
+                "mark": {"type": "area", "opacity": 0.12},
+                "encoding": {
+                    "x": x,
+                    "y": {"field": "low", "type": "quantitative"},
+                    "y2": {"field": "high"},
+                    "color": color,
+                },
+            },
+            {
+                "mark": {"type": "line", "point": {"filled": True}},
+                "encoding": {
+                    "x": x,
+                    "y": {
+                        "field": "negative_share",
+                        "type": "quantitative",
+                        "axis": {"format": "%"},
+                        "scale": {"domain": [0, 1]},
+                        "title": "negative (shrunk; band: 90% interval)",
+                    },
+                    "color": color,
+                    "size": {"field": "total", "type": "quantitative", "title": "news", "scale": {"range": [12, 160]}},
+                    "tooltip": [
+                        {"field": "key", "title": name},
+                        {"field": "time", "type": "temporal"},
+                        {"field": "negative", "title": "negative news"},
+                        {"field": "total", "title": "news"},
+                        {"field": "raw_share", "title": "negative share", "format": ".0%"},
+                        {"field": "negative_share", "title": "shrunk to baseline", "format": ".0%"},
+                        {"field": "low", "title": "90% from", "format": ".0%"},
+                        {"field": "high", "title": "90% to", "format": ".0%"},
+                        {"field": "baseline", "title": "baseline", "format": ".0%"},
+                    ],
+                },
+            },
+        ],
     }
 
 
@@ -114,16 +146,18 @@ def _alert_layer(alerts_index: str, scope: str) -> dict[str, Any]:
             {"calculate": f"{source}.fingerprint + '@' + {source}.starts_at", "as": "episode"},
             {"calculate": f"{source}.labels.{scope}", "as": "key"},
             {"calculate": f"time({source}.starts_at)", "as": "start"},
-            {"calculate": f"time({source}.ends_at || {source}.at)", "as": "end"},
+            {"calculate": f"{source}.ends_at ? time({source}.ends_at) : null", "as": "ended"},
             {"calculate": f"{source}.baseline_share", "as": "baseline"},
             {
                 "aggregate": [
                     {"op": "min", "field": "start", "as": "start"},
-                    {"op": "max", "field": "end", "as": "end"},
+                    {"op": "max", "field": "ended", "as": "ended"},
                     {"op": "max", "field": "baseline", "as": "baseline"},
                 ],
                 "groupby": ["episode", "key"],
             },
+            # an episode with no end yet is still firing: shaded up to now
+            {"calculate": f"isValid(datum.ended) ? datum.ended : {NOW_PARAM}", "as": "end"},
             {"calculate": "toDate(datum.start)", "as": "from"},
             {"calculate": "toDate(datum.end)", "as": "to"},
         ],
@@ -156,11 +190,19 @@ def _alert_layer(alerts_index: str, scope: str) -> dict[str, Any]:
 
 def _share_spec(news_index: str, alerts_index: str, title: str, field: str, size: int, scope: str) -> dict[str, Any]:
     layers = [_share_layer(news_index, field, size, scope), _alert_layer(alerts_index, scope)]
-    return {"$schema": VEGA_LITE, "title": title, "width": "container", "height": "container", "layer": layers}
+    now = [{"name": NOW_PARAM, "expr": "now()"}]  # finmon's page sets it to its own clock's now
+    return {
+        "$schema": VEGA_LITE,
+        "title": title,
+        "width": "container",
+        "height": "container",
+        "params": now,
+        "layer": layers,
+    }
 
 
 def negative_share_spec(index: str, alerts_index: str = ALERTS_INDEX) -> dict[str, Any]:
-    title = "Negative share by topic (hourly; alert periods shaded, baseline dashed)"
+    title = "Negative share by topic (hourly; shrunk to baseline, 90% band; alert periods shaded, baseline dashed)"
     return _share_spec(index, alerts_index, title, "topic", TOP_TOPICS, "topic")
 
 
