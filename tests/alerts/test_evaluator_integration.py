@@ -38,6 +38,7 @@ RULES = parse_rules(
                 "name": scope,
                 "scope": {"kind": scope, "limit": 2},
                 "baseline": {"half_life": "6h", "prior_weight": 20, "min_history": "1h"},
+                "count": "items",  # each news item (the stories of this stream repeat within a minute)
             }
             for scope in ("all", "topic", "ticker")
         ],
@@ -136,7 +137,8 @@ def test_es_counts_equal_in_memory_counts(settings: Settings, client: Elasticsea
             expected = memory.counts(rule, start, SPIKE[1], step)
             assert es_source.counts(rule, start, SPIKE[1], step) == expected, (rule.name, stories)
     assert es_source.parent(start, SPIKE[1], step) == MemorySource(events, step).parent(start, SPIKE[1], step)
-    ticker = es_source.counts(RULES.rules[2], start, SPIKE[1], step)[("ticker", "ACME")]
+    items = RULES.rules[2].model_copy(update={"count": "items"})
+    ticker = es_source.counts(items, start, SPIKE[1], step)[("ticker", "ACME")]
     stories = es_source.counts(RULES.rules[2].model_copy(update={"count": "stories"}), start, SPIKE[1], step)
     assert sum(stories[("ticker", "ACME")].totals) * 2 == sum(ticker.totals)  # two news per story
     found = es_source.headlines(("topic", "earnings"), SPIKE[0], SPIKE[1], 3)
