@@ -223,6 +223,13 @@ class DashboardSettings(BaseModel):
     )
     range: Literal["1h", "24h", "7d"] = Field("24h", description="time range the page opens with")
     refresh: float = Field(30.0, ge=1, description="seconds between the page's automatic refreshes")
+    metrics_urls: HttpUrlList = Field(
+        default_factory=list,
+        description="/metrics endpoints the health strip of `finmon dashboard` reads (worker, scraper, alerts);"
+        " `finmon up` reads its own processes",
+    )
+
+    _split = field_validator("metrics_urls", mode="before")(split_commas)
 
 
 class SettingsError(Exception):

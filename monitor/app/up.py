@@ -62,17 +62,22 @@ def scraper(settings: Settings, metrics: Metrics | None = None) -> Iterator[Scra
 
 
 def _serve_page(
-    stack: contextlib.ExitStack, live: Settings, client: Elasticsearch, clock: ReplayClock | None
+    stack: contextlib.ExitStack, live: Settings, client: Elasticsearch, parts: Parts, metrics: Metrics | None
 ) -> str | None:
-    """The dashboard page on loopback; a demo's charts follow its replay clock on `published_at`."""
+    """The dashboard page on loopback; a demo's charts follow its replay clock on `published_at`; its health
+    strip reads this process's metrics and the worker child's /metrics (the address its log names)."""
     if not live.dashboard.enabled:
         return None
+    from monitor.dashboard.health_view import Remote, from_worker_log
     from monitor.dashboard.service import dashboard
 
-    time_field = "published_at" if clock is not None else None
-    now = clock or (lambda: datetime.now(UTC))
+    time_field = "published_at" if parts.clock is not None else None
+    now = parts.clock or (lambda: datetime.now(UTC))
+    registry = metrics.registry if metrics is not None else None
+    worker = [Remote("worker", from_worker_log(parts.worker_log))]
     try:
-        url = stack.enter_context(dashboard(live, client, now, time_field=time_field))
+        page = dashboard(live, client, now, time_field=time_field, registry=registry, remotes=worker)
+        url = stack.enter_context(page)
     except OSError as exc:
         log.warning("no dashboard: FINMON_DASHBOARD__PORT=%s: %s", live.dashboard.port, exc)
         return None
@@ -146,7 +151,7 @@ def run_up(
             parts.scraper = stack.enter_context(scraper(live, metrics)) if scrape else None
             if feed is not None:
                 parts.feeding = start_feed(live, feed, rate, parts.clock)
-            parts.page = _serve_page(stack, live, client, parts.clock)
+            parts.page = _serve_page(stack, live, client, parts, metrics)
             with LiveView(live, worker_log) if view else LogView() as screen:
                 return _watch(parts, screen, duration, screenshot)
 

@@ -4,13 +4,16 @@ loopback."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from elasticsearch import Elasticsearch
+from prometheus_client import CollectorRegistry
 
 from monitor.app.settings import Settings
+from monitor.dashboard.alerts_view import AlertsView, alerts_route
 from monitor.dashboard.data import DashboardData
+from monitor.dashboard.health_view import HealthView, Remote, fixed, health_route
 from monitor.dashboard.review import ReviewData
 from monitor.dashboard.review_routes import ReviewRoutes
 from monitor.dashboard.server import Routes, serving
@@ -26,6 +29,12 @@ def target_of(settings: Settings, time_field: str | None = None) -> Target:
     return Target(settings.es.news_index, settings.es.alerts_index, field)
 
 
+def health_of(settings: Settings, registry: CollectorRegistry | None, remotes: Sequence[Remote]) -> HealthView:
+    """`finmon up`: its own registry and its worker; else the configured /metrics endpoints."""
+    configured = [Remote(f"metrics {n + 1}", fixed(url)) for n, url in enumerate(settings.dashboard.metrics_urls)]
+    return HealthView(registry, [*remotes, *configured])
+
+
 @contextlib.contextmanager
 def dashboard(
     settings: Settings,
@@ -34,14 +43,27 @@ def dashboard(
     *,
     time_field: str | None = None,
     port: int | None = None,
+    registry: CollectorRegistry | None = None,
+    remotes: Sequence[Remote] = (),
 ) -> Iterator[str]:
-    """Serve the page until the block ends; yields its URL."""
+    """Serve the page until the block ends; yields its URL. `registry` and `remotes`: where the health strip
+    reads finmon's own metrics beside FINMON_DASHBOARD__METRICS_URLS."""
     board = settings.dashboard
     target = target_of(settings, time_field)
     data = DashboardData(client, target, clock)
     review = ReviewData(client, target, settings.es.labels_index, clock)
     names = LabelNames(SENTIMENT_LABELS, TOPIC_LABELS)
-    extra = ReviewRoutes(review, names, board.host).routes()
+    alerts = AlertsView(data.search, target.alerts_index, clock, settings.alerts.alertmanager_urls)
+    health = health_of(settings, registry, remotes)
+    extra = {
+        **ReviewRoutes(review, names, board.host).routes(),
+        "/api/alerts": alerts_route(alerts, board.range),
+        "/api/health": health_route(health),
+    }
     routes = Routes(data, board.refresh, board.range, board.host, extra=extra)
-    with serving(routes, board.host, board.port if port is None else port) as url:
-        yield url
+    try:
+        with serving(routes, board.host, board.port if port is None else port) as url:
+            yield url
+    finally:
+        alerts.fetcher.close()
+        health.fetcher.close()

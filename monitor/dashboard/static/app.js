@@ -12,7 +12,19 @@ window.addEventListener("unhandledrejection", (event) => report(`error: ${event.
 const views = {}; // panel id -> vega-embed result, finalized before a redraw
 // Vega evaluates expressions with its AST interpreter: the page's CSP allows no eval.
 const EMBED = { renderer: "svg", actions: false, ast: true, expr: vega.expressionInterpreter };
-const state = { range: new URLSearchParams(location.search).get("range"), refresh: 30, timer: null };
+const params = new URLSearchParams(location.search);
+const state = { range: params.get("range"), refresh: 30, timer: null, focus: focusOf(params) };
+// the share chart of each scope kind (an alert's generatorURL opens the page on its scope)
+const SHARE_PANELS = { topic: "finmon-negative-share", ticker: "finmon-ticker-negative-share" };
+
+// ?scope=topic&topic=X / ?scope=ticker&ticker=Y / ?scope=all, as finmon's pushed alerts link the page
+function focusOf(query) {
+  const scope = query.get("scope");
+  if (scope === "all") return { scope, key: null };
+  if (scope !== "topic" && scope !== "ticker") return null;
+  const key = query.get(scope);
+  return key ? { scope, key } : null;
+}
 
 async function getJSON(path) {
   const response = await fetch(path, { cache: "no-store" });
@@ -34,13 +46,40 @@ function chartBox(panel) {
   return box.querySelector(".vis");
 }
 
+// The focused scope's line and alert periods only (a filter predicate: the key stays data, never code).
+function focused(panel) {
+  const focus = state.focus;
+  if (!focus || !focus.key || SHARE_PANELS[focus.scope] !== panel.id) return panel.spec;
+  const only = { filter: { field: "key", equal: focus.key } };
+  const layer = panel.spec.layer.map((part) => ({ ...part, transform: [...(part.transform || []), only] }));
+  return { ...panel.spec, layer };
+}
+
 async function drawCharts() {
   const answer = await getJSON(`api/charts?range=${state.range}`);
   for (const panel of answer.panels) {
     views[panel.id]?.finalize();
-    views[panel.id] = await vegaEmbed(chartBox(panel), panel.spec, EMBED);
+    const spec = focused(panel);
+    views[panel.id] = await vegaEmbed(chartBox(panel), spec, EMBED);
+    document.getElementById(`chart-${panel.id}`).classList.toggle("focus", spec !== panel.spec);
   }
   return answer;
+}
+
+function showFocus() {
+  const focus = state.focus;
+  const line = document.getElementById("focus");
+  line.hidden = !focus;
+  if (!focus) return;
+  document.getElementById("focus-text").textContent = focus.key ? `focused on ${focus.scope} ${focus.key}` : "focused on all news";
+  const rest = new URLSearchParams(location.search);
+  for (const name of ["scope", "topic", "ticker"]) rest.delete(name);
+  document.getElementById("focus-clear").href = `./${rest.toString() ? "?" + rest : ""}`;
+}
+
+function matchesFocus(scope, key) {
+  const focus = state.focus;
+  return Boolean(focus && (focus.key ? scope === focus.scope && key === focus.key : scope === "all"));
 }
 
 function cell(row, text, className) {
@@ -65,6 +104,80 @@ async function drawHeadlines() {
     cell(row, (item.tickers || []).join(", "));
     cell(row, item.score == null ? "" : item.score.toFixed(2), "num");
     cell(row, item.source);
+    const focus = state.focus;
+    if (focus && focus.key && (focus.scope === "topic" ? item.topic === focus.key : (item.tickers || []).includes(focus.key))) {
+      row.className = "focus";
+    }
+  }
+}
+
+const time = (text) => (text || "").replace("T", " ").slice(0, 16);
+
+function amCell(row, states) {
+  const td = row.insertCell();
+  if (!states.length) td.textContent = "—";
+  for (const am of states) {
+    const line = document.createElement("span");
+    const why = am.state === "silenced" ? ` (silence ${am.silenced_by.join(", ")})`
+      : am.state === "inhibited" ? ` (by ${am.inhibited_by.join(", ")})`
+      : am.state === "unreachable" ? `: ${am.error}` : "";
+    line.textContent = `${states.length > 1 ? am.url + ": " : ""}${am.state === "absent" ? "not there" : am.state}${why}`;
+    line.className = `am ${am.state}`;
+    line.title = am.url;
+    td.appendChild(line);
+  }
+}
+
+function amSummary(answer) {
+  if (!answer.configured) return "· Alertmanager not configured (FINMON_ALERTS__ALERTMANAGER_URLS)";
+  return "· " + answer.alertmanagers.map((am) => am.reachable
+    ? `${am.url}: ${am.alerts} finmon alerts` : `${am.url}: unreachable (${am.error})`).join(" · ");
+}
+
+async function drawAlerts() {
+  const body = document.querySelector("#alerts tbody");
+  const summary = document.getElementById("am-summary");
+  try {
+    const answer = await getJSON(`api/alerts?range=${state.range}`);
+    summary.textContent = amSummary(answer);
+    body.replaceChildren();
+    for (const alert of answer.alerts) {
+      const row = body.insertRow();
+      row.className = alert.status;
+      row.dataset.fingerprint = alert.fingerprint;
+      if (matchesFocus(alert.scope, alert.key)) row.classList.add("focus");
+      cell(row, alert.status);
+      cell(row, alert.key ? `${alert.scope} ${alert.key}` : alert.scope);
+      cell(row, alert.rule);
+      cell(row, alert.severity);
+      cell(row, time(alert.starts_at));
+      cell(row, alert.status === "firing" ? "now" : time(alert.ends_at || alert.at));
+      amCell(row, alert.alertmanager);
+      cell(row, alert.summary);
+    }
+    if (!answer.alerts.length) cell(body.insertRow(), "no alerts in this range").colSpan = 8;
+  } catch (error) {
+    summary.textContent = `· cannot read the alerts: ${error.message}`;
+  }
+}
+
+async function drawHealth() {
+  const items = document.getElementById("health-items");
+  const sources = document.getElementById("health-sources");
+  try {
+    const answer = await getJSON("api/health");
+    items.replaceChildren(...answer.items.map((item) => {
+      const span = document.createElement("span");
+      span.className = `item ${item.state}`;
+      span.dataset.name = item.name;
+      span.textContent = `${item.name}: ${item.text}`;
+      span.title = item.details.join("\n");
+      return span;
+    }));
+    const down = answer.sources.filter((source) => !source.ok);
+    sources.textContent = down.length ? `(not read: ${down.map((s) => `${s.name}: ${s.error}`).join("; ")})` : "";
+  } catch (error) {
+    sources.textContent = `(health unknown: ${error.message})`;
   }
 }
 
@@ -85,7 +198,7 @@ async function drawModels() {
 async function load() {
   document.body.dataset.state = "loading";
   try {
-    const [charts] = await Promise.all([drawCharts(), drawHeadlines(), drawModels()]);
+    const [charts] = await Promise.all([drawCharts(), drawHeadlines(), drawModels(), drawAlerts(), drawHealth()]);
     document.getElementById("status").textContent =
       `${charts.start.replace("T", " ")} → ${charts.end.replace("T", " ")} · ${charts.interval} buckets · ` +
       `updated ${new Date().toLocaleTimeString()}`;
@@ -116,6 +229,7 @@ async function start() {
     button.addEventListener("click", () => pick(button.dataset.range));
   }
   document.getElementById("auto").addEventListener("change", schedule);
+  showFocus();
   pick(state.range || config.range);
   schedule();
 }
