@@ -35,6 +35,6 @@ def test_split_is_fixed_stratified_and_complete(
 
 
 def test_a_bad_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    labels = write_csv(tmp_path / "labels.csv", ["text", "label"], [("oil falls", "negative")])
+    labels = write_csv(tmp_path / "labels.csv", ["text", "sentiment"], [("oil falls", "sideways")])
     assert main(["split", str(labels), "--test", "0.2", "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err.startswith("finmon split: ") and not (tmp_path / "out").exists()
