@@ -4,7 +4,6 @@ end to end in `finmon up --demo`."""
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import signal
@@ -66,11 +65,7 @@ def test_finmon_eval_of_the_default_model(shared_data: Path, tmp_path: Path, tas
 
 
 def test_the_default_reads_news_on_the_fiqa_test_split(shared_data: Path, tmp_path: Path) -> None:
-    with (shared_data / "fiqa" / "headlines.csv").open(newline="", encoding="utf-8") as handle:
-        rows = [(row["text"], row["label"]) for row in csv.DictReader(handle)]
-    labels = tmp_path / "fiqa.csv"
-    with labels.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([("text", "sentiment"), *rows])
+    labels = shared_data / "fiqa" / "headlines.csv"
     env = offline_env(tmp_path)
     split = [*FINMON, "split", str(labels), "--test", "136", "--seed", "13", "--out", str(tmp_path / "fiqa")]
     subprocess.run(split, env=env, capture_output=True, text=True, timeout=300, check=True)
