@@ -87,6 +87,13 @@ def _share_layer(news_index: str, field: str, size: int, name: str) -> dict[str,
     points sized by their news count, the counts in the tooltip (monitor/kibana/shares.py)."""
     x = {"field": "time", "type": "temporal", "title": None}
     color = {"field": "key", "type": "nominal", "title": name}
+    y = {
+        "field": "negative_share",
+        "type": "quantitative",
+        "axis": {"format": "%"},
+        "scale": {"domain": [0, 1]},
+        "title": "negative (shrunk; band: 90% interval)",
+    }
     return {
         "data": _data(news_index, NEWS_TIME, negative_share_body(field, size), "aggregations.topics.buckets"),
         "transform": [
@@ -106,17 +113,12 @@ def _share_layer(news_index: str, field: str, size: int, name: str) -> dict[str,
                     "color": color,
                 },
             },
+            {"mark": {"type": "line"}, "encoding": {"x": x, "y": y, "color": color}},
             {
-                "mark": {"type": "line", "point": {"filled": True}},
+                "mark": {"type": "circle", "opacity": 0.9},
                 "encoding": {
                     "x": x,
-                    "y": {
-                        "field": "negative_share",
-                        "type": "quantitative",
-                        "axis": {"format": "%"},
-                        "scale": {"domain": [0, 1]},
-                        "title": "negative (shrunk; band: 90% interval)",
-                    },
+                    "y": y,
                     "color": color,
                     "size": {"field": "total", "type": "quantitative", "title": "news", "scale": {"range": [12, 160]}},
                     "tooltip": [

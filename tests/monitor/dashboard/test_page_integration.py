@@ -107,7 +107,7 @@ def test_every_kibana_spec_renders_in_a_vega_runtime(demo_settings: tuple[Settin
 
 
 def chart_sections(dom: str) -> dict[str, str]:
-    parts = re.split(r'<div id="chart-([\w-]+)"', dom.split('<section id="headlines-panel"')[0])
+    parts = re.split(r'<div id="chart-([\w-]+)"', dom.split('<section id="alerts-panel"')[0])
     return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
@@ -126,6 +126,24 @@ def test_the_page_renders_in_headless_chromium(demo_settings: tuple[Settings, El
         assert_marks(panel, drawn_marks(html))
     negative = sum(n.sentiment == "negative" for n in demo_news())
     assert run.stdout.count('<a href="https://') == min(negative, 50)
+    assert run.stdout.count('<tr class="resolved"') == 2  # the alerts table: both demo episodes, over
+    assert "Alertmanager not configured" in run.stdout
+    assert re.search(r'<span class="item unknown" data-name="workers"[^>]*>workers: unknown', run.stdout), run.stdout
+
+
+def test_an_alerts_link_focuses_the_page_on_its_scope(demo_settings: tuple[Settings, Elasticsearch]) -> None:
+    """generatorURL of a pushed alert: ?scope=ticker&ticker=NWSC draws that ticker's line alone."""
+    if find_chromium() is None:
+        pytest.skip("no Chromium on PATH (Debian: apt-get install -y chromium)")
+    settings, client = demo_settings
+    with dashboard(settings, client, lambda: NOW, port=0) as url:
+        run = dump_dom(url + "?scope=ticker&ticker=NWSC&range=24h")
+    assert 'data-state="ready"' in run.stdout and re.search(r'<pre id="errors">\s*</pre>', run.stdout), run.stdout
+    assert "focused on ticker NWSC" in run.stdout
+    sections = chart_sections(run.stdout)
+    assert drawn_marks(sections["finmon-ticker-negative-share"])["line"] == 1
+    assert drawn_marks(sections["finmon-negative-share"])["line"] >= 4  # the other scope kind: untouched
+    assert '<tr class="resolved focus"' in run.stdout  # its alert row highlighted
 
 
 def test_finmon_dashboard_screenshot(

@@ -93,3 +93,31 @@ def test_headlines_are_the_saved_search_with_links_in_the_window(objects: list[d
     assert row["url"] == "https://e.example/1" and row["time"] == "x" and row["tickers"] == ["A"]
     hostile = {"_source": {"title": "t", "url": "javascript:alert(1)"}}
     assert headline_rows({"hits": {"hits": [hostile]}}, "published_at")[0]["url"] is None
+
+
+def test_a_firing_alert_is_shaded_up_to_the_pages_now(objects: list[dict[str, Any]]) -> None:
+    """The share charts' alert layer in a real Vega runtime: an episode with no end yet runs to the window's
+    end (the page clock's now), a resolved one to its end."""
+    vl_convert = pytest.importorskip("vl_convert", reason="vl-convert-python is in the dev extra")
+    labels = {"scope": "topic", "topic": "Earnings"}
+    firing = {"fingerprint": "f", "starts_at": "2026-11-20T20:10:00Z", "ends_at": None, "at": "2026-11-20T20:15:00Z"}
+    over = {"fingerprint": "o", "starts_at": "2026-11-20T20:05:00Z", "ends_at": "2026-11-20T20:20:00Z"}
+    hits = [{"_source": {**firing, "labels": labels}}, {"_source": {**over, "at": over["ends_at"], "labels": labels}}]
+
+    def search(index: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {"hits": {"hits": hits}} if index == "alerts-x" else {}
+
+    spec = resolve(vega_panels(objects)[0].spec, WIN, index_names(objects, TARGET), TARGET, search)
+    assert spec["params"] == [{"name": "finmon_now", "value": int(NOW.timestamp() * 1000)}]
+    alerts = spec["layer"][1]
+    ends = {
+        "params": spec["params"],
+        "data": alerts["data"],
+        "transform": alerts["transform"],
+        "mark": "text",
+        "encoding": {"y": {"field": "episode", "type": "nominal"}, "text": {"field": "end", "format": "d"}},
+    }
+    svg = vl_convert.vegalite_to_svg(ends, vl_version="5.20")
+    assert f">{int(NOW.timestamp() * 1000)}<" in svg  # the firing one: to now, not to its last evaluation
+    ended = int(datetime(2026, 11, 20, 20, 20, tzinfo=UTC).timestamp() * 1000)
+    assert f">{ended}<" in svg
