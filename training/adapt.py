@@ -223,6 +223,8 @@ def export(prepared: Prepared, target: Path, today: datetime) -> ModelSpec:
     model = prepared.trainer.model.cpu()
     exported = export_model(model, prepared.tokenizer, fields, target, "lora", spec.base)
     (target / ADAPTER_DIR / "README.md").unlink(missing_ok=True)  # PEFT's blank template card, not ours
+    for weights in target.rglob("*.safetensors"):
+        weights.chmod(0o644)  # written through a private temporary file (0600): a worker of another user reads them
     if not Path(spec.base).is_absolute() and (start / spec.base).is_dir():  # a full encoder inside the model
         shutil.copytree(start / spec.base, target / spec.base)
     if spec.tokenizer:

@@ -78,6 +78,7 @@ def test_adapt_writes_a_loadable_model_with_before_and_after(
     assert spec.adapter == "adapter" and (output / "encoder").is_dir() and spec.tokenizer == "tokenizer"
     scorer = Scorer.from_settings(ModelSettings(path=str(output), device="cpu"))
     assert len(scorer.score(["bank shares rise"])) == 1
+    assert (output / "heads.safetensors").stat().st_mode & 0o777 == 0o644
     metrics = json.loads((output / "metrics.json").read_text())
     held = metrics["reports"]["sentiment (held-out labels)"]
     assert metrics["labels"] == {"train": 24, "held_out": 6} and held["before"]["n"] == held["after"]["n"] == 6
