@@ -154,13 +154,15 @@ def deliveries(figures: Figures) -> Item:
     for s in figures.all("finmon_alert_deliveries_total"):
         outcomes[s.label("kind")][s.label("outcome")] += s.value
     kinds = sorted(set(pending) | set(outcomes))
+    if not kinds and figures.all("finmon_alert_last_evaluation_timestamp_seconds"):
+        return Item("deliveries", "ok", "none sent (no receiver has had an alert)")
     if not kinds:
         return Item("deliveries", "unknown", "unknown (no evaluator metrics read)")
     details = [_kind_line(kind, pending.get(kind), outcomes.get(kind, {})) for kind in kinds]
     failed = sum(o.get("failed", 0) for o in outcomes.values())
     waiting = sum(pending.values())
     state = "bad" if failed else "warn" if waiting else "ok"
-    text = f"{waiting:.0f} waiting, {failed:.0f} failed" if kinds else "none"
+    text = f"{waiting:.0f} waiting, {failed:.0f} failed"
     return Item("deliveries", state, text, details)
 
 

@@ -54,6 +54,10 @@ def check_dashboard(log_text: str) -> None:
     assert match, "finmon up did not announce its dashboard"
     charts = httpx.get(match.group(1) + "api/charts", timeout=30).json()
     assert len(charts["panels"]) == 5 and charts["end"].startswith("2026-11-20")  # the demo's replay clock
+    health = httpx.get(match.group(1) + "api/health", timeout=30).json()
+    states = {item["name"]: (item["state"], item["text"]) for item in health["items"]}
+    assert states["workers"] == ("ok", "1 of 1 up"), health  # the worker child's /metrics, found through its log
+    assert states["lag"][0] != "unknown" and states["alert evaluation"][0] != "unknown", health  # in-process
     if find_chromium() is None:
         return
     page = dump_dom(match.group(1))

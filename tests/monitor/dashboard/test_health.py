@@ -85,9 +85,9 @@ finmon_alert_deliveries_total{{kind="alertmanager",outcome="delivered"}} 2
 def test_an_evaluator_that_fell_behind() -> None:
     got = items(summary([exposition(f"finmon_alert_last_evaluation_timestamp_seconds {NOW - 900}\n")], NOW))
     assert got["alert evaluation"] == ("bad", "last run 15 min ago")
-    assert items(summary([exposition("finmon_alert_last_evaluation_timestamp_seconds 0\n")], NOW))[
-        "alert evaluation"
-    ] == ("unknown", "not run yet")
+    not_yet = items(summary([exposition("finmon_alert_last_evaluation_timestamp_seconds 0\n")], NOW))
+    assert not_yet["alert evaluation"] == ("unknown", "not run yet")
+    assert not_yet["deliveries"] == ("ok", "none sent (no receiver has had an alert)")  # an evaluator, no receivers
 
 
 @pytest.mark.parametrize("text", ["{{{", 'x{a="1" 1', 'x{a="1"} notanumber', "\x00\x01", 'x{="1"} 1'])
