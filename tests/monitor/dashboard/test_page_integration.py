@@ -136,8 +136,11 @@ def test_an_alerts_link_focuses_the_page_on_its_scope(demo_settings: tuple[Setti
     if find_chromium() is None:
         pytest.skip("no Chromium on PATH (Debian: apt-get install -y chromium)")
     settings, client = demo_settings
+    hostile = {**demo_alerts()[0], "fingerprint": "hostile", "summary": '<img src=x onerror="alert(1)">'}
+    client.index(index=settings.es.alerts_index, id="hostile", document=hostile, refresh=True)
     with dashboard(settings, client, lambda: NOW, port=0) as url:
         run = dump_dom(url + "?scope=ticker&ticker=NWSC&range=24h")
+    assert "&lt;img src=x onerror" in run.stdout and "<img src" not in run.stdout  # hostile text stays text
     assert 'data-state="ready"' in run.stdout and re.search(r'<pre id="errors">\s*</pre>', run.stdout), run.stdout
     assert "focused on ticker NWSC" in run.stdout
     sections = chart_sections(run.stdout)
