@@ -112,9 +112,10 @@ def lag(figures: Figures, now: float) -> Item:
 
 def dead_letters(figures: Figures) -> Item:
     dead = figures.total("finmon_worker_dead_letters_total")
-    if dead is None:
-        return Item("dead letters", "unknown", "unknown (no worker metrics read)")
     docs_in = figures.total("finmon_worker_documents_in_total")
+    if dead is None and docs_in is None:
+        return Item("dead letters", "unknown", "unknown (no worker metrics read)")
+    dead = dead or 0.0  # a worker's registry read, with no stage's counter yet: none dead-lettered
     share = dead / docs_in if docs_in else None
     text = f"{dead:.0f}" + (f" ({share:.1%} of {docs_in:.0f} in)" if share is not None else "")
     return Item("dead letters", "warn" if share is not None and share > DEAD_SHARE_WARN else "ok", text)

@@ -105,7 +105,7 @@ def _share_layer(news_index: str, field: str, size: int, name: str) -> dict[str,
         ],
         "layer": [
             {
-                "mark": {"type": "area", "opacity": 0.12},
+                "mark": {"type": "area", "opacity": 0.07},
                 "encoding": {
                     "x": x,
                     "y": {"field": "low", "type": "quantitative"},
@@ -204,12 +204,12 @@ def _share_spec(news_index: str, alerts_index: str, title: str, field: str, size
 
 
 def negative_share_spec(index: str, alerts_index: str = ALERTS_INDEX) -> dict[str, Any]:
-    title = "Negative share by topic (hourly; shrunk to baseline, 90% band; alert periods shaded, baseline dashed)"
+    title = "Negative share by topic (hourly, shrunk; 90% band; alerts shaded)"
     return _share_spec(index, alerts_index, title, "topic", TOP_TOPICS, "topic")
 
 
 def ticker_share_spec(index: str, alerts_index: str = ALERTS_INDEX) -> dict[str, Any]:
-    title = f"Negative share of the {TOP_TICKER_LINES} busiest tickers (hourly; alert periods shaded, baseline dashed)"
+    title = f"Negative share of the {TOP_TICKER_LINES} busiest tickers (hourly, shrunk; 90% band; alerts shaded)"
     return _share_spec(index, alerts_index, title, "tickers", TOP_TICKER_LINES, "ticker")
 
 
