@@ -10,11 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from elasticsearch import Elasticsearch
 
 from monitor.app.embedded import ES_SERVERS, embedded_workdir, start_tansu, start_with_retry
-from monitor.app.settings import Settings
+from monitor.app.indices import index_specs
+from monitor.app.settings import Settings, to_env
 from monitor.scoring.testing import make_tiny_model_dir
 from monitor.settings import ElasticsearchSettings, KafkaSettings
+from monitor.store.es import make_client
+from monitor.store.es_setup import run_setup
 from tests.helpers import finmon_names
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -89,6 +93,25 @@ def no_finmon_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def unique() -> str:
     """A short unique suffix for topic, group and index names, so tests never share state."""
     return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def es_env(
+    es_settings: ElasticsearchSettings, unique: str, monkeypatch: pytest.MonkeyPatch, no_finmon_env: None
+) -> Iterator[tuple[ElasticsearchSettings, Elasticsearch]]:
+    """Indices of this test alone, every one finmon sets up, named in FINMON_ES__* for the CLI under test;
+    deleted afterwards (by name: real Elasticsearch refuses wildcard deletes)."""
+    names = {"news_index": f"news-{unique}", "alerts_index": f"alerts-{unique}", "labels_index": f"labels-{unique}"}
+    settings = es_settings.model_copy(update=names)
+    for name, value in to_env(settings, "FINMON_ES__").items():
+        monkeypatch.setenv(name, value)
+    client = make_client(settings)
+    run_setup(client, settings, index_specs(settings))
+    yield settings, client
+    for index in names.values():
+        if client.indices.exists(index=index):
+            client.indices.delete(index=index)
+    client.close()
 
 
 @pytest.fixture

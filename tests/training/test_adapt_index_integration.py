@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,41 +10,21 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from monitor.app.cli import main
-from monitor.app.indices import index_specs
-from monitor.app.settings import to_env
 from monitor.labels.records import Label
 from monitor.labels.store import write_labels
 from monitor.news.schemas import SentimentProbs
 from monitor.settings import ElasticsearchSettings
-from monitor.store.es import EsNewsSink, make_client
-from monitor.store.es_setup import run_setup
+from monitor.store.es import EsNewsSink
 from tests.helpers import scored_news
 from training.index_texts import recent_news_texts
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def es(
-    es_settings: ElasticsearchSettings, unique: str, monkeypatch: pytest.MonkeyPatch, no_finmon_env: None
-) -> Iterator[tuple[ElasticsearchSettings, Elasticsearch]]:
-    names = {"news_index": f"news-{unique}", "alerts_index": f"alerts-{unique}", "labels_index": f"labels-{unique}"}
-    settings = es_settings.model_copy(update=names)
-    for name, value in to_env(settings, "FINMON_ES__").items():
-        monkeypatch.setenv(name, value)
-    client = make_client(settings)
-    run_setup(client, settings, index_specs(settings))
-    yield settings, client
-    for index in names.values():
-        if client.indices.exists(index=index):
-            client.indices.delete(index=index)
-    client.close()
-
-
 def test_adapt_learns_the_labels_index_with_the_indexed_news(
-    es: tuple[ElasticsearchSettings, Elasticsearch], tiny_model_dir: Path, tmp_path: Path
+    es_env: tuple[ElasticsearchSettings, Elasticsearch], tiny_model_dir: Path, tmp_path: Path
 ) -> None:
-    settings, client = es
+    settings, client = es_env
     now = datetime.now(UTC)
     probs = SentimentProbs(negative=0.2, neutral=0.5, positive=0.3)
     news = [scored_news(f"n{n}", f"Market headline {n}", now - timedelta(hours=n), "Markets", "neutral", probs)
@@ -69,7 +48,7 @@ def test_adapt_learns_the_labels_index_with_the_indexed_news(
 
 
 def test_from_index_without_labels_exits_2(
-    es: tuple[ElasticsearchSettings, Elasticsearch],
+    es_env: tuple[ElasticsearchSettings, Elasticsearch],
     tiny_model_dir: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],

@@ -5,7 +5,6 @@ changes nothing."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,39 +12,26 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from monitor.app import cli
-from monitor.app.indices import index_specs
-from monitor.app.settings import to_env
 from monitor.labels.store import read_labels
 from monitor.news.schemas import SentimentProbs
 from monitor.settings import ElasticsearchSettings
-from monitor.store.es import EsNewsSink, make_client
-from monitor.store.es_setup import run_setup
+from monitor.store.es import EsNewsSink
 from tests.helpers import scored_news
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def es(
-    es_settings: ElasticsearchSettings, unique: str, monkeypatch: pytest.MonkeyPatch, no_finmon_env: None
-) -> Iterator[tuple[ElasticsearchSettings, Elasticsearch]]:
-    names = {"news_index": f"news-{unique}", "alerts_index": f"alerts-{unique}", "labels_index": f"labels-{unique}"}
-    settings = es_settings.model_copy(update=names)
-    for name, value in to_env(settings, "FINMON_ES__").items():
-        monkeypatch.setenv(name, value)
-    client = make_client(settings)
-    run_setup(client, settings, index_specs(settings))
+def es(es_env: tuple[ElasticsearchSettings, Elasticsearch]) -> tuple[ElasticsearchSettings, Elasticsearch]:
+    """The test's indices with three scored news to queue."""
+    settings, client = es_env
     now = datetime.now(UTC)
     probs = SentimentProbs(negative=0.2, neutral=0.5, positive=0.3)
     news = [scored_news(f"n{n}", f"Headline number {w}", now - timedelta(hours=n), "Markets", "neutral", probs)
             for n, w in enumerate(("one", "two", "three"))]  # fmt: skip
     assert EsNewsSink(client, settings.news_index, sleep=lambda _: False).write(news) == []
     client.indices.refresh(index=settings.news_index)
-    yield settings, client
-    for index in names.values():
-        if client.indices.exists(index=index):
-            client.indices.delete(index=index)
-    client.close()
+    return es_env
 
 
 def test_import_export_round_trip(
