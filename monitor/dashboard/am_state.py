@@ -79,11 +79,12 @@ class AmView:
     alerts: dict[Identity, AmAlert] = field(default_factory=dict)
     error: str | None = None
 
-    def state_of(self, key: Identity) -> dict[str, Any]:
+    def state_of(self, key: Identity | None) -> dict[str, Any]:
+        """The state of the alert `key` names (None: an episode Alertmanager does not hold, an older one)."""
         row: dict[str, Any] = {"url": self.url}
         if self.error is not None:
             return {**row, "state": "unreachable", "error": self.error}
-        alert = self.alerts.get(key)
+        alert = self.alerts.get(key) if key is not None else None
         if alert is None:
             return {**row, "state": "absent"}
         return {
@@ -138,16 +139,21 @@ def _row(source: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def merged(episodes: Sequence[dict[str, Any]], views: Sequence[AmView]) -> list[dict[str, Any]]:
-    """Each episode with its state in every Alertmanager; firing ones first, then newest first."""
-    rows = []
-    for episode in episodes:
+    """Each episode with its state in every Alertmanager; firing ones first, then newest first. Alertmanager
+    holds one alert per identity: it is the newest episode's, an older one of the same scope reads as absent."""
+    rows, seen = [], set()
+    for episode in sorted(episodes, key=_when, reverse=True):
         key = episode["identity"]
         row = {name: value for name, value in episode.items() if name != "identity"}
-        row["alertmanager"] = [view.state_of(key) for view in views]
+        row["alertmanager"] = [view.state_of(None if key in seen else key) for view in views]
+        seen.add(key)
         rows.append(row)
-    rows.sort(key=lambda row: row["at"] or "", reverse=True)
-    rows.sort(key=lambda row: row["status"] != "firing")
+    rows.sort(key=lambda row: row["status"] != "firing")  # stable: newest first within each
     return rows
+
+
+def _when(row: Mapping[str, Any]) -> datetime:
+    return moment(row["at"]) or datetime.min.replace(tzinfo=UTC)
 
 
 def alerts_request(alerts_time: str, end: str, size: int) -> dict[str, Any]:

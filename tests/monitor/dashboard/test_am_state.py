@@ -111,3 +111,12 @@ def test_window_keeps_firing_alerts_and_those_ended_inside_it() -> None:
 def test_alertmanager_urls_shown_without_credentials() -> None:
     assert display_url("http://user:secret@am1:9093/?token=x") == "http://am1:9093"
     assert display_url("https://[::1]:9093/am/") == "https://[::1]:9093/am"
+
+
+def test_alertmanager_holds_the_newest_episode_of_a_scope_only() -> None:
+    old = hit("t", "resolved", "2026-11-20T12:00:00+00:00", TOPIC, ends="2026-11-20T12:00:00Z")
+    old["_source"]["starts_at"] = "2026-11-20T10:00:00Z"
+    new = hit("t", "firing", "2026-11-20T15:00:00Z", TOPIC)
+    rows = merged(latest_episodes([old, new]), [AmView("http://am:9093", am_alerts([am(TOPIC)]))])
+    states = [(r["status"], r["alertmanager"][0]["state"]) for r in rows]
+    assert states == [("firing", "active"), ("resolved", "absent")]
