@@ -293,6 +293,9 @@ BUSY = (
 )
 
 
+HANDLER_THREAD = "finmon-dashboard-handler"
+
+
 class BoundedServer(ThreadingHTTPServer):
     """A threading server with at most `max_handlers` handler threads at a time."""
 
@@ -314,6 +317,7 @@ class BoundedServer(ThreadingHTTPServer):
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
+        threading.current_thread().name = HANDLER_THREAD  # findable in a thread dump (and by the tests)
         try:
             super().process_request_thread(request, client_address)
         finally:
