@@ -28,6 +28,7 @@ from elasticsearch import ApiError
 
 from monitor.dashboard import static_dir
 from monitor.dashboard.timerange import DEFAULT_RANGE, UnknownRange
+from monitor.settings import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -343,7 +344,13 @@ def serving(
 ) -> Iterator[str]:
     """The page served in a background thread; yields its URL (port 0 picks a free one)."""
     handler = handler_for(routes, idle_timeout, max_body, request_deadline)
-    server = BoundedServer((host, port), handler, max_handlers)
+    try:
+        server = BoundedServer((host, port), handler, max_handlers)
+    except OSError as exc:
+        raise SettingsError(
+            f"FINMON_DASHBOARD__PORT: cannot listen on {host}:{port}: {exc.strerror or exc}"
+            " (another finmon? choose a free port, or 0 for any)"
+        ) from None
     thread = threading.Thread(target=server.serve_forever, name="finmon-dashboard", daemon=True)
     thread.start()
     try:

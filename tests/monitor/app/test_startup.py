@@ -128,6 +128,17 @@ def test_a_metrics_port_in_use_is_one_line_naming_the_setting(tmp_path: Path) ->
     assert last_line(stderr).startswith(f"finmon: FINMON_METRICS__PORT: cannot listen on 127.0.0.1:{port}")
 
 
+def test_a_dashboard_port_in_use_is_one_line_naming_the_setting() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = finmon_env(FINMON_DASHBOARD__PORT=str(port), FINMON_ES__URLS=f"http://127.0.0.1:{free_port()}")
+        code, stderr, _ = run_finmon(["dashboard"], env)
+    assert code == 2 and "Traceback" not in stderr
+    assert last_line(stderr).startswith(f"finmon: FINMON_DASHBOARD__PORT: cannot listen on 127.0.0.1:{port}")
+
+
 @contextlib.contextmanager
 def worker_on_silent_es(
     kafka_bootstrap: str, model: Path, log: Path, **variables: str
