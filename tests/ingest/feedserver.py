@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import threading
 import zlib
@@ -104,6 +105,14 @@ class FeedServer:
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
+
+            def handle(self) -> None:
+                with contextlib.suppress(ConnectionError):  # a client that hung up mid-answer: what some tests want
+                    super().handle()
+
+            def finish(self) -> None:
+                with contextlib.suppress(ConnectionError):
+                    super().finish()
 
             def do_GET(self) -> None:
                 server.requests.append(Request(self.path, {k.lower(): v for k, v in self.headers.items()}))
