@@ -118,10 +118,15 @@ def soft_loss(
     """Sum over heads of T² · KL(teacher_T || student_T), averaged over the batch."""
     total = torch.zeros((), device=next(iter(logits.values())).device)
     for task, student in logits.items():
-        target = functional.log_softmax(teacher[task].to(student.device) / temperature, dim=-1)
-        log_q = functional.log_softmax(student.float() / temperature, dim=-1)
-        total = total + functional.kl_div(log_q, target, log_target=True, reduction="batchmean") * temperature**2
+        total = total + head_kl(student, teacher[task].to(student.device), temperature)
     return total
+
+
+def head_kl(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
+    """T² · KL(teacher_T || student_T) of one head's logits, averaged over the rows given."""
+    target = functional.log_softmax(teacher / temperature, dim=-1)
+    log_q = functional.log_softmax(student.float() / temperature, dim=-1)
+    return functional.kl_div(log_q, target, log_target=True, reduction="batchmean") * temperature**2
 
 
 def distill_loss(
@@ -152,9 +157,7 @@ def soft_where_unlabelled(
         rows = labels[task].to(student.device) == IGNORE
         if not bool(rows.any()):
             continue
-        target = functional.log_softmax(teacher[task].to(student.device)[rows] / temperature, dim=-1)
-        log_q = functional.log_softmax(student.float()[rows] / temperature, dim=-1)
-        total = total + functional.kl_div(log_q, target, log_target=True, reduction="batchmean") * temperature**2
+        total = total + head_kl(student[rows], teacher[task].to(student.device)[rows], temperature)
     return total
 
 

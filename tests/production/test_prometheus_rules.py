@@ -5,28 +5,17 @@ exposes, and both configuration files are valid for the real programs (skipped, 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 import yaml
 from prometheus_client import generate_latest
 
 from monitor.app.metrics import Metrics
+from tests.production.prometheus_servers import DOCKER, program
 
-DOCKER = Path(__file__).resolve().parents[2] / "docker"
 RULES = DOCKER / "prometheus" / "rules" / "finmon.rules.yml"
 RULE_TESTS = DOCKER / "prometheus" / "rules" / "finmon.rules.test.yml"
-INSTALL = "Debian: apt-get install -y prometheus prometheus-alertmanager; `make test` does it as root"
-
-
-def program(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"no {name} on PATH ({INSTALL})")
-    return path
 
 
 def run(*argv: str) -> subprocess.CompletedProcess[str]:
