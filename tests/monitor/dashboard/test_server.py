@@ -139,7 +139,8 @@ def test_idle_connections_neither_pile_up_threads_nor_lock_the_page_out() -> Non
     def handlers() -> int:  # this server's handler threads only (other tests' threads come and go meanwhile)
         return sum(thread.name == HANDLER_THREAD for thread in threading.enumerate())
 
-    with serving(routes, "127.0.0.1", 0, idle_timeout=0.5, max_handlers=8) as url:
+    # the idle timeout is long enough for a busy machine to see the 8 handlers before they let go
+    with serving(routes, "127.0.0.1", 0, idle_timeout=4.0, max_handlers=8) as url:
         host, port = url.removeprefix("http://").rstrip("/").split(":")
         idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(400)]
         try:
