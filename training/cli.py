@@ -166,12 +166,15 @@ def cmd_split(namespace: argparse.Namespace, settings: Any) -> int:
     """`finmon split FILE --test N --seed S --out DIR`: DIR/train.csv and DIR/test.csv, fixed and stratified."""
     from monitor.labels.files import read_label_files
     from monitor.scoring.modeldir import ModelSpec, model_dir_for
-    from training.splits import split_label_set, write_split
+    from training.splits import split_id_files, split_label_set, write_split
 
     try:
         spec = ModelSpec.load(model_dir_for(namespace.model))
-        labels = read_label_files(namespace.files, spec.labels["sentiment"], spec.labels["topic"])
-        sets = split_label_set(labels, spec, namespace.test, namespace.seed)
+        if namespace.label_ids:
+            sets = split_id_files(namespace.files, namespace.label_ids, spec, namespace.test, namespace.seed)
+        else:
+            labels = read_label_files(namespace.files, spec.labels["sentiment"], spec.labels["topic"])
+            sets = split_label_set(labels, spec, namespace.test, namespace.seed)
     except (ValueError, OSError) as exc:
         print(f"finmon split: {exc}", file=sys.stderr)
         return 2
@@ -264,6 +267,12 @@ def register(commands: Any) -> None:
     split.add_argument("--seed", type=int, default=13, help="seed of the split (default: 13, adapt's default)")
     split.add_argument("--out", type=Path, required=True, help="directory for train.csv and test.csv")
     split.add_argument("--model", default="default", help="model whose label names the files use (default)")
+    split.add_argument(
+        "--label-ids",
+        choices=("sentiment", "topic"),
+        help="read the files' `label` column as this head's data-set ids, as finmon train does (shared/data: "
+        "tfns 0 Bearish, 1 Bullish, 2 Neutral; tfnt 0..19) and write label names, e.g. to sample labels for adapt",
+    )
     split.set_defaults(func=cmd_split)
 
 

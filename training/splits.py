@@ -1,4 +1,10 @@
-"""A fixed, seeded, stratified train/test split of a label file: the same split `finmon adapt --holdout` makes."""
+"""A fixed, seeded, stratified train/test split of a label file: the same split `finmon adapt --holdout` makes.
+
+`finmon split --label-ids HEAD` also reads data-set files whose `label` column holds class ids (the shared
+TFNS/TFNT splits: `text,label` with 0 Bearish, 1 Bullish, 2 Neutral, or topic ids 0..19), with the same id map
+`finmon train` uses, and writes label names: a stratified sample of such a file becomes a label file that
+`finmon adapt --labels` reads.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,27 @@ from pathlib import Path
 from monitor.labels.records import Label
 from monitor.scoring.modeldir import TASKS, ModelSpec
 from training.adapt import LabelSets, examples_from_labels, label_maps, split_labels
-from training.data import IGNORE, Example
+from training.data import IGNORE, DataSource, Example, read_examples
+from training.labels import LabelMap
 
 
 def split_label_set(labels: Sequence[Label], spec: ModelSpec, test: float, seed: int) -> LabelSets:
     """`test` held out (a share, or a count of labels), stratified by the labels, as `finmon adapt` holds out."""
     return split_labels(examples_from_labels(labels, label_maps(spec)), test, seed)
+
+
+def split_id_files(paths: Sequence[Path], head: str, spec: ModelSpec, test: float, seed: int) -> LabelSets:
+    """Files with a `label` column of HEAD's data-set ids (or names), split as `split_label_set` splits labels;
+    one example per text, texts that differ only in case or spacing being one (the key `finmon labels import`
+    and `finmon adapt --labels` use, so the written file reads back without conflicts): a later row replaces."""
+    label_map = {head: LabelMap(head, spec.labels[head])}  # ids as `finmon train` maps them (training.labels)
+    by_text: dict[str, Example] = {}
+    for path in paths:
+        for example in read_examples(DataSource(Path(path), {head: "label"}), label_map):
+            key = " ".join(example.text.split()).casefold()
+            by_text.pop(key, None)
+            by_text[key] = example
+    return split_labels(list(by_text.values()), test, seed)
 
 
 def write_split(examples: Sequence[Example], spec: ModelSpec, path: Path) -> None:

@@ -38,3 +38,30 @@ def test_a_bad_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     labels = write_csv(tmp_path / "labels.csv", ["text", "sentiment"], [("oil falls", "sideways")])
     assert main(["split", str(labels), "--test", "0.2", "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err.startswith("finmon split: ") and not (tmp_path / "out").exists()
+
+
+def test_label_ids_read_a_data_set_file_and_write_label_names(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--label-ids sentiment` reads TFNS-style ids (0 Bearish, 1 Bullish, 2 Neutral) as `finmon train` does; the
+    written train.csv is a label file that `finmon adapt --labels` reads (one row per text, case-folded)."""
+    rows = [(f"tweet number {i}", str(i % 3)) for i in range(30)] + [("TWEET NUMBER 0", "1")]
+    data = write_csv(tmp_path / "train.csv", ["text", "label"], rows)
+    argv = ["split", str(data), "--label-ids", "sentiment", "--test", "0.8", "--seed", "5", "--out"]
+    assert main([*argv, str(tmp_path / "out"), "--model", str(tiny_model_dir)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"train": 6, "test": 24, "out": str(tmp_path / "out")}
+    written = read(tmp_path / "out" / "train.csv") + read(tmp_path / "out" / "test.csv")
+    names = {r["text"].casefold(): r["sentiment"] for r in written}
+    assert names["tweet number 0"] == "positive" and names["tweet number 1"] == "positive"
+    assert names["tweet number 2"] == "neutral" and names["tweet number 3"] == "negative" and len(written) == 30
+
+
+def test_label_ids_name_the_line_of_an_unknown_id(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_csv(tmp_path / "train.csv", ["text", "label"], [("oil falls", "0"), ("oil rises", "7")])
+    argv = ["split", str(data), "--label-ids", "sentiment", "--test", "0.5", "--out", str(tmp_path / "out")]
+    assert main([*argv, "--model", str(tiny_model_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("finmon split: ") and ":3: unknown sentiment label '7'" in err
+    assert not (tmp_path / "out").exists()
