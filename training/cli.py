@@ -185,6 +185,23 @@ def cmd_split(namespace: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
+def cmd_interpolate(namespace: argparse.Namespace, settings: Any) -> int:
+    """`finmon interpolate START ADAPTED --alpha A --output DIR`: the model A of the way from START to ADAPTED."""
+    from monitor.scoring.modeldir import ModelFormatError, model_dir_for
+    from training.interpolate import interpolate
+
+    try:
+        if namespace.output.exists():
+            raise ValueError(f"{namespace.output} exists; give a new directory")
+        start, adapted = model_dir_for(namespace.start), model_dir_for(namespace.adapted)
+        spec = interpolate(start, adapted, namespace.alpha, namespace.output, namespace.version)
+    except (ValueError, OSError, ModelFormatError) as exc:
+        print(f"finmon interpolate: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"output": str(namespace.output), "name": spec.name, "version": spec.version}))
+    return 0
+
+
 def _figures(report: dict[str, Any]) -> dict[str, float]:
     return {"accuracy": round(report["accuracy"], 4), "macro_f1": round(report["macro_f1"], 4)}
 
@@ -260,6 +277,17 @@ def register(commands: Any) -> None:
     )
     add_dataclass_arguments(adapt, AdaptArgs)
     adapt.set_defaults(func=cmd_adapt)
+
+    mix = commands.add_parser(
+        "interpolate",
+        help="a model on the straight line between a model and its adapted copy (WiSE-FT): less forgetting",
+    )
+    mix.add_argument("start", help="the starting model (default, accurate or a LoRA model directory)")
+    mix.add_argument("adapted", help="the model adapted from it (finmon adapt's output)")
+    mix.add_argument("--alpha", type=float, required=True, help="0 = START, 1 = ADAPTED (e.g. 0.8)")
+    mix.add_argument("--output", type=Path, required=True, help="new model directory")
+    mix.add_argument("--version", help="model version (default: ADAPTED's + '+wise<alpha>')")
+    mix.set_defaults(func=cmd_interpolate)
 
     split = commands.add_parser("split", help="a fixed, seeded, stratified train/test split of label files")
     split.add_argument("files", type=Path, nargs="+", help="label files (CSV/JSONL/Label Studio JSON)")
