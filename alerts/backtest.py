@@ -84,17 +84,31 @@ def run_backtest(events: Iterable[NewsEvent], rules: Rules) -> list[AlertEvent]:
     return replay(MemorySource(events, rules.step, stories=stories), rules)
 
 
-def _cells(source: MemorySource, rules: Rules) -> dict[int, list[tuple[str, ScopeKey, int, int]]]:
-    """Per step index: (rule, scope, negatives, news) of every watched scope with news in that step."""
-    per_step: dict[int, list[tuple[str, ScopeKey, int, int]]] = {}
+Cell = tuple[str, ScopeKey, int, int, int, int]  # rule, scope, negatives, news, negative stories, stories
+
+
+def _cells(source: MemorySource, rules: Rules) -> dict[int, list[Cell]]:
+    """Per step index: (rule, scope, negatives, news, negative stories, stories) of every watched scope with news
+    in that step."""
+    per_step: dict[int, list[Cell]] = {}
     for rule in rules.rules:
         kind = rule.scope.kind
         if kind not in source.tot:
             continue
         tot, neg = source.tot[kind], source.neg[kind]
+        story_neg, story_tot = source.story_neg[kind], source.story_tot[kind]
         rows, steps = np.nonzero(source.watched(kind, rule.scope.limit) & (tot > 0))
         for row, i in zip(rows.tolist(), steps.tolist(), strict=True):
-            per_step.setdefault(i, []).append((rule.name, source.keys[kind][row], int(neg[row, i]), int(tot[row, i])))
+            per_step.setdefault(i, []).append(
+                (
+                    rule.name,
+                    source.keys[kind][row],
+                    int(neg[row, i]),
+                    int(tot[row, i]),
+                    int(story_neg[row, i]),
+                    int(story_tot[row, i]),
+                )
+            )
     return per_step
 
 
@@ -107,8 +121,7 @@ def replay(source: MemorySource, rules: Rules) -> list[AlertEvent]:
     for i in range(source.last - source.first + 1):
         end = datetime.fromtimestamp((source.first + i + 1) * source.step_s, UTC)
         start = end - rules.step
-        cells = per_step.get(i, [])
-        observations = [Observation(rule, scope, start, end, neg, tot) for rule, scope, neg, tot in cells]
+        observations = [Observation(rule, scope, start, end, *counts) for rule, scope, *counts in per_step.get(i, [])]
         parent = (
             (int(parent_neg[0, i]), int(parent_tot[0, i]))
             if parent_neg is not None and parent_tot is not None

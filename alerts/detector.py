@@ -15,8 +15,11 @@ from typing import Any
 
 from alerts.cusum import (
     BURST_BUDGET,
+    BURST_PRIOR_WEIGHT,
     BURST_SHARE_LIFT,
+    CALIBRATION,
     INDIFFERENCE,
+    ITEMS_CALIBRATION,
     MIN_BURST_NEGATIVES,
     STEP_CAP,
     Ewma,
@@ -53,6 +56,15 @@ LEVEL_HALF_LIFE_S = 5400.0  # the level (news against the profile) weighs the la
 LEVEL_PRIOR = 3.0  # news added to both sides of the level (a quiet scope's level stays near 1)
 LEVEL_CAP = 3.0  # the level stays within 1/3 and 3
 BURST_HISTORY_S = 2 * 86400.0  # bursts are judged once the profile holds two days (a fresh evaluator learns three)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What a burst's run must also show to fire: its share against `share` (the scope's central share), with
+    `negatives` negatives at least."""
+
+    share: float
+    negatives: int
 
 
 @dataclass
@@ -159,7 +171,7 @@ class Detector:
             fp = fingerprint(labels)
             seen.add(fp)
             state = self.states.get(fp) or self.states.setdefault(fp, self._new(rule, labels, end))
-            events += self._judge(state, rule, obs.negatives, obs.volume, priors[obs.rule], now)
+            events += self._judge(state, rule, obs.negatives, obs.volume, priors[obs.rule], now, obs.stories())
         events += self._idle(seen, now)
         self._add_parent(parent, end)
         self._prune(end)
@@ -208,6 +220,17 @@ class Detector:
             return None
         return shrunk_share(own, prior, weight, rule.baseline.uncertainty)
 
+    def central(self, state: AlertState, rule: Rule, prior: float | None, end: float, p0: float) -> float:
+        """The scope's share as its own history says, shrunk towards all news' share with BURST_PRIOR_WEIGHT
+        news and no uncertainty added (what the bursts' share test asks about; the baseline p0 stays cautious):
+        a quiet ticker's baseline leans on all news' share, its central share on its own news."""
+        own = state.base.decayed(end, rule.baseline.half_life.total_seconds())
+        if own.tot <= 0:
+            return p0
+        if prior is None:
+            return shrunk_share(own, p0, 0.0, 0.0)
+        return shrunk_share(own, prior, BURST_PRIOR_WEIGHT, 0.0)
+
     def rate(self, state: AlertState, rule: Rule, end: float) -> float:
         """The scope's news per second over its baseline's span (or its age, while younger)."""
         half_life = rule.baseline.half_life.total_seconds()
@@ -215,7 +238,9 @@ class Detector:
         return state.base.decayed(end, half_life).tot / span
 
     def threshold(self, state: AlertState, rule: Rule, end: float) -> float:
-        return threshold(self.rate(state, rule, end), self.step_s, len(rule.lifts), self._share_rate(rule))
+        return threshold(
+            self.rate(state, rule, end), self.step_s, len(rule.lifts), self._share_rate(rule), calibration(rule)
+        )
 
     @staticmethod
     def _share_rate(rule: Rule) -> float:
@@ -298,7 +323,14 @@ class Detector:
         state.base = state.base.add(neg, n, end, rule.baseline.half_life.total_seconds(), weight)
 
     def _judge(
-        self, state: AlertState, rule: Rule, neg: int, n: int, prior: float | None, now: datetime
+        self,
+        state: AlertState,
+        rule: Rule,
+        neg: int,
+        n: int,
+        prior: float | None,
+        now: datetime,
+        stories: tuple[int, int] | None = None,
     ) -> list[AlertEvent]:
         end = now.timestamp()
         p0 = self.baseline(state, rule, prior, end)
@@ -306,11 +338,16 @@ class Detector:
         gap = round((end - state.judged) / self.step_s) - 1 if state.judged and n > 0 else 0
         if p0 is not None and n > 0:
             watched = self.watched(state, rule, p0, end)
-            h = threshold(self.rate(state, rule, end), self.step_s, sum(watched), self._share_rate(rule))
+            h = threshold(
+                self.rate(state, rule, end), self.step_s, sum(watched), self._share_rate(rule), calibration(rule)
+            )
             hb = self.burst_threshold(state, rule, p0, end)
             self._accumulate(state, rule, neg, n, p0, h, end, watched)
-            self._bursts(state, rule, neg, n, p0, hb, end, gap)
-            events = self._transition(state, rule, p0, h, hb, now)
+            by_story = stories is not None or rule.count == "stories"
+            burst_neg, burst_n = stories or (neg, n)
+            self._bursts(state, rule, burst_neg, burst_n, p0, hb, end, gap, 1.0 if by_story else STEP_CAP)
+            gate = Gate(self.central(state, rule, prior, end, p0), _min_negatives(by_story))
+            events = self._transition(state, rule, p0, h, hb, now, gate)
         elif state.firing:
             events = self._repeat(state, rule, now)
         if n > 0:
@@ -395,30 +432,35 @@ class Detector:
         )
 
     def _bursts(
-        self, state: AlertState, rule: Rule, neg: int, n: int, p0: float, hb: float, end: float, gap: int
+        self, state: AlertState, rule: Rule, neg: int, n: int, p0: float, hb: float, end: float, gap: int, cap: float
     ) -> None:
         """The burst CUSUMs: this step's negatives against the usual negatives at each burst lift, after the
-        steps without news since the last judged one drained them (divided by the overdispersion)."""
+        steps without news since the last judged one drained them (divided by the overdispersion). A step adds at
+        most `cap` of the threshold: counting stories, one step of many negative stories may fire alone; counting
+        items, a clump of copies may not. Each run keeps the news the profile expects at this hour, not raised
+        by a busy last hour (the volume test: a burst right after a flood of neutral news is still a burst)."""
         if len(state.burst) != len(rule.bursts):
             state.burst, state.burst_run = [0.0] * len(rule.bursts), [[0.0] * 4 for _ in rule.bursts]
         starts = (end - (i + 2) * self.step_s for i in range(min(gap, MAX_GAP_STEPS)))
         mean = self._mean_news(state)
         idle = sum(self.usual_news(state, rule, start, end, mean) for start in starts)
         usual = self.usual_news(state, rule, end - self.step_s, end, mean)
+        hour = self._profile(state, end - self.step_s, mean) * min(self._level(state), 1.0) if state.season else usual
         phi = self.overdispersion(state)
         for j, lift in enumerate(rule.bursts):
             before = 0.0 if gap > MAX_GAP_STEPS else max(0.0, state.burst[j] - (lift - 1.0) * idle * p0 / phi)
             x = burst_increment(neg, usual * p0, lift) / phi
-            state.burst[j] = min(max(0.0, before + min(x, STEP_CAP * hb)), hb)
+            state.burst[j] = min(max(0.0, before + min(x, cap * hb)), hb)
             if state.burst[j] <= 0.0:
                 state.burst_run[j] = [0.0] * 4
                 continue
             run = state.burst_run[j] if before > 0.0 else [end - self.step_s, 0.0, 0.0, 0.0]
-            state.burst_run[j] = [run[0], run[1] + neg, run[2] + n, run[3] + usual]
+            state.burst_run[j] = [run[0], run[1] + neg, run[2] + n, run[3] + hour]
 
     def _transition(
-        self, state: AlertState, rule: Rule, p0: float, h: float, hb: float, now: datetime
+        self, state: AlertState, rule: Rule, p0: float, h: float, hb: float, now: datetime, gate: Gate | None = None
     ) -> list[AlertEvent]:
+        gate = gate or Gate(p0, _min_negatives(rule.count == "stories"))
         if not state.firing:
             fired = [(run, "share") for k, run in enumerate(state.run) if state.cusum[k] >= h]
             seasoned = now.timestamp() - state.first >= BURST_HISTORY_S
@@ -427,7 +469,7 @@ class Detector:
                 for s, run in zip(state.burst, state.burst_run, strict=True)
                 if seasoned
                 and s >= hb
-                and share_raised(run[1], run[2], p0, max(rule.min_lift, BURST_SHARE_LIFT), _min_negatives(rule))
+                and share_raised(run[1], run[2], gate.share, max(rule.min_lift, BURST_SHARE_LIFT), gate.negatives)
                 and volume_raised(run[2], run[3])
             ]
             return [self._fire(state, rule, *min(fired), p0, h, now)] if fired else []
@@ -542,10 +584,15 @@ class Detector:
         self.parents = {name: Ewma(*values) for name, values in snapshot.get("parents", {}).items()}
 
 
-def _min_negatives(rule: Rule) -> int:
+def calibration(rule: Rule) -> float:
+    """Nats off the share CUSUMs' Wald bound for the rule's way of counting (alerts/cusum.py)."""
+    return CALIBRATION if rule.count == "stories" else ITEMS_CALIBRATION
+
+
+def _min_negatives(by_story: bool) -> int:
     """The negatives a burst needs: more than one syndicated story and its copies make, counted as stories
     (5), or as items (10: a quiet scope cannot tell one story's five copies from five negative news)."""
-    return MIN_BURST_NEGATIVES if rule.count == "stories" else 2 * MIN_BURST_NEGATIVES
+    return MIN_BURST_NEGATIVES if by_story else 2 * MIN_BURST_NEGATIVES
 
 
 def describe(state: AlertState, p0: float, h: float, now: datetime) -> tuple[dict[str, str], dict[str, float]]:

@@ -3,7 +3,8 @@ interval = the step) and a `negative` filter inside; simple aggregations every E
 
 Topics and tickers are ranked by their news over the trailing day (terms, size = the rule's limit). News are
 placed by `time_field`: `event_at` (published_at, else fetched_at, else scored_at; set by the worker).
-With `count: stories` a step counts distinct `story_id`s (cardinality) plus the news that have none.
+With `count: stories` a step counts distinct `story_id`s (cardinality) plus the news that have none; the
+stories are counted apart whatever the rule counts, for the burst tests.
 """
 
 from __future__ import annotations
@@ -39,20 +40,22 @@ class EsCountSource:
         self.time_field = time_field
 
     def counts(self, rule: Rule, start: datetime, end: datetime, step: timedelta) -> dict[ScopeKey, Series]:
-        hist = self._histogram(step, rule.count == "stories")
+        stories = rule.count == "stories"
+        hist = self._histogram(step)
         if rule.scope.kind == "all":
-            return {("all", ""): self.parent(start, end, step, rule.count == "stories")}
+            return {("all", ""): self.parent(start, end, step, stories)}
         terms = {"field": SCOPE_FIELDS[rule.scope.kind], "size": rule.scope.limit}
         recent = {"filter": self._range(start, end), "aggs": {"h": hist}}
         aggs = {"scopes": {"terms": terms, "aggs": {"recent": recent}}}
         buckets = self._search(min(start, end - RANKING), end, aggs).get("scopes", {}).get("buckets", [])
         return {
-            (rule.scope.kind, str(b["key"])): _series(b["recent"]["h"]["buckets"], start, step, end) for b in buckets
+            (rule.scope.kind, str(b["key"])): _series(b["recent"]["h"]["buckets"], start, step, end, stories)
+            for b in buckets
         }
 
     def parent(self, start: datetime, end: datetime, step: timedelta, stories: bool = False) -> Series:
-        aggs = self._search(start, end, {"h": self._histogram(step, stories)})
-        return _series(aggs.get("h", {}).get("buckets", []), start, step, end)
+        aggs = self._search(start, end, {"h": self._histogram(step)})
+        return _series(aggs.get("h", {}).get("buckets", []), start, step, end, stories)
 
     def headlines(self, scope: ScopeKey, start: datetime, end: datetime, size: int) -> list[dict[str, Any]]:
         """The most negative news (lowest sentiment_score) of the scope in [start, end)."""
@@ -78,13 +81,13 @@ class EsCountSource:
     def _range(self, start: datetime, end: datetime) -> dict[str, Any]:
         return {"range": {self.time_field: {"gte": _iso(start), "lt": _iso(end)}}}
 
-    def _histogram(self, step: timedelta, stories: bool) -> dict[str, Any]:
-        count: dict[str, Any] = {}
-        if stories:
-            count = {
-                "stories": {"cardinality": {"field": "story_id"}},
-                "loose": {"missing": {"field": "story_id"}},
-            }
+    def _histogram(self, step: timedelta) -> dict[str, Any]:
+        """News and negatives per step, each also as distinct stories plus the news without a story_id (the
+        rules' `count` picks one; the burst tests always judge stories)."""
+        count: dict[str, Any] = {
+            "stories": {"cardinality": {"field": "story_id"}},
+            "loose": {"missing": {"field": "story_id"}},
+        }
         return {
             "date_histogram": {
                 "field": self.time_field,
@@ -95,24 +98,27 @@ class EsCountSource:
         }
 
 
-def _count(bucket: dict[str, Any]) -> int:
-    """News in a bucket, or distinct stories plus the news without a story_id when counting stories."""
-    if "stories" in bucket:
-        return int(bucket["stories"]["value"]) + int(bucket["loose"]["doc_count"])
-    return int(bucket["doc_count"])
+def _stories(bucket: dict[str, Any]) -> int:
+    """Distinct stories in a bucket plus the news without a story_id."""
+    return int(bucket["stories"]["value"]) + int(bucket["loose"]["doc_count"])
 
 
-def _series(buckets: list[dict[str, Any]], start: datetime, step: timedelta, end: datetime) -> Series:
-    """Dense per-step arrays from histogram buckets (placed by key, so missing buckets are zeros)."""
+def _series(
+    buckets: list[dict[str, Any]], start: datetime, step: timedelta, end: datetime, stories: bool = False
+) -> Series:
+    """Dense per-step arrays from histogram buckets (placed by key, so missing buckets are zeros): news, or
+    stories when `stories`, and the stories apart."""
     span = int((end - start) / step)
     lo_ms, step_ms = int(start.timestamp()) * 1000, int(step.total_seconds()) * 1000
-    negatives, totals = [0] * span, [0] * span
+    negatives, totals, story_negatives, story_totals = ([0] * span for _ in range(4))
     for bucket in buckets:
         i = (int(bucket["key"]) - lo_ms) // step_ms
         if 0 <= i < span:
-            totals[i] = _count(bucket)
-            negatives[i] = _count(bucket["neg"])
-    return Series(negatives, totals)
+            story_totals[i], story_negatives[i] = _stories(bucket), _stories(bucket["neg"])
+            totals[i], negatives[i] = int(bucket["doc_count"]), int(bucket["neg"]["doc_count"])
+    if stories:
+        return Series(story_negatives, story_totals, story_negatives, story_totals)
+    return Series(negatives, totals, story_negatives, story_totals)
 
 
 def _headline(source: dict[str, Any]) -> dict[str, Any]:

@@ -130,10 +130,12 @@ class Evaluator:
         per_step: list[list[Observation]] = [[] for _ in range(count)]
         for rule in self.rules.rules:
             for scope, series in sorted(self.source.counts(rule, start, end, step).items()):
+                story_neg, story_tot = series.story_negatives, series.story_totals
                 for i, (neg, tot) in enumerate(zip(series.negatives[:count], series.totals[:count], strict=False)):
                     if tot:
                         lo = start + step * i
-                        per_step[i].append(Observation(rule.name, scope, lo, lo + step, neg, tot))
+                        stories = (story_neg[i], story_tot[i]) if story_neg and story_tot else (None, None)
+                        per_step[i].append(Observation(rule.name, scope, lo, lo + step, neg, tot, *stories))
         return [(start + step * (i + 1), per_step[i], (parent.negatives[i], parent.totals[i])) for i in range(count)]
 
     def firing(self) -> list[AlertEvent]:

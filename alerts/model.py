@@ -30,6 +30,10 @@ class Series:
 
     negatives: list[int]
     totals: list[int]
+    # distinct stories (plus news without a story id) per bucket where the source knows them, whatever the rule
+    # counts: the burst tests judge stories (a syndicated story's copies are not a burst)
+    story_negatives: list[int] | None = None
+    story_totals: list[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,14 @@ class Observation:
     end: datetime
     negatives: int
     volume: int
+    story_negatives: int | None = None  # the same step's distinct stories, where the source knows them
+    story_volume: int | None = None
+
+    def stories(self) -> tuple[int, int] | None:
+        """(negative stories, stories) in the step, or None where the source counts items only."""
+        if self.story_negatives is None or self.story_volume is None:
+            return None
+        return self.story_negatives, self.story_volume
 
 
 @dataclass(frozen=True)

@@ -373,8 +373,9 @@ def _syndicate(config: SimConfig, rng: np.random.Generator, *cols: np.ndarray) -
 
 
 def source_of(stream: Stream, rules: Rules) -> MemorySource:
-    """The stream's per-step counts (without building an event per news item); distinct stories per step when a
-    rule counts stories, as Elasticsearch's cardinality and MemorySource count them."""
+    """The stream's per-step counts (without building an event per news item): news, or distinct stories per step
+    when a rule counts stories, as Elasticsearch's cardinality and MemorySource count them; and the stories always
+    (what the burst tests judge)."""
     step_min = int(rules.step.total_seconds()) // 60
     bucket = stream.minute // step_min
     size = int(bucket.max()) + 1 if len(bucket) else 0
@@ -384,16 +385,21 @@ def source_of(stream: Stream, rules: Rules) -> MemorySource:
         "topic": [("topic", n) for n, _ in TOPICS],
         "ticker": [("ticker", n) for n, _ in TICKERS],
     }
-    neg = {k: np.zeros((len(v), size), dtype=np.int64) for k, v in keys.items()}
-    tot = {k: np.zeros((len(v), size), dtype=np.int64) for k, v in keys.items()}
+    neg, tot, story_neg, story_tot = (
+        {k: np.zeros((len(v), size), dtype=np.int64) for k, v in keys.items()} for _ in "1234"
+    )
     rows = {"all": np.zeros(len(bucket), dtype=np.int64), "topic": stream.topic, "ticker": stream.ticker}
     for kind, row in rows.items():
         ok = np.nonzero(row >= 0)[0]
-        if stories:
-            ok = ok[_first_of_story(row[ok], bucket[ok], stream.story[ok])]
-        np.add.at(tot[kind], (row[ok], bucket[ok]), 1)
-        np.add.at(neg[kind], (row[ok], bucket[ok]), stream.negative[ok].astype(np.int64))
-    return MemorySource.from_counts(START, int(rules.step.total_seconds()), keys, neg, tot)
+        first = ok[_first_of_story(row[ok], bucket[ok], stream.story[ok])]
+        for counts, negs, at in ((tot, neg, ok), (story_tot, story_neg, first)):
+            np.add.at(counts[kind], (row[at], bucket[at]), 1)
+            np.add.at(negs[kind], (row[at], bucket[at]), stream.negative[at].astype(np.int64))
+    if stories:
+        neg, tot = story_neg, story_tot
+    return MemorySource.from_counts(
+        START, int(rules.step.total_seconds()), keys, neg, tot, story_counts=(story_neg, story_tot)
+    )
 
 
 def _first_of_story(row: np.ndarray, bucket: np.ndarray, story: np.ndarray) -> np.ndarray:

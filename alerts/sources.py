@@ -51,33 +51,37 @@ class NewsEvent:
 
 
 class MemorySource:
-    """Counts from events held in memory: per scope kind a (scopes × steps) array of negatives and news."""
+    """Counts from events held in memory: per scope kind a (scopes × steps) array of negatives and news (items,
+    or distinct stories when `stories`), and of distinct stories always (what the burst tests judge)."""
 
     def __init__(self, events: Iterable[NewsEvent], step: timedelta, stories: bool = False) -> None:
         self.step_s = int(step.total_seconds())
         cells: dict[tuple[ScopeKey, int], list[Any]] = {}
         self._negative: dict[ScopeKey, list[tuple[int, NewsEvent]]] = {}
         for event in events:
-            self._add(cells, event, stories)
-        self._freeze(cells)
+            self._add(cells, event)
+        self._freeze(cells, stories)
 
-    def _add(self, cells: dict[tuple[ScopeKey, int], list[Any]], event: NewsEvent, stories: bool) -> None:
+    def _add(self, cells: dict[tuple[ScopeKey, int], list[Any]], event: NewsEvent) -> None:
+        """A cell per (scope, step): [negatives, news, negatives without a story id, news without one,
+        negative story ids, story ids]."""
         bucket = int(event.ts.timestamp()) // self.step_s
         negative = event.sentiment == "negative"
-        key = event.story_id if stories and event.story_id else None
         for scope in event.scopes():
-            cell = cells.setdefault((scope, bucket), [0, 0, set(), set()])
-            if key is None:
-                cell[0] += negative
-                cell[1] += 1
+            cell = cells.setdefault((scope, bucket), [0, 0, 0, 0, set(), set()])
+            cell[0] += negative
+            cell[1] += 1
+            if event.story_id is None:
+                cell[2] += negative
+                cell[3] += 1
             else:
-                cell[3].add(key)
+                cell[5].add(event.story_id)
                 if negative:
-                    cell[2].add(key)
+                    cell[4].add(event.story_id)
             if negative and event.headline:
                 self._negative.setdefault(scope, []).append((bucket, event))
 
-    def _freeze(self, cells: dict[tuple[ScopeKey, int], list[Any]]) -> None:
+    def _freeze(self, cells: dict[tuple[ScopeKey, int], list[Any]], stories: bool) -> None:
         buckets = [b for _, b in cells]
         self.first = min(buckets, default=0)
         self.last = max(buckets, default=-1)
@@ -88,11 +92,16 @@ class MemorySource:
         for kind in self.keys:
             self.keys[kind] = sorted({s for s, _ in cells if s[0] == kind})
         index = {scope: i for keys in self.keys.values() for i, scope in enumerate(keys)}
-        self.neg = {kind: np.zeros((len(keys), size), dtype=np.int64) for kind, keys in self.keys.items()}
-        self.tot = {kind: np.zeros((len(keys), size), dtype=np.int64) for kind, keys in self.keys.items()}
-        for (scope, bucket), (n, t, neg_stories, stories) in cells.items():
-            self.neg[scope[0]][index[scope], bucket - self.first] = n + len(neg_stories)
-            self.tot[scope[0]][index[scope], bucket - self.first] = t + len(stories)
+        arrays = [
+            {kind: np.zeros((len(keys), size), dtype=np.int64) for kind, keys in self.keys.items()} for _ in "1234"
+        ]
+        item_neg, item_tot, self.story_neg, self.story_tot = arrays
+        for (scope, bucket), (neg, tot, loose_neg, loose, neg_stories, all_stories) in cells.items():
+            at = (index[scope], bucket - self.first)
+            item_neg[scope[0]][at], item_tot[scope[0]][at] = neg, tot
+            self.story_neg[scope[0]][at] = loose_neg + len(neg_stories)
+            self.story_tot[scope[0]][at] = loose + len(all_stories)
+        self.neg, self.tot = (self.story_neg, self.story_tot) if stories else (item_neg, item_tot)
 
     @classmethod
     def from_counts(
@@ -102,13 +111,16 @@ class MemorySource:
         keys: dict[str, list[ScopeKey]],
         neg: dict[str, np.ndarray],
         tot: dict[str, np.ndarray],
+        story_counts: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None,
     ) -> MemorySource:
-        """A source over counts already bucketed (scopes × steps from `start`), e.g. by the simulation."""
+        """A source over counts already bucketed (scopes × steps from `start`), e.g. by the simulation;
+        `story_counts` (negative stories, stories) where the stories are known."""
         source = cls([], timedelta(seconds=step_s))
         size = next(iter(tot.values())).shape[1]
         first = int(start.timestamp()) // step_s
         source.first, source.last = first, first + size - 1
         source.keys, source.neg, source.tot = keys, neg, tot
+        source.story_neg, source.story_tot = story_counts or (neg, tot)
         return source
 
     @property
@@ -143,14 +155,24 @@ class MemorySource:
         out: dict[ScopeKey, Series] = {}
         for i, scope in enumerate(self.keys[kind]):
             if hi > lo and mask[i, min(max(hi - 1, 0), mask.shape[1] - 1)]:
-                out[scope] = Series(self._slice(self.neg[kind][i], lo, hi), self._slice(self.tot[kind][i], lo, hi))
+                out[scope] = Series(
+                    self._slice(self.neg[kind][i], lo, hi),
+                    self._slice(self.tot[kind][i], lo, hi),
+                    self._slice(self.story_neg[kind][i], lo, hi),
+                    self._slice(self.story_tot[kind][i], lo, hi),
+                )
         return out
 
     def parent(self, start: datetime, end: datetime, step: timedelta) -> Series:
         lo, hi = self._span(start, end)
         if "all" not in self.tot:
-            return Series([0] * (hi - lo), [0] * (hi - lo))
-        return Series(self._slice(self.neg["all"][0], lo, hi), self._slice(self.tot["all"][0], lo, hi))
+            return Series(*([0] * (hi - lo) for _ in range(4)))
+        return Series(
+            self._slice(self.neg["all"][0], lo, hi),
+            self._slice(self.tot["all"][0], lo, hi),
+            self._slice(self.story_neg["all"][0], lo, hi),
+            self._slice(self.story_tot["all"][0], lo, hi),
+        )
 
     def headlines(self, scope: ScopeKey, start: datetime, end: datetime, size: int) -> list[dict[str, Any]]:
         lo, hi = self._span(start, end)

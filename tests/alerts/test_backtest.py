@@ -65,8 +65,9 @@ def test_memory_source_pads_outside_the_data_and_ranks_tickers() -> None:
         rules.rules[2].model_copy(update={"scope": Scope(kind="ticker", limit=1)}), start, end, rules.step
     )
     assert list(series) == [("ticker", "B")]  # the most active ticker only
-    assert series[("ticker", "B")] == Series([0, 0, 1, 0], [0, 0, 2, 0])
-    assert source.parent(start, end, rules.step) == Series([0, 0, 1, 0], [0, 0, 2, 0])
+    # events without a story id: each is its own story, so the story counts equal the item counts
+    assert series[("ticker", "B")] == Series([0, 0, 1, 0], [0, 0, 2, 0], [0, 0, 1, 0], [0, 0, 2, 0])
+    assert source.parent(start, end, rules.step) == Series([0, 0, 1, 0], [0, 0, 2, 0], [0, 0, 1, 0], [0, 0, 2, 0])
 
 
 def syndicated(copies: int) -> list[NewsEvent]:

@@ -270,3 +270,49 @@ def test_the_gates_of_a_burst() -> None:
     assert not share_raised(4, 4, 0.18, 1.6)  # a handful of negatives: fewer than one story's copies make
     assert not share_raised(6, 8, 0.18, 1.6, min_negatives=10)  # counting items, a burst needs 10
     assert not volume_raised(10, 6)  # the share may drift; the volume must double too
+
+
+def test_a_burst_right_after_a_flood_of_neutral_news_still_fires() -> None:
+    """A busy last hour raises the level the burst CUSUMs expect, but not the volume their gate compares with:
+    a company event that follows a flood of neutral news is still a burst."""
+    feed = Feed(Detector(rules()))
+    feed.normal(72, 2, share=0.18)  # 24 news an hour
+    assert feed.surge(12, 0, 8) == []  # an hour of neutral news at 4x the volume
+    events = feed.surge(6, 3, 6)  # then half an hour of 36 news, 18 of them negative
+    assert [e.status for e in events] == ["firing"] and events[0].annotations["trigger"] == "burst"
+
+
+def test_a_quiet_ticker_is_judged_on_its_own_share_not_all_news() -> None:
+    """A ticker at 6% negative among news at 25%: its baseline leans on all news (cautious), but whether a burst
+    raised its share is asked against its own history, so a company event at 3x its share fires."""
+    detector = Detector(rules())
+    rng, now = random.Random(11), START
+    ticker = ("topic", "pfe")
+
+    def step(neg: int, n: int) -> list[AlertEvent]:
+        nonlocal now
+        now += STEP
+        obs = [Observation("topic", ticker, now - STEP, now, neg, n)] if n else []
+        return detector.step(obs, (neg + 5, n + 20), at=now)
+
+    for _ in range(72 * 12):
+        n = int(rng.random() < 0.6)
+        assert step(int(n and rng.random() < 0.06), n) == []
+    events: list[AlertEvent] = []
+    for i in range(24):  # two hours at 7x the volume, 19% negative
+        events += step(int(i % 4 != 0), 4)
+    assert [e.status for e in events] == ["firing"] and events[0].annotations["trigger"] == "burst"
+
+
+def test_counting_items_the_bursts_judge_stories() -> None:
+    """Under `count: items` the burst tests judge distinct stories where the source knows them: one negative story
+    copied by twelve outlets is not a burst; twelve negative stories are."""
+    for stories, fires in ((1, False), (4, True)):
+        feed = Feed(Detector(rules(count="items")))
+        feed.normal(72, 0.5, share=0.18)
+        events: list[AlertEvent] = []
+        for _ in range(3):
+            feed.now += STEP
+            obs = Observation("topic", TOPIC, feed.now - STEP, feed.now, 4, 5, stories, stories + 1)
+            events += feed.detector.step([obs], (4, 5), at=feed.now)
+        assert bool(events) == fires, stories
