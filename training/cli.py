@@ -188,6 +188,7 @@ def cmd_split(namespace: argparse.Namespace, settings: Any) -> int:
 def cmd_interpolate(namespace: argparse.Namespace, settings: Any) -> int:
     """`finmon interpolate START ADAPTED --alpha A --output DIR`: the model A of the way from START to ADAPTED."""
     from monitor.scoring.modeldir import ModelFormatError, model_dir_for
+    from training.export import CONFIG_FILE, write_json
     from training.interpolate import interpolate
 
     try:
@@ -198,6 +199,9 @@ def cmd_interpolate(namespace: argparse.Namespace, settings: Any) -> int:
     except (ValueError, OSError, ModelFormatError) as exc:
         print(f"finmon interpolate: {exc}", file=sys.stderr)
         return 2
+    command = "finmon interpolate " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else "finmon interpolate"
+    config = {"start": namespace.start, "adapted": namespace.adapted, "alpha": namespace.alpha}
+    write_json(namespace.output / CONFIG_FILE, {**config, "command": command, "kind": "interpolate"})
     print(json.dumps({"output": str(namespace.output), "name": spec.name, "version": spec.version}))
     return 0
 

@@ -58,6 +58,8 @@ def test_the_line_is_the_mean_of_the_merged_weights(
         == 2 * json.loads((start / "adapter" / "adapter_config.json").read_text())["r"]
     )
     assert (output / "heads.safetensors").stat().st_mode & 0o777 == 0o644
+    config = json.loads((output / "training_config.json").read_text())
+    assert (config["kind"], config["alpha"], config["adapted"]) == ("interpolate", 0.25, str(adapted))
     assert len(Scorer.from_settings(ModelSettings(path=str(output), device="cpu")).score(["bank shares rise"])) == 1
 
 
