@@ -20,11 +20,11 @@ from tests.helpers import FINMON, child_env, start_finmon, wait_for
 pytestmark = pytest.mark.slow
 
 FIRING_NWSC = re.compile(r"alert firing [0-9a-f]+: Negative news .* in ticker NWSC")
-# The default's floors (issue 20). FiQA's fixed test split (`finmon split --test 136 --seed 13`) reads news at
-# 0.70 macro-F1 or better and topics keep 0.89 / 0.87. Sentiment on the tweet valid split does NOT reach the
-# issue's 0.87 / 0.84: finmon-minilm 3 gives 0.867 / 0.832 (finmon-minilm 2: 0.886 / 0.849), so its floor is
-# the shipped figure less thread-count noise, to catch any further fall.
-MINIMUM = {"sentiment": {"accuracy": 0.865, "macro_f1": 0.83}, "topic": {"accuracy": 0.89, "macro_f1": 0.87}}
+# The default's floors are issue 20's targets: FiQA's fixed test split (`finmon split --test 136 --seed 13`) at
+# 0.70 macro-F1 or better, the tweet valid splits at 0.87 / 0.84 (sentiment) and 0.89 / 0.87 (topic).
+# finmon-minilm 4 gives 0.707, 0.876 / 0.8401 and 0.895 / 0.888: TFNS macro-F1 clears its floor by 0.0001 (the
+# card says how its interpolation weight was chosen), so a change that moves a few tweets fails here.
+MINIMUM = {"sentiment": {"accuracy": 0.87, "macro_f1": 0.84}, "topic": {"accuracy": 0.89, "macro_f1": 0.87}}
 FIQA_MINIMUM = 0.70
 
 
