@@ -458,9 +458,8 @@ class Detector:
             state.burst_run[j] = [run[0], run[1] + neg, run[2] + n, run[3] + hour]
 
     def _transition(
-        self, state: AlertState, rule: Rule, p0: float, h: float, hb: float, now: datetime, gate: Gate | None = None
+        self, state: AlertState, rule: Rule, p0: float, h: float, hb: float, now: datetime, gate: Gate
     ) -> list[AlertEvent]:
-        gate = gate or Gate(p0, _min_negatives(rule.count == "stories"))
         if not state.firing:
             fired = [(run, "share") for k, run in enumerate(state.run) if state.cusum[k] >= h]
             seasoned = now.timestamp() - state.first >= BURST_HISTORY_S
