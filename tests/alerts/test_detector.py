@@ -316,3 +316,45 @@ def test_counting_items_the_bursts_judge_stories() -> None:
             obs = Observation("topic", TOPIC, feed.now - STEP, feed.now, 4, 5, stories, stories + 1)
             events += feed.detector.step([obs], (4, 5), at=feed.now)
         assert bool(events) == fires, stories
+
+
+def _issue_burst(seed: int) -> tuple[str, int]:
+    """One draw of the issue's ticker: 5-8 news an hour on a daily cycle, 18% negative, 6% of stories syndicated
+    1-4 times, counted as stories; after 3-5 days an hour of about 46 news, two thirds of them negative. Returns
+    ("hit", minutes after the onset) for the first alert, ("early", 0) for one before it, or ("miss", 0)."""
+    rng = random.Random(seed)
+    rule_set = parse_rules({"step": "5m", "rules": [{"name": "ticker", "scope": {"kind": "ticker", "limit": 5}}]})
+    detector, now = Detector(rule_set), START
+    rate, onset = rng.uniform(5, 8), int(rng.uniform(3, 5) * 288)
+    for i in range(onset + 24):
+        hour = (i / 12) % 24
+        usual = rate / 12 * (0.3 + 1.4 * max(0.0, math.sin(math.pi * (hour - 5) / 19)) ** 1.5)
+        burst = onset <= i < onset + 12
+        n = _poisson(rng, usual + (40 / 12 if burst else 0.0))
+        negatives = sum(rng.random() < (0.62 if burst else 0.18) for _ in range(n))
+        copies = sum(rng.randint(1, 4) for _ in range(n) if rng.random() < 0.06)
+        now += STEP
+        obs = Observation("ticker", ("ticker", "X"), now - STEP, now, negatives, n + copies, negatives, n)
+        for event in detector.step([obs] if n else [], (negatives + 40, n + 200), at=now):
+            if event.status == "firing":
+                return ("hit", (i - onset + 1) * 5) if i >= onset else ("early", 0)
+    return ("miss", 0)
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    k, p, floor = 0, rng.random(), math.exp(-mean)
+    while p >= floor:
+        k, p = k + 1, p * rng.random()
+    return k
+
+
+def test_the_issues_burst_fires_within_minutes_over_random_draws() -> None:
+    """The issue's case with syndication, a daily cycle and random arrivals, 20 draws (about 80 days of one
+    ticker, where 0.1 false alerts a week allow about one alert before an onset): no burst is missed, and half
+    fire within 15 minutes (60 draws: 59 fire after a median of 10 minutes, the longest 40; one draw alerted
+    before its onset)."""
+    results = [_issue_burst(seed) for seed in range(20)]
+    kinds = [kind for kind, _ in results]
+    delays = sorted(d for kind, d in results if kind == "hit")
+    assert "miss" not in kinds and kinds.count("early") <= 2, results
+    assert delays[len(delays) // 2] <= 15 and delays[-1] <= 60, delays
