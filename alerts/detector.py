@@ -93,7 +93,9 @@ class AlertState:
     pending: list[list[float]] = field(default_factory=list)  # [end, negatives, news] of steps not learned yet
     extra: dict[str, str] = field(default_factory=dict)  # annotations found once per episode (headlines, link)
     burst: list[float] = field(default_factory=list)  # the Poisson CUSUMs on the negatives, one per burst lift
-    burst_run: list[list[float]] = field(default_factory=list)  # per burst: [start, negatives, news, usual news]
+    # per burst: [start, negatives, news, usual news, negative items, items]: what the burst judged (stories where
+    # known) and, for the episode of a rule counting items, the items
+    burst_run: list[list[float]] = field(default_factory=list)
     season: list[list[float]] = field(default_factory=list)  # per hour of the day: [news, steps, at] (age-weighted)
     level: list[float] = field(default_factory=list)  # [news, news the profile expected, at] over the last hours
     usual: float = 0.0  # the news the scope usually gets over the episode so far (seasonal)
@@ -117,6 +119,7 @@ class AlertState:
             values[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
         values["base"], values["recent"] = Ewma(*data["base"]), Ewma(*data["recent"])
         values["run"] = [[*run, 0.0][:4] if len(run) < 4 else run for run in data.get("run", [])]  # older states
+        values["burst_run"] = [run if len(run) >= 6 else [*run, *run[1:3]] for run in data.get("burst_run", [])]
         return cls(**values)
 
 
@@ -345,7 +348,7 @@ class Detector:
             self._accumulate(state, rule, neg, n, p0, h, end, watched)
             by_story = stories is not None or rule.count == "stories"
             burst_neg, burst_n = stories or (neg, n)
-            self._bursts(state, rule, burst_neg, burst_n, p0, hb, end, gap, 1.0 if by_story else STEP_CAP)
+            self._bursts(state, rule, (burst_neg, burst_n), (neg, n), p0, hb, end, gap, 1.0 if by_story else STEP_CAP)
             gate = Gate(self.central(state, rule, prior, end, p0), _min_negatives(by_story))
             events = self._transition(state, rule, p0, h, hb, now, gate)
         elif state.firing:
@@ -432,15 +435,25 @@ class Detector:
         )
 
     def _bursts(
-        self, state: AlertState, rule: Rule, neg: int, n: int, p0: float, hb: float, end: float, gap: int, cap: float
+        self,
+        state: AlertState,
+        rule: Rule,
+        judged: tuple[int, int],
+        items: tuple[int, int],
+        p0: float,
+        hb: float,
+        end: float,
+        gap: int,
+        cap: float,
     ) -> None:
         """The burst CUSUMs: this step's negatives against the usual negatives at each burst lift, after the
         steps without news since the last judged one drained them (divided by the overdispersion). A step adds at
         most `cap` of the threshold: counting stories, one step of many negative stories may fire alone; counting
         items, a clump of copies may not. Each run keeps the news the profile expects at this hour, not raised
         by a busy last hour (the volume test: a burst right after a flood of neutral news is still a burst)."""
+        neg, n = judged
         if len(state.burst) != len(rule.bursts):
-            state.burst, state.burst_run = [0.0] * len(rule.bursts), [[0.0] * 4 for _ in rule.bursts]
+            state.burst, state.burst_run = [0.0] * len(rule.bursts), [[0.0] * 6 for _ in rule.bursts]
         starts = (end - (i + 2) * self.step_s for i in range(min(gap, MAX_GAP_STEPS)))
         mean = self._mean_news(state)
         idle = sum(self.usual_news(state, rule, start, end, mean) for start in starts)
@@ -452,10 +465,10 @@ class Detector:
             x = burst_increment(neg, usual * p0, lift) / phi
             state.burst[j] = min(max(0.0, before + min(x, cap * hb)), hb)
             if state.burst[j] <= 0.0:
-                state.burst_run[j] = [0.0] * 4
+                state.burst_run[j] = [0.0] * 6
                 continue
-            run = state.burst_run[j] if before > 0.0 else [end - self.step_s, 0.0, 0.0, 0.0]
-            state.burst_run[j] = [run[0], run[1] + neg, run[2] + n, run[3] + hour]
+            run = state.burst_run[j] if before > 0.0 else [end - self.step_s, 0.0, 0.0, 0.0, 0.0, 0.0]
+            state.burst_run[j] = [run[0], run[1] + neg, run[2] + n, run[3] + hour, run[4] + items[0], run[5] + items[1]]
 
     def _transition(
         self, state: AlertState, rule: Rule, p0: float, h: float, hb: float, now: datetime, gate: Gate
@@ -464,7 +477,7 @@ class Detector:
             fired = [(run, "share") for k, run in enumerate(state.run) if state.cusum[k] >= h]
             seasoned = now.timestamp() - state.first >= BURST_HISTORY_S
             fired += [
-                (run, "burst")
+                (run[:4] if rule.count == "stories" else [run[0], run[4], run[5], run[3]], "burst")
                 for s, run in zip(state.burst, state.burst_run, strict=True)
                 if seasoned
                 and s >= hb
@@ -520,7 +533,7 @@ class Detector:
         state.cusum = [0.0] * len(state.cusum)
         state.run = [[0.0, 0.0, 0.0, 0.0] for _ in state.cusum]
         state.burst = [0.0] * len(state.burst)
-        state.burst_run = [[0.0] * 4 for _ in state.burst]
+        state.burst_run = [[0.0] * 6 for _ in state.burst]
         state.evidence, state.extra = [], {}
         return event
 

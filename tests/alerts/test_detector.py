@@ -306,7 +306,8 @@ def test_a_quiet_ticker_is_judged_on_its_own_share_not_all_news() -> None:
 
 def test_counting_items_the_bursts_judge_stories() -> None:
     """Under `count: items` the burst tests judge distinct stories where the source knows them: one negative story
-    copied by twelve outlets is not a burst; twelve negative stories are."""
+    copied by many outlets is not a burst; several negative stories are, and the alert counts items as the rule
+    does."""
     for stories, fires in ((1, False), (4, True)):
         feed = Feed(Detector(rules(count="items")))
         feed.normal(72, 0.5, share=0.18)
@@ -316,6 +317,14 @@ def test_counting_items_the_bursts_judge_stories() -> None:
             obs = Observation("topic", TOPIC, feed.now - STEP, feed.now, 4, 5, stories, stories + 1)
             events += feed.detector.step([obs], (4, 5), at=feed.now)
         assert bool(events) == fires, stories
+    # 40 copies of 5 negative stories in a step: the burst judges the 5 stories, the alert reports the 40 items
+    feed = Feed(Detector(rules(count="items")))
+    feed.normal(72, 0.5, share=0.18)
+    feed.now += STEP
+    obs = Observation("topic", TOPIC, feed.now - STEP, feed.now, 40, 42, 5, 6)
+    events = feed.detector.step([obs], (40, 42), at=feed.now)
+    assert [e.annotations["trigger"] for e in events] == ["burst"]
+    assert events[0].values["volume"] >= 42 and events[0].values["negatives"] >= 40, events[0].values
 
 
 def _issue_burst(seed: int) -> tuple[str, int]:
@@ -358,3 +367,20 @@ def test_the_issues_burst_fires_within_minutes_over_random_draws() -> None:
     delays = sorted(d for kind, d in results if kind == "hit")
     assert "miss" not in kinds and kinds.count("early") <= 2, results
     assert delays[len(delays) // 2] <= 15 and delays[-1] <= 60, delays
+
+
+def test_a_state_saved_with_four_numbers_per_burst_run_restores() -> None:
+    """Burst runs saved before they kept the items (four numbers) restore with the judged counts as the items."""
+    detector = Detector(rules())
+    feed = Feed(detector)
+    feed.normal(72, 0.5, share=0.18)
+    feed.step(3, 4)
+    saved = json.loads(json.dumps(detector.snapshot()))
+    for state in saved["states"].values():
+        state["burst_run"] = [run[:4] for run in state["burst_run"]]
+    restarted = Detector(rules())
+    restarted.restore(saved)
+    runs = [run for state in restarted.states.values() for run in state.burst_run]
+    assert runs and all(len(run) == 6 and run[4:] == run[1:3] for run in runs)
+    feed.detector = restarted
+    assert [e.annotations["trigger"] for e in feed.surge(3, 3, 4)] == ["burst"]
