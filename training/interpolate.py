@@ -19,11 +19,10 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from monitor.scoring.model import _lora_scale
-from monitor.scoring.modeldir import ModelFormatError, ModelSpec
+from monitor.scoring.model import lora_scale
+from monitor.scoring.modeldir import HEADS_FILE, ModelFormatError, ModelSpec
+from training.export import ADAPTER_DIR, ADAPTER_FILE
 
-HEADS_FILE = "heads.safetensors"
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
 
 
@@ -53,8 +52,8 @@ def lora_line(
             continue
         module = key.split(".lora_A.")[0]
         key_b = key.replace(".lora_A.", ".lora_B.")
-        scale_a = _lora_scale(config_a, module, value.shape[0])
-        scale_b = _lora_scale(config_b, module, b[key].shape[0])
+        scale_a = lora_scale(config_a, module, value.shape[0])
+        scale_b = lora_scale(config_b, module, b[key].shape[0])
         out[key] = torch.cat([value.float(), b[key].float()], dim=0).to(value.dtype)
         up = [(1 - alpha) * scale_a * a[key_b].float(), alpha * scale_b * b[key_b].float()]
         out[key_b] = torch.cat(up, dim=1).to(a[key_b].dtype)
@@ -78,8 +77,8 @@ def interpolate(start: Path, adapted: Path, alpha: float, output: Path, version:
     config_a = json.loads((start / spec_a.adapter / ADAPTER_CONFIG).read_text())
     config_b = json.loads((adapted / spec_b.adapter / ADAPTER_CONFIG).read_text())
     tensors = lora_line(
-        load_file(str(start / spec_a.adapter / ADAPTER_WEIGHTS)),
-        load_file(str(adapted / spec_b.adapter / ADAPTER_WEIGHTS)),
+        load_file(str(start / spec_a.adapter / ADAPTER_FILE)),
+        load_file(str(adapted / spec_b.adapter / ADAPTER_FILE)),
         config_a,
         config_b,
         alpha,
@@ -89,10 +88,10 @@ def interpolate(start: Path, adapted: Path, alpha: float, output: Path, version:
         raise ModelFormatError("the two models' heads differ in shape")
     heads = {k: ((1 - alpha) * v.float() + alpha * heads_b[k].float()).to(v.dtype) for k, v in heads_a.items()}
     output.mkdir(parents=True, exist_ok=False)
-    (output / "adapter").mkdir()
+    (output / ADAPTER_DIR).mkdir()
     rank = int(config_a["r"]) + int(config_b["r"])
-    (output / "adapter" / ADAPTER_CONFIG).write_text(json.dumps(line_config(config_b, rank), indent=2) + "\n")
-    save_file(tensors, str(output / "adapter" / ADAPTER_WEIGHTS))
+    (output / ADAPTER_DIR / ADAPTER_CONFIG).write_text(json.dumps(line_config(config_b, rank), indent=2) + "\n")
+    save_file(tensors, str(output / ADAPTER_DIR / ADAPTER_FILE))
     save_file(heads, str(output / HEADS_FILE))
     for weights in output.rglob("*.safetensors"):
         weights.chmod(0o644)  # as finmon adapt leaves them: a worker of another user reads them
@@ -104,6 +103,6 @@ def interpolate(start: Path, adapted: Path, alpha: float, output: Path, version:
         **spec_b.extra,
         "interpolated": {"start": f"{spec_a.name} {spec_a.version}", "adapted": spec_b.version, "alpha": alpha},
     }
-    spec = replace(spec_b, adapter="adapter", version=version or f"{spec_b.version}+wise{alpha:g}", extra=extra)
+    spec = replace(spec_b, adapter=ADAPTER_DIR, version=version or f"{spec_b.version}+wise{alpha:g}", extra=extra)
     spec.save(output)
     return spec

@@ -12,7 +12,7 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
-from monitor.labels.records import Label
+from monitor.labels.records import Label, text_key
 from monitor.scoring.modeldir import TASKS, ModelSpec
 from training.adapt import LabelSets, examples_from_labels, label_maps, split_labels
 from training.data import IGNORE, DataSource, Example, read_examples
@@ -32,7 +32,7 @@ def split_id_files(paths: Sequence[Path], head: str, spec: ModelSpec, test: floa
     by_text: dict[str, Example] = {}
     for path in paths:
         for example in read_examples(DataSource(Path(path), {head: "label"}), label_map):
-            key = " ".join(example.text.split()).casefold()
+            key = text_key(example.text)
             by_text.pop(key, None)
             by_text[key] = example
     return split_labels(list(by_text.values()), test, seed)

@@ -16,7 +16,6 @@ import io
 import json
 import logging
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from xml.sax.saxutils import quoteattr
 
-from monitor.labels.records import Label
+from monitor.labels.records import Label, text_key
 
 log = logging.getLogger(__name__)
 
@@ -377,7 +376,7 @@ def _key(label: Label) -> str:
     text to a labeller)."""
     if label.news_id:
         return f"id:{label.news_id}"
-    return "text:" + re.sub(r"\s+", " ", label.text).strip().casefold()
+    return "text:" + text_key(label.text)
 
 
 def _merge(kept: _Row, row: _Row) -> _Row:

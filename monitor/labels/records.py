@@ -18,3 +18,9 @@ class Label:
     labelled_at: datetime | None = None
     labeller: str | None = None
     model_version: str | None = None
+
+
+def text_key(text: str) -> str:
+    """A text as a labeller reads it: texts that differ only in case or spacing are one text (the key of a label
+    without a news id, in files, in the index and in label sets written for `finmon adapt`)."""
+    return " ".join(text.split()).casefold()

@@ -9,7 +9,6 @@ test servers lack).
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
-from monitor.labels.records import Label
+from monitor.labels.records import Label, text_key
 from monitor.store.es_setup import ensure_index
 from monitor.store.mappings import IndexSpec
 from monitor.times import iso
@@ -51,8 +50,7 @@ def label_id(label: Label) -> str:
     """The news id; for a text without one, `text-` + a hash of its normalised text."""
     if label.news_id:
         return label.news_id
-    normalised = re.sub(r"\s+", " ", label.text).strip().casefold()
-    return "text-" + hashlib.sha256(normalised.encode()).hexdigest()[:32]
+    return "text-" + hashlib.sha256(text_key(label.text).encode()).hexdigest()[:32]
 
 
 def label_document(label: Label) -> dict[str, Any]:

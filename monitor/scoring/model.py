@@ -89,7 +89,7 @@ def merge_lora(encoder: PreTrainedModel, adapter_dir: Path) -> None:
         if config.get("fan_in_fan_out"):
             delta = delta.T
         with torch.no_grad():
-            params[target].add_((delta * _lora_scale(config, module, lora_a.shape[0])).to(params[target].dtype))
+            params[target].add_((delta * lora_scale(config, module, lora_a.shape[0])).to(params[target].dtype))
         merged += 1
     for key, value in tensors.items():  # biases and modules_to_save shipped with the adapter
         if ".lora_" in key:
@@ -101,7 +101,7 @@ def merge_lora(encoder: PreTrainedModel, adapter_dir: Path) -> None:
         raise ModelFormatError(f"{adapter_dir}: no LoRA weights found")
 
 
-def _lora_scale(config: dict[str, Any], module: str, rank: int) -> float:
+def lora_scale(config: dict[str, Any], module: str, rank: int) -> float:
     """alpha/r of one module, honouring PEFT's alpha_pattern and rsLoRA (the rank comes from the weights)."""
     alpha = float(config["lora_alpha"])
     for pattern, value in (config.get("alpha_pattern") or {}).items():
