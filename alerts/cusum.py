@@ -47,10 +47,13 @@ MAX_P = 0.995
 MAX_P1 = 0.9  # an alternative share above this would make one non-negative news item veto a surge
 BURST_BUDGET = 0.25  # the share of the false-alarm rate the burst (count) CUSUMs spend
 BURST_CALIBRATION = -0.5  # nats off the bursts' Wald bound, measured by simulation (README, Alerts)
-RAISED_NATS = 3.0  # a burst fires only if its news favour a raised share, and a raised volume, by e^3 ≈ 20 to 1
+RAISED_NATS = 3.0  # a burst fires only if its news favour a raised volume by e^3 ≈ 20 to 1
 VOLUME_LIFT = 2.0  # ... with at least twice the scope's usual news
-BURST_SHARE_LIFT = 1.6  # ... and a share at least 1.6x the baseline (or min_lift if higher): a drifting share
-# and a busy morning together do not make a company event (its share is 2-4x)
+BURST_SHARE_LIFT = 1.6  # ... and a share at least 1.6x the central share (or min_lift if higher): a drifting
+# share and a busy morning together do not make a company event (its share is 2-4x)
+SHARE_RAISED_NATS = 1.0  # ... favoured over the central share by e^1 at least: the count CUSUM already holds the
+# evidence against chance; this asks only that the negatives did not come with the volume (e^3 here missed events
+# whose share a concurrent flood of other news diluted: README, Alerts)
 MIN_BURST_NEGATIVES = 5  # and at least as many negatives as one story and its copies (syndicated 1-4 times) make
 BURST_PRIOR_WEIGHT = 20.0  # news the all-news share counts as in the central share the bursts' share test uses
 
@@ -116,14 +119,14 @@ def threshold(
 
 def share_raised(neg: float, n: float, p0: float, min_lift: float, min_negatives: int = MIN_BURST_NEGATIVES) -> bool:
     """Whether `neg` of `n` news show a share raised by at least `min_lift` over p0, the one-sided binomial
-    log-likelihood ratio at the observed share reaching RAISED_NATS, with `min_negatives` at least."""
+    log-likelihood ratio at the observed share reaching SHARE_RAISED_NATS, with `min_negatives` at least."""
     if n <= 0 or neg < min_negatives or neg < min_lift * p0 * n:
         return False
     share = neg / n
     llr = neg * math.log(share / p0)
     if neg < n:
         llr += (n - neg) * math.log((1.0 - share) / (1.0 - p0))
-    return llr >= RAISED_NATS
+    return llr >= SHARE_RAISED_NATS
 
 
 def volume_raised(n: float, usual: float) -> bool:

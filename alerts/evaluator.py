@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from alerts.detector import Detector
 from alerts.evidence import enrich
-from alerts.model import AlertEvent, Observation
+from alerts.model import AlertEvent, Observation, Series
 from alerts.notifier import Notifier
 from alerts.rules import Rules
 from alerts.sources import CountSource
@@ -126,7 +126,7 @@ class Evaluator:
         count = int((end - start) / step)
         if count <= 0:
             return []
-        parent = self.source.parent(start, end, step)
+        parent = _parent_counts(self.source.parent(start, end, step), self.rules)
         per_step: list[list[Observation]] = [[] for _ in range(count)]
         for rule in self.rules.rules:
             for scope, series in sorted(self.source.counts(rule, start, end, step).items()):
@@ -136,7 +136,15 @@ class Evaluator:
                         lo = start + step * i
                         stories = (story_neg[i], story_tot[i]) if story_neg and story_tot else (None, None)
                         per_step[i].append(Observation(rule.name, scope, lo, lo + step, neg, tot, *stories))
-        return [(start + step * (i + 1), per_step[i], (parent.negatives[i], parent.totals[i])) for i in range(count)]
+        return [(start + step * (i + 1), per_step[i], (parent[0][i], parent[1][i])) for i in range(count)]
 
     def firing(self) -> list[AlertEvent]:
         return self.detector.firing()
+
+
+def _parent_counts(parent: Series, rules: Rules) -> tuple[list[int], list[int]]:
+    """All news' (negatives, news) per step, counted as the backtest counts them: distinct stories when a rule
+    counts stories (and the source knows them), items otherwise."""
+    if any(rule.count == "stories" for rule in rules.rules) and parent.story_negatives and parent.story_totals:
+        return parent.story_negatives, parent.story_totals
+    return parent.negatives, parent.totals

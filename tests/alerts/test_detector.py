@@ -270,6 +270,16 @@ def test_the_gates_of_a_burst() -> None:
     assert not share_raised(4, 4, 0.18, 1.6)  # a handful of negatives: fewer than one story's copies make
     assert not share_raised(6, 8, 0.18, 1.6, min_negatives=10)  # counting items, a burst needs 10
     assert not volume_raised(10, 6)  # the share may drift; the volume must double too
+    assert share_raised(13, 76, 0.097, 1.6)  # 13 negative stories among other news: 1.8x, not e^3 but e^2 likelier
+
+
+def test_a_burst_among_other_news_still_fires() -> None:
+    """A company event whose negatives arrive among much other news (a busy hour of another story in the same
+    topic): its share is diluted to under 2x, but 16 negatives where 1 or 2 were usual still fire, on the burst."""
+    feed = Feed(Detector(rules()))
+    feed.normal(72, 1, share=0.1)  # 12 news an hour, 10% negative (11.5% as drawn)
+    events = feed.surge(4, 3, 13) + feed.surge(1, 2, 13) + feed.surge(1, 2, 11)  # half an hour: 16 of 76 negative
+    assert [e.annotations["trigger"] for e in events] == ["burst"]
 
 
 def test_a_burst_right_after_a_flood_of_neutral_news_still_fires() -> None:

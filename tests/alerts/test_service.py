@@ -15,7 +15,7 @@ from alerts.outbox import MemoryOutbox
 from alerts.rules import load_rules
 from alerts.service import ActiveAlert, AlertService
 from alerts.settings import AlertSettings
-from alerts.sources import MemorySource
+from alerts.sources import MemorySource, NewsEvent
 from alerts.stores import AlwaysLease, MemoryHistory, MemoryStateStore
 from monitor.app.settings import SettingsError, load_settings
 from tests.helpers import wait_for
@@ -155,3 +155,19 @@ def _event() -> AlertEvent:
     start = datetime(2024, 1, 2, 11, 30, tzinfo=UTC)
     labels = {"alertname": "NegativeNewsSpike", "rule": "all", "scope": "all", "severity": "warning"}
     return AlertEvent("firing", labels, {"summary": "spike"}, start, None, start)
+
+
+def test_the_evaluator_counts_all_news_as_the_backtest_does() -> None:
+    """All news' share (what quiet scopes shrink towards) counts distinct stories when the rules count stories,
+    live as in the backtest, even where the source also counts items (Elasticsearch gives both)."""
+    rules = load_rules()
+    assert all(rule.count == "stories" for rule in rules.rules)
+    at = datetime(2024, 1, 2, 12, 1, tzinfo=UTC)
+    copies = [NewsEvent(at, "markets", "negative", (), "s1") for _ in range(4)]
+    events = [*copies, NewsEvent(at, "markets", "neutral", (), "s2"), NewsEvent(at, "macro", "neutral")]
+    start, end = datetime(2024, 1, 2, 12, 0, tzinfo=UTC), datetime(2024, 1, 2, 12, 5, tzinfo=UTC)
+    notifier = Notifier(NotifierConfig.of(AlertSettings()), MemoryOutbox(), httpx.Client(), lambda: end)
+    for source in (MemorySource(events, rules.step), MemorySource(events, rules.step, stories=True)):
+        evaluator = Evaluator(rules, source, MemoryStateStore(), MemoryHistory(), notifier, AlwaysLease(), lambda: end)
+        ((moment, _, parent),) = evaluator._observe(start, end)
+        assert (moment, parent) == (end, (1, 3))  # one negative story of three, not four copies of six news
