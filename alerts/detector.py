@@ -93,8 +93,8 @@ class AlertState:
     pending: list[list[float]] = field(default_factory=list)  # [end, negatives, news] of steps not learned yet
     extra: dict[str, str] = field(default_factory=dict)  # annotations found once per episode (headlines, link)
     burst: list[float] = field(default_factory=list)  # the Poisson CUSUMs on the negatives, one per burst lift
-    # per burst: [start, negatives, news, usual news, negative items, items]: what the burst judged (stories where
-    # known) and, for the episode of a rule counting items, the items
+    # per burst: [start, negatives, news, usual news, counted negatives, counted news]: what the burst judged
+    # (stories where known) and what the rule counts (the episode's figures; the same when it counts stories)
     burst_run: list[list[float]] = field(default_factory=list)
     season: list[list[float]] = field(default_factory=list)  # per hour of the day: [news, steps, at] (age-weighted)
     level: list[float] = field(default_factory=list)  # [news, news the profile expected, at] over the last hours
@@ -477,7 +477,7 @@ class Detector:
             fired = [(run, "share") for k, run in enumerate(state.run) if state.cusum[k] >= h]
             seasoned = now.timestamp() - state.first >= BURST_HISTORY_S
             fired += [
-                (run[:4] if rule.count == "stories" else [run[0], run[4], run[5], run[3]], "burst")
+                ([run[0], run[4], run[5], run[3]], "burst")  # the episode counts as the rule counts
                 for s, run in zip(state.burst, state.burst_run, strict=True)
                 if seasoned
                 and s >= hb
