@@ -27,7 +27,6 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from alerts import alertmanager
-from alerts.metrics import AlertMetrics
 from alerts.model import AlertEvent
 from alerts.outbox import Delivery, Outbox, Target
 from alerts.payloads import alertmanager_payload, slack_payload
@@ -35,6 +34,7 @@ from alerts.settings import AlertSettings
 from alerts.signing import sign
 from monitor.backoff import backoff_delays
 from monitor.deadline import Deadlines, install
+from monitor.telemetry.alert_series import AlertMetrics
 
 log = logging.getLogger(__name__)
 

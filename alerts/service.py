@@ -28,7 +28,6 @@ from alerts.es_source import EsCountSource
 from alerts.es_store import EsHistory, EsLease, EsOutbox, EsStateStore
 from alerts.evaluator import Evaluator
 from alerts.indices import AlertIndices
-from alerts.metrics import AlertMetrics
 from alerts.model import AlertEvent
 from alerts.notifier import DeliveryStats, Notifier, NotifierConfig
 from alerts.rules import Rules, load_rules
@@ -37,6 +36,7 @@ from monitor.settings import ElasticsearchSettings
 from monitor.store.es import make_client
 from monitor.store.es_setup import ensure_setup_at_start
 from monitor.store.mappings import IndexSpec
+from monitor.telemetry.alert_series import AlertMetrics
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from alerts.rules import Rules
 from alerts.service import AlertService, build_evaluator
 from alerts.settings import AlertSettings
 from monitor.app.indices import index_specs
-from monitor.app.metrics import Metrics
 from monitor.app.settings import Settings
+from monitor.telemetry.series import Metrics
 
 
 def build_alert_service(

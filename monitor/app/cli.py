@@ -78,9 +78,9 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.app.metrics import Metrics
-    from monitor.app.metrics_server import serving
     from monitor.app.up import run_up
+    from monitor.telemetry.endpoint import serving
+    from monitor.telemetry.series import Metrics
 
     metrics = Metrics()
     with serving(settings.metrics, metrics, "up"):

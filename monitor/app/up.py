@@ -21,7 +21,6 @@ from monitor.app.demo import ReplayClock, demo_alerting, demo_feed
 from monitor.app.indices import index_specs
 from monitor.app.live_queries import Sampler, alert_summaries, scrape_note
 from monitor.app.live_stats import Settled, Snapshot
-from monitor.app.metrics import Metrics
 from monitor.app.services import running_services
 from monitor.app.settings import Settings
 from monitor.app.supervise import DeadLetterCounter, Feeding, child_metrics, start_feed, worker_process
@@ -30,6 +29,7 @@ from monitor.scoring.modeldir import ModelSpec, model_dir_for
 from monitor.store.es import make_client
 from monitor.store.es_setup import ensure_setup
 from monitor.stream.kafka import ensure_topics
+from monitor.telemetry.series import Metrics
 
 if TYPE_CHECKING:
     from monitor.app.view import LiveView, LogView

@@ -51,10 +51,10 @@ def _dry_run(settings: Settings, out: Path, state: Path | None) -> int:
 
 
 def _to_kafka(settings: Settings, *, once: bool, duration: float | None) -> int:
-    from monitor.app.metrics import Metrics
-    from monitor.app.metrics_server import serving
     from monitor.ingest.service import build_scraper
     from monitor.stream.kafka import ensure_topics
+    from monitor.telemetry.endpoint import serving
+    from monitor.telemetry.series import Metrics
 
     if settings.kafka.embedded:
         raise SettingsError(

@@ -35,8 +35,6 @@ from elasticsearch import Elasticsearch
 from faust.sensors import Monitor
 from faust.types import TP, EventT
 
-from monitor.app.metrics import Metrics
-from monitor.app.metrics_server import serving
 from monitor.app.settings import Settings
 from monitor.contracts import BatchScorer, Prediction, Unreachable
 from monitor.news.schemas import ScoredNews
@@ -51,6 +49,8 @@ from monitor.stream.health import Progress
 from monitor.stream.kafka import ensure_topics, security, topic_partitions
 from monitor.stream.partitioning import partitions_for
 from monitor.stream.processing import BatchProcessor, BatchResult, Decoded
+from monitor.telemetry.endpoint import serving
+from monitor.telemetry.series import Metrics
 
 log = logging.getLogger(__name__)
 

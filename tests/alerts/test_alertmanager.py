@@ -18,12 +18,12 @@ from webhook_receiver import Receiver, _handler, start_receiver
 
 from alerts.alertmanager import api_url, label_name, postable_alert, push_body, scope_url
 from alerts.backtest import ManualClock
-from alerts.metrics import AlertMetrics
 from alerts.model import AlertEvent
 from alerts.notifier import Notifier, NotifierConfig
 from alerts.outbox import MemoryOutbox
 from alerts.settings import AlertSettings
 from monitor.app.settings import SettingsError, load_settings
+from monitor.telemetry.alert_series import AlertMetrics
 
 LABELS = {"alertname": "NegativeNewsSpike", "rule": "topic", "scope": "topic", "severity": "warning", "topic": "m&a"}
 START = datetime(2024, 1, 2, 11, 30, tzinfo=UTC)
