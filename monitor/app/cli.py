@@ -31,7 +31,8 @@ log = logging.getLogger("finmon")
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.app.indices import index_specs
     from monitor.app.services import running_services
-    from monitor.stream.worker import run_worker
+    from monitor.stream.worker import build_worker, run_worker
+    from monitor.telemetry.endpoint import serving
 
     with running_services(settings) as live:
         if settings.kafka.embedded:
@@ -39,7 +40,10 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
                 "no Kafka configured: replay into FINMON_KAFKA__BOOTSTRAP_SERVERS=%s",
                 ",".join(live.kafka.bootstrap_servers),
             )
-        return run_worker(live, index_specs(live.es))
+        indices = index_specs(live.es)
+        worker = build_worker(live.kafka, live.es, live.model, live.worker, data_dir=live.data_dir, indices=indices)
+        with serving(live.metrics, worker.metrics, "worker", worker.healthy):
+            return run_worker(worker, live.log_level)
 
 
 def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:

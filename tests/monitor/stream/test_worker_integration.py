@@ -243,12 +243,12 @@ def test_a_hostile_mix_loses_no_news_and_dead_letters_every_poison(
 
 FAILING_PUBLISH = """
 import sys
-from monitor.stream import worker
+from monitor.stream import kafka_output
 
-async def publish(self, result, events):
+async def write(self, result, messages):
     raise RuntimeError("the broker refused the batch")
 
-worker.NewsWorker.publish = publish
+kafka_output.KafkaNewsOutput.write = write
 from monitor.app.cli import main
 sys.exit(main(["worker"]))
 """
