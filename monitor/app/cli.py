@@ -12,14 +12,11 @@ from pathlib import Path
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 
-from monitor.app import alerts_cli, config_cli, labels_cli
+from monitor.app import alerts_cli, config_cli, dashboard_cli, kibana_cli, labels_cli, scrape_cli
 from monitor.app.arguments import existing_file, positive_float, positive_int
 from monitor.app.logs import configure_logging
 from monitor.app.settings import Settings, SettingsError, load_settings
 from monitor.contracts import Unreachable
-from monitor.dashboard import cli as dashboard_cli
-from monitor.ingest import cli as ingest_cli
-from monitor.kibana import cli as kibana_cli
 from monitor.scoring.modeldir import ModelFormatError
 from monitor.settings import ElasticsearchSettings
 from monitor.store.mappings import SetupError
@@ -163,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.set_defaults(func=cmd_bench_pipeline)
     training_cli.register_bench(benches)
     training_cli.register(commands)
-    ingest_cli.register(commands)
+    scrape_cli.register(commands)
     alerts_cli.register(commands)
     kibana_cli.register(commands)
     dashboard_cli.register(commands)

@@ -91,7 +91,7 @@ def _format(args: argparse.Namespace) -> str:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.dashboard.service import target_of
+    from monitor.dashboard.page import target_of
     from monitor.labels.store import read_labels
 
     kind = _format(args)
@@ -105,7 +105,9 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         from monitor.dashboard.review import ReviewData
 
-        review = ReviewData(client, target_of(settings), settings.es.labels_index, lambda: datetime.now(UTC))
+        review = ReviewData(
+            client, target_of(settings.es, settings.dashboard), settings.es.labels_index, lambda: datetime.now(UTC)
+        )
         _export_studio(review, labels, args)
     finally:
         client.close()

@@ -10,7 +10,7 @@ from monitor.app.settings import Settings
 from monitor.ingest.body import RobotsCache
 from monitor.ingest.feeds import FeedConfig
 from monitor.ingest.fetch import Fetcher
-from monitor.ingest.service import MEMORY, build_scraper
+from monitor.ingest.scraper import MEMORY, build_scraper
 from monitor.ingest.settings import ScrapeSettings
 from monitor.ingest.sinks import MemorySink
 
@@ -39,7 +39,14 @@ def test_title_only_entries_get_their_body_where_robots_allow(
     )
     feed = FeedConfig(name="titles", url=feed_server.url("/titles.rss"), fetch_body=True)
     sink = MemorySink()
-    with build_scraper(settings_for_scrape, sink=sink, feeds=[feed], state_path=MEMORY) as scraper:
+    with build_scraper(
+        settings_for_scrape.scrape,
+        settings_for_scrape.kafka,
+        data_dir=settings_for_scrape.data_dir,
+        sink=sink,
+        feeds=[feed],
+        state_path=MEMORY,
+    ) as scraper:
         scraper.run_once()
         bodies = scraper.stats.snapshot()["counts"]["bodies"]
     boeing, memo = sorted(sink.items, key=lambda i: i.title)
@@ -54,7 +61,14 @@ def test_bodies_are_not_fetched_unless_asked(feed_server: FeedServer, settings_f
     feed_server.routes["/titles.rss"] = Route.fixture("titles.rss.xml")
     feed = FeedConfig(name="titles", url=feed_server.url("/titles.rss"))
     sink = MemorySink()
-    with build_scraper(settings_for_scrape, sink=sink, feeds=[feed], state_path=MEMORY) as scraper:
+    with build_scraper(
+        settings_for_scrape.scrape,
+        settings_for_scrape.kafka,
+        data_dir=settings_for_scrape.data_dir,
+        sink=sink,
+        feeds=[feed],
+        state_path=MEMORY,
+    ) as scraper:
         scraper.run_once()
     assert len(sink.items) == 2 and [r.path for r in feed_server.requests] == ["/titles.rss"]
 
