@@ -12,7 +12,7 @@ from monitor.ingest.feeds import FeedConfig
 from monitor.ingest.fetch import Fetcher
 from monitor.ingest.scraper import MEMORY, build_scraper
 from monitor.ingest.settings import ScrapeSettings
-from monitor.ingest.sinks import MemorySink
+from tests.support.sinks import MemorySink
 
 from .feedserver import FeedServer, Route
 

@@ -10,9 +10,9 @@ import pytest
 from monitor.app.settings import Settings
 from monitor.ingest.feeds import FeedConfig
 from monitor.ingest.scraper import MEMORY, Scraper, build_scraper
-from monitor.ingest.sinks import MemorySink
 from monitor.news.schemas import NewsItem
 from tests.helpers import wait_for
+from tests.support.sinks import MemorySink
 
 from .feedserver import FeedServer, Route
 

@@ -17,7 +17,7 @@ from elasticsearch import Elasticsearch
 from monitor.app import cli
 from monitor.app.indices import index_specs
 from monitor.app.settings import Settings
-from monitor.dashboard.browser import drawn_marks, dump_dom, find_chromium
+from monitor.dashboard.browser import find_chromium
 from monitor.dashboard.data import DashboardData
 from monitor.dashboard.page import dashboard, target_of
 from monitor.dashboard.specs import Target
@@ -25,6 +25,7 @@ from monitor.settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink, make_client
 from monitor.store.es_setup import run_setup
 from monitor.store.mappings import NEWS_MAPPING
+from tests.support.browser_pages import drawn_marks, dump_dom
 
 from .demo_data import NOW, demo_alerts, demo_news
 

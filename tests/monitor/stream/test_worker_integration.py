@@ -21,11 +21,11 @@ from monitor.app.embedded import ES_SERVERS, free_port
 from monitor.app.settings import Settings, to_env
 from monitor.store.es import make_client
 from monitor.store.mappings import NEWS_MAPPING
-from monitor.stream import poison
 from monitor.stream.kafka import client_options, ensure_topics, make_producer
 from monitor.stream.replay import replay
 from monitor.stream.worker import LAG_CHECK_INTERVAL
 from tests.helpers import child_env, health_status, indexed, read_records, start_finmon, stop_process, wait_for
+from tests.support import poison
 
 pytestmark = pytest.mark.integration
 
