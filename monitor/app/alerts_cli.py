@@ -35,7 +35,7 @@ def _rules(path: Path | None, settings: Settings) -> Any:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the evaluator alone (embedded Elasticsearch when none is configured) until interrupted."""
     from monitor.app.alerting import build_alert_service
-    from monitor.app.services import running_services
+    from monitor.app.servers import running_services
     from monitor.telemetry.endpoint import serving
     from monitor.telemetry.series import Metrics
 

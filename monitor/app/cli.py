@@ -27,7 +27,7 @@ log = logging.getLogger("finmon")
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.app.indices import index_specs
-    from monitor.app.services import running_services
+    from monitor.app.servers import running_services
     from monitor.stream.worker import build_worker, run_worker
     from monitor.telemetry.endpoint import serving
 
@@ -100,7 +100,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.app.bench import bench_pipeline
+    from monitor.app.pipeline_bench import bench_pipeline
 
     model = settings.model.model_copy(
         update={k: v for k, v in {"path": args.model, "backend": args.backend}.items() if v is not None}

@@ -62,7 +62,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
 
     from monitor.labels.files import LabelFileError, read_label_files
-    from monitor.labels.store import stamped, write_labels
+    from monitor.labels.labels_index import stamped, write_labels
 
     try:
         labels = read_label_files(args.files, SENTIMENT_LABELS, TOPIC_LABELS)
@@ -92,7 +92,7 @@ def _format(args: argparse.Namespace) -> str:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.dashboard.page import target_of
-    from monitor.labels.store import read_labels
+    from monitor.labels.labels_index import read_labels
 
     kind = _format(args)
     client = _client(settings)
@@ -130,7 +130,7 @@ def _export_studio(review: Any, labels: list[Any], args: argparse.Namespace) -> 
 
 
 def cmd_counts(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.labels.store import label_counts
+    from monitor.labels.labels_index import label_counts
 
     client = _client(settings)
     try:
@@ -141,7 +141,7 @@ def cmd_counts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.labels.bench import run_bench
+    from monitor.labels.labels_bench import run_bench
 
     for line in run_bench(args.rows, args.candidates, args.queue):
         print(line)

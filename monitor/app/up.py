@@ -21,7 +21,7 @@ from monitor.app.demo import ReplayClock, demo_alerting, demo_feed
 from monitor.app.indices import index_specs
 from monitor.app.live_queries import Sampler, alert_summaries, scrape_note
 from monitor.app.live_stats import Settled, Snapshot
-from monitor.app.services import running_services
+from monitor.app.servers import running_services
 from monitor.app.settings import Settings
 from monitor.app.supervise import DeadLetterCounter, Feeding, child_metrics, start_feed, worker_process
 from monitor.ingest.scraper import Scraper, build_scraper

@@ -21,8 +21,8 @@ from monitor.dashboard.am_state import (
     latest_episodes,
     merged,
 )
-from monitor.dashboard.fetch import Fetcher, FetchError
-from monitor.dashboard.server import es_failure
+from monitor.dashboard.page_routes import es_failure
+from monitor.dashboard.remote_fetch import Fetcher, FetchError
 from monitor.dashboard.specs import Search
 from monitor.dashboard.timerange import DEFAULT_RANGE, UnknownRange, window
 from monitor.kibana.objects import ALERTS_TIME

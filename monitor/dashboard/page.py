@@ -13,9 +13,9 @@ from prometheus_client import CollectorRegistry
 from monitor.dashboard.alerts_view import AlertsView, alerts_route
 from monitor.dashboard.data import DashboardData
 from monitor.dashboard.health_view import HealthView, Remote, fixed, health_route
+from monitor.dashboard.page_routes import Routes, serving
 from monitor.dashboard.review import ReviewData
 from monitor.dashboard.review_routes import ReviewRoutes
-from monitor.dashboard.server import Routes, serving
 from monitor.dashboard.specs import Target
 from monitor.kibana.objects import NEWS_TIME
 from monitor.labels.files import LabelNames

@@ -20,7 +20,7 @@ from monitor.ingest.language import LanguageDetector
 from monitor.ingest.normalize import Normalizer
 from monitor.ingest.pipeline import Ingestor, PollOutcome
 from monitor.ingest.scheduler import FeedScheduler
-from monitor.ingest.settings import ScrapeSettings
+from monitor.ingest.scrape_settings import ScrapeSettings
 from monitor.ingest.similarity import from_bytes
 from monitor.ingest.sinks import KafkaSink, Sink
 from monitor.ingest.state import ScraperState

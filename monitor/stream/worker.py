@@ -41,10 +41,10 @@ from monitor.store.es import EsNewsSink, make_client
 from monitor.store.es_setup import ensure_setup, ensure_setup_at_start
 from monitor.store.mappings import IndexSpec
 from monitor.stream.faust_app import make_app, release_acks, withhold_acks
-from monitor.stream.health import Progress
 from monitor.stream.kafka import ensure_topics, topic_partitions
 from monitor.stream.kafka_output import KafkaNewsOutput
 from monitor.stream.processing import BatchProcessor, BatchResult, Decoded
+from monitor.stream.progress import Progress
 from monitor.stream.threads import DaemonThread
 from monitor.telemetry.series import Metrics
 

@@ -10,8 +10,8 @@ from monitor.app.settings import Settings
 from monitor.ingest.body import RobotsCache
 from monitor.ingest.feeds import FeedConfig
 from monitor.ingest.fetch import Fetcher
+from monitor.ingest.scrape_settings import ScrapeSettings
 from monitor.ingest.scraper import MEMORY, build_scraper
-from monitor.ingest.settings import ScrapeSettings
 from tests.support.sinks import MemorySink
 
 from .feedserver import FeedServer, Route

@@ -17,7 +17,7 @@ from monitor.app.settings import Settings
 from monitor.dashboard.browser import find_chromium
 from monitor.dashboard.page import dashboard, target_of
 from monitor.dashboard.review import ReviewData, UnknownNews
-from monitor.labels.store import read_labels
+from monitor.labels.labels_index import read_labels
 from monitor.news.schemas import ScoredNews, SentimentProbs
 from monitor.settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink, make_client

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from monitor.dashboard.health import SourceResult, parse_exposition, summary
+from monitor.dashboard.health_strip import SourceResult, parse_exposition, summary
 from monitor.dashboard.health_view import HealthView, Remote, from_worker_log
 from monitor.telemetry.series import Metrics
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from elasticsearch import ApiError
 
-from monitor.dashboard.server import Routes, host_allowed, serving
+from monitor.dashboard.page_routes import Routes, host_allowed, serving
 from monitor.dashboard.timerange import RANGES, UnknownRange
 from monitor.telemetry.http_server import DeadlineReader, handler_thread
 from tests.helpers import wait_for

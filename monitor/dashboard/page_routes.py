@@ -38,6 +38,8 @@ CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
 }
+
+
 class Source(Protocol):
     def charts(self, range_name: str) -> dict[str, Any]: ...
     def headlines(self, range_name: str) -> dict[str, Any]: ...
