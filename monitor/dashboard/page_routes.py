@@ -18,10 +18,6 @@ from elasticsearch import ApiError
 from monitor.dashboard import static_dir
 from monitor.dashboard.timerange import DEFAULT_RANGE, UnknownRange
 from monitor.telemetry.http_server import (
-    IDLE_TIMEOUT,
-    MAX_BODY,
-    MAX_HANDLERS,
-    REQUEST_DEADLINE,
     Reply,
     Request,
     Route,
@@ -117,26 +113,7 @@ class Routes:
 
 
 @contextlib.contextmanager
-def serving(
-    routes: Routes,
-    host: str,
-    port: int,
-    *,
-    idle_timeout: float = IDLE_TIMEOUT,
-    max_handlers: int = MAX_HANDLERS,
-    max_body: int = MAX_BODY,
-    request_deadline: float = REQUEST_DEADLINE,
-) -> Iterator[str]:
+def serving(routes: Routes, host: str, port: int) -> Iterator[str]:
     """The page served in a background thread; yields its URL (port 0 picks a free one)."""
-    with http_serving(
-        routes.answer,
-        host,
-        port,
-        name="dashboard",
-        port_setting="FINMON_DASHBOARD__PORT",
-        idle_timeout=idle_timeout,
-        max_handlers=max_handlers,
-        max_body=max_body,
-        request_deadline=request_deadline,
-    ) as listening:
-        yield listening.url
+    with http_serving(routes.answer, host, port, name="dashboard", port_setting="FINMON_DASHBOARD__PORT") as at:
+        yield at.url
