@@ -10,10 +10,10 @@ from monitor.contracts import BatchScorer
 from monitor.scoring.modeldir import TASKS
 from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings
-from training.data import IGNORE, DataError, Example, read_rows
+from training.classification_report import classification_report
 from training.evaluate import evaluate_file, predicted_label
-from training.labels import LabelMap
-from training.metrics import classification_report
+from training.label_maps import LabelMap
+from training.labelled_files import IGNORE, DataError, Example, read_rows
 
 Pair = tuple[dict[str, Any], dict[str, Any]]  # (before / A, after / B)
 
@@ -64,7 +64,7 @@ def infer_task(path: Path, column: str) -> str:
 
 
 def _default_names(task: str) -> list[str]:
-    from training.labels import DEFAULT_LABELS
+    from training.label_maps import DEFAULT_LABELS
 
     return DEFAULT_LABELS[task]
 

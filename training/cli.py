@@ -45,7 +45,7 @@ def args_from_namespace(cls: type, namespace: argparse.Namespace) -> Any:
 def cmd_train(namespace: argparse.Namespace, settings: Any) -> int:
     from tqdm import tqdm
 
-    from training.pipeline import prepare, train
+    from training.train import prepare, train
 
     args: TrainArgs = args_from_namespace(TrainArgs, namespace)
     command = "finmon train " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else "finmon train"
@@ -87,8 +87,8 @@ def cmd_eval(namespace: argparse.Namespace, settings: Any) -> int:
         return 2
     from monitor.scoring.modeldir import ModelFormatError
     from monitor.scoring.scorer import Scorer
-    from training.data import DataError
     from training.evaluate import evaluate_file
+    from training.labelled_files import DataError
 
     model_settings = settings.model.model_copy(update={"path": str(namespace.model) if namespace.model else None})
     try:
@@ -112,7 +112,7 @@ def cmd_compare(namespace: argparse.Namespace, settings: Any) -> int:
     from monitor.labels.files import LabelFileError
     from monitor.scoring.modeldir import ModelFormatError
     from training.adapt_report import compare_files, compare_text, file_tasks, scorer_for
-    from training.data import DataError
+    from training.labelled_files import DataError
 
     first, second = namespace.compare
     try:
@@ -238,7 +238,7 @@ def adapt_inputs(args: AdaptArgs, settings: Any) -> tuple[list[Any], list[str]]:
 
 
 def cmd_bench_scorer(namespace: argparse.Namespace, settings: Any) -> int:
-    from training.bench import bench_scorer
+    from training.model_bench import bench_scorer
 
     backend = namespace.backend or settings.model.backend
     if backend not in ("torch", "onnx"):
@@ -312,7 +312,7 @@ def cmd_bench_adapt(namespace: argparse.Namespace, settings: Any) -> int:
     """`finmon bench adapt`: time `finmon adapt` on the first N labels of a file, with its default options."""
     from monitor.labels.files import read_label_files
     from training.adapt import require_model
-    from training.bench import bench_adapt
+    from training.model_bench import bench_adapt
 
     try:
         spec = require_model(namespace.model)

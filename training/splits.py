@@ -15,8 +15,8 @@ from pathlib import Path
 from monitor.labels.records import Label, text_key
 from monitor.scoring.modeldir import TASKS, ModelSpec
 from training.adapt import LabelSets, examples_from_labels, label_maps, split_labels
-from training.data import IGNORE, DataSource, Example, read_examples
-from training.labels import LabelMap
+from training.label_maps import LabelMap
+from training.labelled_files import IGNORE, DataSource, Example, read_examples
 
 
 def split_label_set(labels: Sequence[Label], spec: ModelSpec, test: float, seed: int) -> LabelSets:
@@ -28,7 +28,7 @@ def split_id_files(paths: Sequence[Path], head: str, spec: ModelSpec, test: floa
     """Files with a `label` column of HEAD's data-set ids (or names), split as `split_label_set` splits labels;
     one example per text, texts that differ only in case or spacing being one (the key `finmon labels import`
     and `finmon adapt --labels` use, so the written file reads back without conflicts): a later row replaces."""
-    label_map = {head: LabelMap(head, spec.labels[head])}  # ids as `finmon train` maps them (training.labels)
+    label_map = {head: LabelMap(head, spec.labels[head])}  # ids as `finmon train` maps them (training.label_maps)
     by_text: dict[str, Example] = {}
     for path in paths:
         for example in read_examples(DataSource(Path(path), {head: "label"}), label_map):

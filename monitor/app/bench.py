@@ -22,7 +22,7 @@ from monitor.settings import ModelSettings
 from monitor.store.es import make_client
 from monitor.stream.kafka import admin_client, ensure_topics, make_producer
 from monitor.stream.replay import replay
-from training.bench import load_texts
+from training.model_bench import load_texts
 
 log = logging.getLogger(__name__)
 

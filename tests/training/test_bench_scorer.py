@@ -10,7 +10,7 @@ import pytest
 from monitor.app.cli import main
 from monitor.app.settings import Settings, SettingsError
 from tests.helpers import SAMPLE_HEADLINES
-from training.bench import bench_scorer, load_texts
+from training.model_bench import bench_scorer, load_texts
 
 pytestmark = pytest.mark.usefixtures("no_finmon_env")
 
