@@ -91,6 +91,18 @@ def compare_files(
     return out
 
 
+def compare_models(
+    first: str, second: str, data: Path, task: str | None, label_column: str
+) -> tuple[Scorer, Scorer, dict[str, Pair]]:
+    """`finmon eval --compare`: both models (which must share their label names) on the file's tasks."""
+    tasks = file_tasks(data, task, label_column)
+    a, b = scorer_for(first), scorer_for(second)
+    labels = {head: list(a.spec.labels[head]) for head in a.spec.labels}
+    if labels != {head: list(b.spec.labels[head]) for head in b.spec.labels}:
+        raise ValueError(f"{first} and {second} have different label sets: nothing to compare")
+    return a, b, compare_files(a, b, labels, [(data, head, column) for head, column in tasks])
+
+
 def valid_files(args: Any) -> list[tuple[Path, str, str]]:
     """(file, task, label column) of each --valid-* file; a missing file or column fails here, before training."""
     files = [(Path(p), "sentiment") for p in args.valid_sentiment] + [(Path(p), "topic") for p in args.valid_topic]

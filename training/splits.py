@@ -12,8 +12,9 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
+from monitor.labels.files import read_label_files
 from monitor.labels.records import Label, text_key
-from monitor.scoring.modeldir import TASKS, ModelSpec
+from monitor.scoring.modeldir import TASKS, ModelSpec, model_dir_for
 from training.adapt import LabelSets, examples_from_labels, label_maps, split_labels
 from training.label_maps import LabelMap
 from training.labelled_files import IGNORE, DataSource, Example, read_examples
@@ -47,3 +48,22 @@ def write_split(examples: Sequence[Example], spec: ModelSpec, path: Path) -> Non
         for ex in examples:
             names = [spec.labels[TASKS[t]][ex.labels[t]] if ex.labels[t] != IGNORE else "" for t in heads]
             writer.writerow([ex.text, *names])
+
+
+def split_files(
+    paths: Sequence[Path], model: str, test: float, seed: int, label_ids: str | None = None
+) -> tuple[ModelSpec, LabelSets]:
+    """`finmon split`: the model whose label names the files use, and the files split (label files, or with
+    `label_ids` data-set files of that head's ids)."""
+    spec = ModelSpec.load(model_dir_for(model))
+    if label_ids:
+        return spec, split_id_files(paths, label_ids, spec, test, seed)
+    labels = read_label_files(paths, spec.labels["sentiment"], spec.labels["topic"])
+    return spec, split_label_set(labels, spec, test, seed)
+
+
+def write_splits(sets: LabelSets, spec: ModelSpec, out: Path) -> None:
+    """OUT/train.csv and OUT/test.csv (OUT made if missing)."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_split(sets.train, spec, out / "train.csv")
+    write_split(sets.held, spec, out / "test.csv")

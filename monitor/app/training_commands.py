@@ -84,17 +84,12 @@ def cmd_compare(namespace: argparse.Namespace, settings: Settings) -> int:
     """`finmon eval --compare A B --data FILE`: both models, per-class figures side by side."""
     from monitor.labels.files import LabelFileError
     from monitor.scoring.modeldir import ModelFormatError
-    from training.adapt_report import compare_files, compare_text, file_tasks, scorer_for
+    from training.adapt_report import compare_models, compare_text
     from training.labelled_files import DataError
 
     first, second = namespace.compare
     try:
-        tasks = file_tasks(namespace.data, namespace.task, namespace.label_column)
-        a, b = scorer_for(first), scorer_for(second)
-        labels = {task: list(a.spec.labels[task]) for task in a.spec.labels}
-        if labels != {task: list(b.spec.labels[task]) for task in b.spec.labels}:
-            raise ValueError(f"{first} and {second} have different label sets: nothing to compare")
-        pairs = compare_files(a, b, labels, [(namespace.data, task, column) for task, column in tasks])
+        a, b, pairs = compare_models(first, second, namespace.data, namespace.task, namespace.label_column)
     except (DataError, LabelFileError, ModelFormatError, ValueError) as exc:
         print(f"finmon eval: {exc}", file=sys.stderr)
         return 2
@@ -138,23 +133,14 @@ def cmd_adapt(namespace: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_split(namespace: argparse.Namespace, settings: Settings) -> int:
     """`finmon split FILE --test N --seed S --out DIR`: DIR/train.csv and DIR/test.csv, fixed and stratified."""
-    from monitor.labels.files import read_label_files
-    from monitor.scoring.modeldir import ModelSpec, model_dir_for
-    from training.splits import split_id_files, split_label_set, write_split
+    from training.splits import split_files, write_splits
 
     try:
-        spec = ModelSpec.load(model_dir_for(namespace.model))
-        if namespace.label_ids:
-            sets = split_id_files(namespace.files, namespace.label_ids, spec, namespace.test, namespace.seed)
-        else:
-            labels = read_label_files(namespace.files, spec.labels["sentiment"], spec.labels["topic"])
-            sets = split_label_set(labels, spec, namespace.test, namespace.seed)
+        spec, sets = split_files(namespace.files, namespace.model, namespace.test, namespace.seed, namespace.label_ids)
     except (ValueError, OSError) as exc:
         print(f"finmon split: {exc}", file=sys.stderr)
         return 2
-    namespace.out.mkdir(parents=True, exist_ok=True)
-    write_split(sets.train, spec, namespace.out / "train.csv")
-    write_split(sets.held, spec, namespace.out / "test.csv")
+    write_splits(sets, spec, namespace.out)
     print(json.dumps({"train": len(sets.train), "test": len(sets.held), "out": str(namespace.out)}))
     return 0
 
