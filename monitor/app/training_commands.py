@@ -15,13 +15,18 @@ from monitor.app.settings import Settings, SettingsError
 from training.args import AdaptArgs, TrainArgs
 
 
+def typed_command(name: str) -> str:
+    """The command line as typed (recorded in the model's training_config.json and card)."""
+    return f"finmon {name} " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else f"finmon {name}"
+
+
 def cmd_train(namespace: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from training.train import prepare, train
 
     args: TrainArgs = args_from_namespace(TrainArgs, namespace)
-    command = "finmon train " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else "finmon train"
+    command = typed_command("train")
     try:
         prepared = prepare(args)
     except (ValueError, FileNotFoundError) as exc:
@@ -108,7 +113,7 @@ def cmd_adapt(namespace: argparse.Namespace, settings: Settings) -> int:
     from training.adapt_inputs import adapt_inputs
 
     args: AdaptArgs = args_from_namespace(AdaptArgs, namespace)
-    command = "finmon adapt " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else "finmon adapt"
+    command = typed_command("adapt")
     try:
         labels, texts = adapt_inputs(args, settings.es)
         with tqdm(desc="adapt", unit="step", mininterval=5) as bar:
@@ -159,7 +164,7 @@ def cmd_interpolate(namespace: argparse.Namespace, settings: Settings) -> int:
     except (ValueError, OSError, ModelFormatError) as exc:
         print(f"finmon interpolate: {exc}", file=sys.stderr)
         return 2
-    command = "finmon interpolate " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else "finmon interpolate"
+    command = typed_command("interpolate")
     config = {"start": namespace.start, "adapted": namespace.adapted, "alpha": namespace.alpha}
     write_json(namespace.output / CONFIG_FILE, {**config, "command": command, "kind": "interpolate"})
     print(json.dumps({"output": str(namespace.output), "name": spec.name, "version": spec.version}))
