@@ -30,11 +30,11 @@ from monitor.scoring.textnorm import normalize
 from training.adapt_report import adapt_card, compare_reports, valid_files
 from training.args import AdaptArgs, TrainArgs
 from training.batches import encode
-from training.data import IGNORE, Example, split_holdout
 from training.distill import read_unlabelled, teacher_logits
 from training.export import ADAPTER_DIR, CONFIG_FILE, METRICS_FILE, export_model, write_json
-from training.labels import LabelError, LabelMap
-from training.modeling import PEFT_HINT, add_lora, trainable_parameters
+from training.label_maps import LabelError, LabelMap
+from training.labelled_files import IGNORE, Example, split_holdout
+from training.trainable_model import PEFT_HINT, add_lora, trainable_parameters
 from training.trainer import Encoded, LoopConfig, Trainer, seed_everything
 from training.weights import class_counts, inverse_frequency_weights
 

@@ -10,10 +10,10 @@ from monitor.contracts import BatchScorer
 from monitor.scoring.modeldir import TASKS
 from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings
-from training.data import IGNORE, DataError, Example, read_rows
+from training.classification_report import classification_report
 from training.evaluate import evaluate_file, predicted_label
-from training.labels import LabelMap
-from training.metrics import classification_report
+from training.label_maps import LabelMap
+from training.labelled_files import IGNORE, DataError, Example, read_rows
 
 Pair = tuple[dict[str, Any], dict[str, Any]]  # (before / A, after / B)
 
@@ -64,7 +64,7 @@ def infer_task(path: Path, column: str) -> str:
 
 
 def _default_names(task: str) -> list[str]:
-    from training.labels import DEFAULT_LABELS
+    from training.label_maps import DEFAULT_LABELS
 
     return DEFAULT_LABELS[task]
 
@@ -89,6 +89,18 @@ def compare_files(
             evaluate_file(b, dict(labels), path, task, "text", column),
         )
     return out
+
+
+def compare_models(
+    first: str, second: str, data: Path, task: str | None, label_column: str
+) -> tuple[Scorer, Scorer, dict[str, Pair]]:
+    """`finmon eval --compare`: both models (which must share their label names) on the file's tasks."""
+    tasks = file_tasks(data, task, label_column)
+    a, b = scorer_for(first), scorer_for(second)
+    labels = {head: list(a.spec.labels[head]) for head in a.spec.labels}
+    if labels != {head: list(b.spec.labels[head]) for head in b.spec.labels}:
+        raise ValueError(f"{first} and {second} have different label sets: nothing to compare")
+    return a, b, compare_files(a, b, labels, [(data, head, column) for head, column in tasks])
 
 
 def valid_files(args: Any) -> list[tuple[Path, str, str]]:

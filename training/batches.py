@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 
 from monitor.scoring.modeldir import TASKS
-from training.data import Example
+from training.labelled_files import Example
 
 
 def encode(texts: Sequence[str], tokenizer, max_length: int) -> list[list[int]]:

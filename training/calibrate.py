@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from training.metrics import classification_report
+from training.classification_report import classification_report
 
 
 @dataclass(frozen=True)

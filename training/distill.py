@@ -21,7 +21,7 @@ from monitor.scoring.model import MultiTaskModel, load_model
 from monitor.scoring.modeldir import TASKS, model_dir_for
 from monitor.scoring.textnorm import normalize
 from training.batches import encode, pad
-from training.data import IGNORE, DataError, Example, read_rows
+from training.labelled_files import IGNORE, DataError, Example, read_rows
 from training.loss import masked_multitask_loss
 from training.news_texts import BUILTIN, builtin_news
 

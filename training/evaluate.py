@@ -7,9 +7,9 @@ from typing import Any
 
 from monitor.contracts import BatchScorer, Prediction
 from monitor.scoring.modeldir import TASKS
-from training.data import DataSource, read_examples
-from training.labels import LabelMap
-from training.metrics import classification_report
+from training.classification_report import classification_report
+from training.label_maps import LabelMap
+from training.labelled_files import DataSource, read_examples
 
 
 def predicted_label(prediction: Prediction, task: str) -> str:

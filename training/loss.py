@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import torch
 from torch.nn import functional
 
-from training.data import IGNORE
+from training.labelled_files import IGNORE
 
 
 def masked_multitask_loss(

@@ -12,11 +12,12 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
+from monitor.labels.files import read_label_files
 from monitor.labels.records import Label, text_key
-from monitor.scoring.modeldir import TASKS, ModelSpec
+from monitor.scoring.modeldir import TASKS, ModelSpec, model_dir_for
 from training.adapt import LabelSets, examples_from_labels, label_maps, split_labels
-from training.data import IGNORE, DataSource, Example, read_examples
-from training.labels import LabelMap
+from training.label_maps import LabelMap
+from training.labelled_files import IGNORE, DataSource, Example, read_examples
 
 
 def split_label_set(labels: Sequence[Label], spec: ModelSpec, test: float, seed: int) -> LabelSets:
@@ -28,7 +29,7 @@ def split_id_files(paths: Sequence[Path], head: str, spec: ModelSpec, test: floa
     """Files with a `label` column of HEAD's data-set ids (or names), split as `split_label_set` splits labels;
     one example per text, texts that differ only in case or spacing being one (the key `finmon labels import`
     and `finmon adapt --labels` use, so the written file reads back without conflicts): a later row replaces."""
-    label_map = {head: LabelMap(head, spec.labels[head])}  # ids as `finmon train` maps them (training.labels)
+    label_map = {head: LabelMap(head, spec.labels[head])}  # ids as `finmon train` maps them (training.label_maps)
     by_text: dict[str, Example] = {}
     for path in paths:
         for example in read_examples(DataSource(Path(path), {head: "label"}), label_map):
@@ -47,3 +48,22 @@ def write_split(examples: Sequence[Example], spec: ModelSpec, path: Path) -> Non
         for ex in examples:
             names = [spec.labels[TASKS[t]][ex.labels[t]] if ex.labels[t] != IGNORE else "" for t in heads]
             writer.writerow([ex.text, *names])
+
+
+def split_files(
+    paths: Sequence[Path], model: str, test: float, seed: int, label_ids: str | None = None
+) -> tuple[ModelSpec, LabelSets]:
+    """`finmon split`: the model whose label names the files use, and the files split (label files, or with
+    `label_ids` data-set files of that head's ids)."""
+    spec = ModelSpec.load(model_dir_for(model))
+    if label_ids:
+        return spec, split_id_files(paths, label_ids, spec, test, seed)
+    labels = read_label_files(paths, spec.labels["sentiment"], spec.labels["topic"])
+    return spec, split_label_set(labels, spec, test, seed)
+
+
+def write_splits(sets: LabelSets, spec: ModelSpec, out: Path) -> None:
+    """OUT/train.csv and OUT/test.csv (OUT made if missing)."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_split(sets.train, spec, out / "train.csv")
+    write_split(sets.held, spec, out / "test.csv")

@@ -17,10 +17,10 @@ from monitor.scoring.model import MultiTaskModel
 from monitor.scoring.modeldir import TASKS
 from training.batches import collate, epoch_batches, pad
 from training.checkpoint import Progress, has_checkpoint, load_best, load_checkpoint, save_best, save_checkpoint
-from training.data import IGNORE, Example
+from training.classification_report import classification_report
 from training.distill import adapt_loss, distill_loss
+from training.labelled_files import IGNORE, Example
 from training.loss import masked_multitask_loss
-from training.metrics import classification_report
 from training.optim import make_optimizer, make_schedule
 
 log = logging.getLogger(__name__)

@@ -17,12 +17,12 @@ from rich.table import Table
 from monitor.app.servers import running_services
 from monitor.app.settings import Settings
 from monitor.app.supervise import worker_process
+from monitor.app.training_commands import load_texts
 from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings
 from monitor.store.es import make_client
 from monitor.stream.kafka import admin_client, ensure_topics, make_producer
 from monitor.stream.replay import replay
-from training.bench import load_texts
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from monitor.settings import ModelSettings
 from tests.helpers import write_csv
 from tests.training.conftest import TinyArgs
 from training.adapt import AdaptError, epoch_rows, examples_from_labels, holdout_share, label_maps, split_labels
-from training.data import IGNORE
 from training.distill import adapt_loss
-from training.pipeline import prepare, train
+from training.labelled_files import IGNORE
+from training.train import prepare, train
 
 pytestmark = pytest.mark.usefixtures("no_finmon_env")
 

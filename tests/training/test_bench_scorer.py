@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from monitor.app.cli import main
-from monitor.app.settings import Settings, SettingsError
+from monitor.app.settings import SettingsError
+from monitor.app.training_commands import load_texts as load_option_texts
+from monitor.settings import ModelSettings
 from tests.helpers import SAMPLE_HEADLINES
-from training.bench import bench_scorer, load_texts
+from training.model_bench import TextsError, bench_scorer, load_texts
 
 pytestmark = pytest.mark.usefixtures("no_finmon_env")
 
@@ -28,8 +30,8 @@ def test_bench_reports_both_speeds_their_ratio_and_agreement(
 ) -> None:
     if backend == "onnx":
         pytest.importorskip("onnxruntime")
-    settings = Settings(model={"path": str(short_model_dir), "device": "cpu", "onnx_cache_dir": str(tmp_path / "onnx")})
-    result = bench_scorer(settings, texts, None, backend, 50)
+    model = ModelSettings(path=str(short_model_dir), device="cpu", onnx_cache_dir=str(tmp_path / "onnx"))
+    result = bench_scorer(model, load_texts(texts, 50), None, backend)
     assert result["texts"] == 50 and result["model"] == "tiny-random 0"
     assert (
         result["finmon"]["backend"] == {"onnx": "onnx int8", "torch": "torch"}[backend]
@@ -54,11 +56,13 @@ def test_texts_are_read_from_csv_or_jsonl_with_a_limit(texts: Path, tmp_path: Pa
 
 
 def test_missing_texts_name_the_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SettingsError, match=r"--texts: .*nowhere\.csv not found"):
+    with pytest.raises(TextsError, match=r"nowhere\.csv not found"):
         load_texts(tmp_path / "nowhere.csv", 0)
+    with pytest.raises(SettingsError, match=r"--texts: .*nowhere\.csv not found"):
+        load_option_texts(tmp_path / "nowhere.csv", 0)
     (tmp_path / "titles.csv").write_text("title\nfed cuts rates\n")
     with pytest.raises(SettingsError, match=r"--texts: .*titles\.csv has no text column"):
-        load_texts(tmp_path / "titles.csv", 0)
+        load_option_texts(tmp_path / "titles.csv", 0)
     assert main(["bench", "scorer", "--texts", str(tmp_path / "nowhere.csv")]) == 2
     assert "--texts" in capsys.readouterr().err
 

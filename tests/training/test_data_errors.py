@@ -8,8 +8,8 @@ import pytest
 
 from monitor.app.cli import main
 from tests.helpers import write_csv
-from training.data import DataError, DataSource, read_examples
-from training.labels import DEFAULT_LABELS, LabelMap
+from training.label_maps import DEFAULT_LABELS, LabelMap
+from training.labelled_files import DataError, DataSource, read_examples
 
 MAPS = {task: LabelMap(task, names) for task, names in DEFAULT_LABELS.items()}
 

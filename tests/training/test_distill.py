@@ -12,8 +12,8 @@ import torch
 
 from monitor.scoring.modeldir import SPEC_FILE
 from training import distill
-from training.data import IGNORE
-from training.pipeline import finish, prepare
+from training.labelled_files import IGNORE
+from training.train import finish, prepare
 from training.trainer import Encoded
 
 

@@ -13,7 +13,7 @@ from monitor.app.cli import main
 from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings
 from tests import helpers
-from training.labels import DATASET_IDS
+from training.label_maps import DATASET_IDS
 
 pytestmark = pytest.mark.usefixtures("no_finmon_env")
 

@@ -11,7 +11,7 @@ from monitor.app.cli import main
 from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings
 from tests.helpers import write_csv
-from training.metrics import classification_report
+from training.classification_report import classification_report
 
 pytestmark = pytest.mark.usefixtures("no_finmon_env")
 

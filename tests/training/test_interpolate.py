@@ -17,7 +17,7 @@ from monitor.settings import ModelSettings
 from tests.helpers import write_csv
 from tests.training.conftest import TinyArgs
 from tests.training.test_adapt import adapt_argv, label_rows
-from training.pipeline import prepare, train
+from training.train import prepare, train
 
 pytestmark = pytest.mark.usefixtures("no_finmon_env")
 

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from training.data import IGNORE
+from training.labelled_files import IGNORE
 from training.loss import masked_multitask_loss
 
 

@@ -18,7 +18,7 @@ from monitor.scoring.modeldir import SPEC_FILE, ModelSpec
 from monitor.scoring.scorer import Scorer
 from monitor.scoring.textnorm import normalize
 from monitor.settings import ModelSettings
-from training.pipeline import finish, prepare
+from training.train import finish, prepare
 
 TEXTS = ["Fed cuts rates; stocks rise https://t.co/x", "oil price falls", "apple earnings beat, shares jump"]
 

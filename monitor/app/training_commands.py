@@ -1,54 +1,32 @@
-"""`finmon train`, `finmon eval` and `finmon bench scorer`: argument parsing and progress bars only."""
+"""`finmon train|eval|adapt|split|interpolate` and `finmon bench scorer|adapt`: argument parsing, settings and
+printing; the work is in the `training` package."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import shlex
 import sys
-import typing
 from pathlib import Path
 from typing import Any
 
+from monitor.app.arguments import add_dataclass_arguments, args_from_namespace
+from monitor.app.settings import Settings, SettingsError
 from training.args import AdaptArgs, TrainArgs
 
 
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+def typed_command(name: str) -> str:
+    """The command line as typed (recorded in the model's training_config.json and card)."""
+    return f"finmon {name} " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else f"finmon {name}"
 
 
-def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
-    """One option per dataclass field, typed from the annotation, with the field's help text."""
-    hints = typing.get_type_hints(cls)
-    for spec in dataclasses.fields(cls):
-        kind, options = hints[spec.name], {"help": spec.metadata.get("help", ""), "default": spec.default}
-        args = typing.get_args(kind)
-        if kind is bool:
-            options["action"] = argparse.BooleanOptionalAction
-        elif typing.get_origin(kind) is tuple:
-            options.update(nargs="+", type=str)
-        elif typing.get_origin(kind) is typing.Literal:
-            options["choices"] = list(args)
-        else:
-            base = next((a for a in args if a is not type(None)), kind) if args else kind
-            options["type"] = base
-        options["help"] = f"{options['help']} (default: {spec.default!r})"
-        parser.add_argument(_flag(spec.name), **options)
-
-
-def args_from_namespace(cls: type, namespace: argparse.Namespace) -> Any:
-    values = {f.name: getattr(namespace, f.name) for f in dataclasses.fields(cls)}
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
-
-
-def cmd_train(namespace: argparse.Namespace, settings: Any) -> int:
+def cmd_train(namespace: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from training.pipeline import prepare, train
+    from training.train import prepare, train
 
     args: TrainArgs = args_from_namespace(TrainArgs, namespace)
-    command = "finmon train " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else "finmon train"
+    command = typed_command("train")
     try:
         prepared = prepare(args)
     except (ValueError, FileNotFoundError) as exc:
@@ -79,7 +57,7 @@ def cmd_train(namespace: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
-def cmd_eval(namespace: argparse.Namespace, settings: Any) -> int:
+def cmd_eval(namespace: argparse.Namespace, settings: Settings) -> int:
     if namespace.compare:
         return cmd_compare(namespace, settings)
     if not namespace.task:
@@ -87,8 +65,8 @@ def cmd_eval(namespace: argparse.Namespace, settings: Any) -> int:
         return 2
     from monitor.scoring.modeldir import ModelFormatError
     from monitor.scoring.scorer import Scorer
-    from training.data import DataError
     from training.evaluate import evaluate_file
+    from training.labelled_files import DataError
 
     model_settings = settings.model.model_copy(update={"path": str(namespace.model) if namespace.model else None})
     try:
@@ -107,21 +85,16 @@ def cmd_eval(namespace: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
-def cmd_compare(namespace: argparse.Namespace, settings: Any) -> int:
+def cmd_compare(namespace: argparse.Namespace, settings: Settings) -> int:
     """`finmon eval --compare A B --data FILE`: both models, per-class figures side by side."""
     from monitor.labels.files import LabelFileError
     from monitor.scoring.modeldir import ModelFormatError
-    from training.adapt_report import compare_files, compare_text, file_tasks, scorer_for
-    from training.data import DataError
+    from training.adapt_report import compare_models, compare_text
+    from training.labelled_files import DataError
 
     first, second = namespace.compare
     try:
-        tasks = file_tasks(namespace.data, namespace.task, namespace.label_column)
-        a, b = scorer_for(first), scorer_for(second)
-        labels = {task: list(a.spec.labels[task]) for task in a.spec.labels}
-        if labels != {task: list(b.spec.labels[task]) for task in b.spec.labels}:
-            raise ValueError(f"{first} and {second} have different label sets: nothing to compare")
-        pairs = compare_files(a, b, labels, [(namespace.data, task, column) for task, column in tasks])
+        a, b, pairs = compare_models(first, second, namespace.data, namespace.task, namespace.label_column)
     except (DataError, LabelFileError, ModelFormatError, ValueError) as exc:
         print(f"finmon eval: {exc}", file=sys.stderr)
         return 2
@@ -133,15 +106,16 @@ def cmd_compare(namespace: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
-def cmd_adapt(namespace: argparse.Namespace, settings: Any) -> int:
+def cmd_adapt(namespace: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from training.adapt import run
+    from training.adapt_inputs import adapt_inputs
 
     args: AdaptArgs = args_from_namespace(AdaptArgs, namespace)
-    command = "finmon adapt " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else "finmon adapt"
+    command = typed_command("adapt")
     try:
-        labels, texts = adapt_inputs(args, settings)
+        labels, texts = adapt_inputs(args, settings.es)
         with tqdm(desc="adapt", unit="step", mininterval=5) as bar:
 
             def on_step(step: int, loss: float) -> None:
@@ -162,30 +136,21 @@ def cmd_adapt(namespace: argparse.Namespace, settings: Any) -> int:
     return 0
 
 
-def cmd_split(namespace: argparse.Namespace, settings: Any) -> int:
+def cmd_split(namespace: argparse.Namespace, settings: Settings) -> int:
     """`finmon split FILE --test N --seed S --out DIR`: DIR/train.csv and DIR/test.csv, fixed and stratified."""
-    from monitor.labels.files import read_label_files
-    from monitor.scoring.modeldir import ModelSpec, model_dir_for
-    from training.splits import split_id_files, split_label_set, write_split
+    from training.splits import split_files, write_splits
 
     try:
-        spec = ModelSpec.load(model_dir_for(namespace.model))
-        if namespace.label_ids:
-            sets = split_id_files(namespace.files, namespace.label_ids, spec, namespace.test, namespace.seed)
-        else:
-            labels = read_label_files(namespace.files, spec.labels["sentiment"], spec.labels["topic"])
-            sets = split_label_set(labels, spec, namespace.test, namespace.seed)
+        spec, sets = split_files(namespace.files, namespace.model, namespace.test, namespace.seed, namespace.label_ids)
     except (ValueError, OSError) as exc:
         print(f"finmon split: {exc}", file=sys.stderr)
         return 2
-    namespace.out.mkdir(parents=True, exist_ok=True)
-    write_split(sets.train, spec, namespace.out / "train.csv")
-    write_split(sets.held, spec, namespace.out / "test.csv")
+    write_splits(sets, spec, namespace.out)
     print(json.dumps({"train": len(sets.train), "test": len(sets.held), "out": str(namespace.out)}))
     return 0
 
 
-def cmd_interpolate(namespace: argparse.Namespace, settings: Any) -> int:
+def cmd_interpolate(namespace: argparse.Namespace, settings: Settings) -> int:
     """`finmon interpolate START ADAPTED --alpha A --output DIR`: the model A of the way from START to ADAPTED."""
     from monitor.scoring.modeldir import ModelFormatError, model_dir_for
     from training.export import CONFIG_FILE, write_json
@@ -199,59 +164,40 @@ def cmd_interpolate(namespace: argparse.Namespace, settings: Any) -> int:
     except (ValueError, OSError, ModelFormatError) as exc:
         print(f"finmon interpolate: {exc}", file=sys.stderr)
         return 2
-    command = "finmon interpolate " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else "finmon interpolate"
+    command = typed_command("interpolate")
     config = {"start": namespace.start, "adapted": namespace.adapted, "alpha": namespace.alpha}
     write_json(namespace.output / CONFIG_FILE, {**config, "command": command, "kind": "interpolate"})
     print(json.dumps({"output": str(namespace.output), "name": spec.name, "version": spec.version}))
     return 0
 
 
-def _figures(report: dict[str, Any]) -> dict[str, float]:
-    return {"accuracy": round(report["accuracy"], 4), "macro_f1": round(report["macro_f1"], 4)}
+def load_texts(path: Path | None, limit: int) -> list[str]:
+    """The benchmarks' texts (`--texts`, or the shared default); a file they cannot use names the option."""
+    from training.model_bench import TextsError
+    from training.model_bench import load_texts as read_texts
+
+    try:
+        return read_texts(path, limit)
+    except TextsError as exc:
+        raise SettingsError(f"--texts: {exc}") from None
 
 
-def adapt_inputs(args: AdaptArgs, settings: Any) -> tuple[list[Any], list[str]]:
-    """The labels (files, then the labels index) and, with --from-index, recent news texts from the index."""
-    from monitor.labels.files import read_label_files
-    from training.adapt import AdaptError, require_model
-
-    args.validate()
-    spec = require_model(args.model)
-    labels = list(read_label_files([Path(p) for p in args.labels], spec.labels["sentiment"], spec.labels["topic"]))
-    texts: list[str] = []
-    if args.from_index:
-        from elasticsearch import ApiError, TransportError
-
-        from monitor.labels.labels_index import read_labels
-        from monitor.store.es import make_client
-        from training.index_texts import recent_news_texts
-
-        try:
-            es = make_client(settings.es)
-            labels += read_labels(es, settings.es.labels_index)
-            texts = recent_news_texts(es, settings.es.news_index, args.index_texts)
-        except (ApiError, TransportError) as exc:
-            raise AdaptError(f"Elasticsearch at {', '.join(settings.es.urls)}: {exc}") from None
-    if not labels:
-        raise AdaptError("no labels found in " + (", ".join(args.labels) or "the labels index"))
-    return labels, texts
-
-
-def cmd_bench_scorer(namespace: argparse.Namespace, settings: Any) -> int:
-    from training.bench import bench_scorer
+def cmd_bench_scorer(namespace: argparse.Namespace, settings: Settings) -> int:
+    from training.model_bench import bench_scorer
 
     backend = namespace.backend or settings.model.backend
     if backend not in ("torch", "onnx"):
         print(f"finmon bench scorer: backend {backend!r} has no model to measure; use torch or onnx", file=sys.stderr)
         return 2
     precision = namespace.precision or settings.model.onnx_precision
-    result = bench_scorer(settings, namespace.texts, namespace.model, backend, namespace.limit, precision)
+    texts = load_texts(namespace.texts, namespace.limit)
+    result = bench_scorer(settings.model, texts, namespace.model, backend, precision)
     print(json.dumps(result, indent=2))
     return 0
 
 
 def register(commands: Any) -> None:
-    """Add `train` and `eval` to finmon's sub-commands."""
+    """Add `train`, `eval`, `adapt`, `interpolate` and `split` to finmon's sub-commands."""
     train = commands.add_parser("train", help="fine-tune the multi-task model (full or LoRA) into a model directory")
     add_dataclass_arguments(train, TrainArgs)
     train.set_defaults(func=cmd_train)
@@ -308,11 +254,11 @@ def register(commands: Any) -> None:
     split.set_defaults(func=cmd_split)
 
 
-def cmd_bench_adapt(namespace: argparse.Namespace, settings: Any) -> int:
+def cmd_bench_adapt(namespace: argparse.Namespace, settings: Settings) -> int:
     """`finmon bench adapt`: time `finmon adapt` on the first N labels of a file, with its default options."""
     from monitor.labels.files import read_label_files
     from training.adapt import require_model
-    from training.bench import bench_adapt
+    from training.model_bench import bench_adapt
 
     try:
         spec = require_model(namespace.model)

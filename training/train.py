@@ -17,13 +17,13 @@ from monitor.settings import ModelSettings
 from training.args import TrainArgs
 from training.batches import encode
 from training.calibrate import calibrate
-from training.data import IGNORE, DataSource, Example, read_examples, split_holdout
 from training.distill import read_unlabelled, teacher_logits
 from training.evaluate import evaluate_file
 from training.export import CONFIG_FILE, METRICS_FILE, export_model, write_json
-from training.labels import DEFAULT_LABELS, LabelMap
-from training.modeling import build_model, trainable_parameters
-from training.report import confusion_png, model_card
+from training.label_maps import DEFAULT_LABELS, LabelMap
+from training.labelled_files import IGNORE, DataSource, Example, read_examples, split_holdout
+from training.model_card import confusion_png, model_card
+from training.trainable_model import build_model, trainable_parameters
 from training.trainer import Encoded, LoopConfig, Trainer, all_logits, evaluate_holdout, seed_everything
 from training.weights import class_counts, inverse_frequency_weights
 

@@ -1,4 +1,5 @@
-"""`finmon bench scorer`: docs/s of the finmon scorer vs a naive fp32 baseline on the same texts, one run.
+"""The model's benchmarks, one run each. `finmon bench scorer`: docs/s of the finmon scorer vs a naive fp32
+baseline on the same texts; `finmon bench adapt`: the wall time of `finmon adapt` by phase.
 
 The baseline is what a first attempt looks like: the same model in torch fp32, batches of 64 texts in arrival
 order, each padded to (and cut at) the model's window length. Label agreement shows what the faster path costs in
@@ -14,12 +15,12 @@ from typing import Any, TypeVar
 
 import torch
 
-from monitor.app.settings import Settings, SettingsError
 from monitor.labels.records import Label
 from monitor.scoring.modeldir import TASKS
 from monitor.scoring.scorer import Scorer
 from monitor.scoring.textnorm import normalize
-from training.data import DataError, read_rows
+from monitor.settings import ModelSettings
+from training.labelled_files import DataError, read_rows
 
 DEFAULT_TEXTS = Path("..") / "shared" / "data" / "tfns" / "valid.csv"  # both benchmarks' default, from the cwd
 BASELINE_BATCH = 64
@@ -29,17 +30,21 @@ WARMUP = 32
 T = TypeVar("T")
 
 
+class TextsError(ValueError):
+    """A texts file the benchmarks cannot read; the caller names the option that gave it."""
+
+
 def load_texts(path: Path | None, limit: int) -> list[str]:
     """The non-empty `text` column of a CSV/JSONL file, the first `limit` rows (0 = all)."""
     path = path or DEFAULT_TEXTS
     if not path.is_file():
-        raise SettingsError(f"--texts: {path} not found (give a CSV/JSONL file with a text column)")
+        raise TextsError(f"{path} not found (give a CSV/JSONL file with a text column)")
     try:
         texts = [row["text"] for _, row in read_rows(path) if row.get("text")]
     except DataError as exc:
-        raise SettingsError(f"--texts: {exc}") from None
+        raise TextsError(str(exc)) from None
     if not texts:
-        raise SettingsError(f"--texts: {path} has no text column or no rows")
+        raise TextsError(f"{path} has no text column or no rows")
     return texts[:limit] if limit > 0 else texts
 
 
@@ -83,16 +88,15 @@ def agreement(a: Sequence[str], b: Sequence[str]) -> float:
 
 
 def bench_scorer(
-    settings: Settings, texts: Path | None, model: Path | None, backend: str, limit: int, precision: str = "int8"
+    model_settings: ModelSettings, sample: Sequence[str], model: Path | None, backend: str, precision: str = "int8"
 ) -> dict[str, Any]:
     """Docs/s of both paths on the same texts, the speed-up and the share of identical labels per task."""
-    sample = load_texts(texts, limit)
     update: dict[str, Any] = {"backend": backend, "onnx_precision": precision}
     if model is not None:
         update["path"] = str(model)
     if backend == "onnx":
         update["device"] = "cpu"  # ONNX Runtime runs on the CPU: the baseline runs there too
-    scorer = Scorer.from_settings(settings.model.model_copy(update=update))  # exports/caches ONNX here, untimed
+    scorer = Scorer.from_settings(model_settings.model_copy(update=update))  # exports/caches ONNX here, untimed
     ours, ours_s = timed(finmon_labels, scorer, sample)
     naive, naive_s = timed(baseline_labels, scorer, sample)
     return {

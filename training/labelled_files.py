@@ -11,7 +11,7 @@ from pathlib import Path
 
 from monitor.scoring.modeldir import TASKS
 from monitor.scoring.textnorm import normalize
-from training.labels import LabelError, LabelMap
+from training.label_maps import LabelError, LabelMap
 
 IGNORE = -100  # label index of a task an example has no label for
 
