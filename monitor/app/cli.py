@@ -12,7 +12,7 @@ from pathlib import Path
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 
-from monitor.app import alerts_cli, config_cli, dashboard_cli, kibana_cli, labels_cli, scrape_cli, training_commands
+from monitor.app import alerts_cli, config_cli, dashboard_cli, kibana_cli, labels_cli, scrape_cli, training_cli
 from monitor.app.arguments import existing_file, positive_float, positive_int
 from monitor.app.logs import configure_logging
 from monitor.app.settings import Settings, SettingsError, load_settings
@@ -157,8 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.add_argument("--backend", choices=["onnx", "torch"], help="scorer backend (default: FINMON_MODEL__BACKEND)")
     pipe.add_argument("--json", action="store_true", help="print the figures as one JSON object, last on stdout")
     pipe.set_defaults(func=cmd_bench_pipeline)
-    training_commands.register_bench(benches)
-    training_commands.register(commands)
+    training_cli.register_bench(benches)
+    training_cli.register(commands)
     scrape_cli.register(commands)
     alerts_cli.register(commands)
     kibana_cli.register(commands)

@@ -17,7 +17,7 @@ from rich.table import Table
 from monitor.app.servers import running_services
 from monitor.app.settings import Settings
 from monitor.app.supervise import worker_process
-from monitor.app.training_commands import load_texts
+from monitor.app.training_cli import load_texts
 from monitor.scoring.scorer import Scorer
 from monitor.settings import ModelSettings
 from monitor.store.es import make_client

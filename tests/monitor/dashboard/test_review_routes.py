@@ -16,7 +16,7 @@ from monitor.labels.files import LabelNames
 from monitor.news.schemas import SENTIMENT_LABELS, TOPIC_LABELS
 from monitor.telemetry.http_server import Request
 
-from .test_server import Answers
+from .test_page_routes import Answers
 
 NAMES = LabelNames(SENTIMENT_LABELS, TOPIC_LABELS)
 
