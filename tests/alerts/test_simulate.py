@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from short_stream import SHORT, stream
 
-from alerts.model import AlertEvent
-from alerts.rules import load_rules
-from alerts.simulate import (
+from alerts.alert import AlertEvent
+from alerts.lab.memory_source import MemorySource
+from alerts.lab.simulate import (
     EVENT_MINUTES,
     START,
     TICKERS,
@@ -31,7 +31,8 @@ from alerts.simulate import (
     simulate_seeds,
     source_of,
 )
-from alerts.sources import MemorySource
+from alerts.rules import load_rules
+from alerts.scopes import ScopeKey
 
 
 def test_generator_covers_volume_bands_surge_kinds_and_the_daily_cycle() -> None:
@@ -58,8 +59,13 @@ def test_scoring_counts_detections_delays_and_false_alerts() -> None:
     surge = Surge(("topic", "macro"), "step", START + timedelta(days=3), 60, 3.0, 250.0)
     s = Stream(s.minute, s.second, s.topic, s.ticker, s.negative, s.story, s.base, [surge])
     labels = {"alertname": "NegativeNewsSpike", "rule": "topic", "scope": "topic", "severity": "warning"}
-    hit = AlertEvent("firing", {**labels, "topic": "macro"}, {}, surge.start + timedelta(minutes=10), None, surge.start)
-    stray = AlertEvent("firing", {**labels, "topic": "crypto"}, {}, START + timedelta(days=5), None, START)
+    macro, crypto = ScopeKey("topic", "macro"), ScopeKey("topic", "crypto")
+    hit = AlertEvent(
+        "firing", {**labels, "topic": "macro"}, {}, surge.start + timedelta(minutes=10), None, surge.start, scope=macro
+    )
+    stray = AlertEvent(
+        "firing", {**labels, "topic": "crypto"}, {}, START + timedelta(days=5), None, START, scope=crypto
+    )
     report = score(s, [hit, stray], SHORT)
     figures = report.summary()
     pooled = figures["target_by_band"].get("all bands") or figures["weaker_by_band"]["all bands"]
@@ -137,10 +143,22 @@ def test_events_are_scored_in_their_own_bands_and_floods_count_their_alerts() ->
     s = dataclasses.replace(s, surges=[event], floods=[flood])
     labels = {"alertname": "NegativeNewsSpike", "rule": "r", "severity": "warning"}
     hit = AlertEvent(
-        "firing", {**labels, "scope": "ticker", "ticker": "AAPL"}, {}, event.start + timedelta(minutes=5), None, START
+        "firing",
+        {**labels, "scope": "ticker", "ticker": "AAPL"},
+        {},
+        event.start + timedelta(minutes=5),
+        None,
+        START,
+        scope=ScopeKey("ticker", "AAPL"),
     )
     stray = AlertEvent(
-        "firing", {**labels, "scope": "topic", "topic": "crypto"}, {}, flood.start + timedelta(minutes=20), None, START
+        "firing",
+        {**labels, "scope": "topic", "topic": "crypto"},
+        {},
+        flood.start + timedelta(minutes=20),
+        None,
+        START,
+        scope=ScopeKey("topic", "crypto"),
     )
     figures = score(s, [hit, stray], SHORT).summary()
     events = figures["events_by_band"].get("20-60/h") or figures["weaker_events_by_band"]["20-60/h"]

@@ -1,8 +1,8 @@
 """Wiring for `finmon alerts` and `finmon up`: the evaluator and the notifier on an APScheduler scheduler.
 
-service = build_evaluator(alerts, es)   # the alerts and es settings sections, es naming a running cluster
-service.start()                         # evaluates every `evaluate_every` s, delivers every `deliver_every` s
-service.firing()                        # list[ActiveAlert] for a live view
+service = build_alert_service(alerts, es)  # the alerts and es settings sections, es naming a running cluster
+service.start()                            # evaluates every `evaluate_every` s, delivers every `deliver_every` s
+service.firing()                           # list[ActiveAlert] for a live view
 service.stop()
 
 The app shell builds it from the composed settings (alerts takes only the sections it needs).
@@ -24,15 +24,15 @@ import httpx
 from apscheduler.schedulers.background import BackgroundScheduler
 from elasticsearch import Elasticsearch
 
+from alerts.alert import AlertEvent
+from alerts.alert_metrics import AlertMetrics
+from alerts.alert_settings import AlertSettings
 from alerts.es_source import EsCountSource
 from alerts.es_store import EsHistory, EsLease, EsOutbox, EsStateStore
 from alerts.evaluator import Evaluator
 from alerts.indices import AlertIndices
-from alerts.metrics import AlertMetrics
-from alerts.model import AlertEvent
 from alerts.notifier import DeliveryStats, Notifier, NotifierConfig
 from alerts.rules import Rules, load_rules
-from alerts.settings import AlertSettings
 from monitor.settings import ElasticsearchSettings
 from monitor.store.es import make_client
 from monitor.store.es_setup import ensure_setup_at_start
@@ -178,7 +178,7 @@ class AlertService:
         return run
 
 
-def build_evaluator(
+def build_alert_service(
     alerts: AlertSettings,
     es: ElasticsearchSettings,
     *,
