@@ -37,7 +37,7 @@ def parse_event(line: str, number: int) -> NewsEvent:
     if not isinstance(data, dict):
         raise EventError(f"line {number}: expected an object")
     try:
-        ts = datetime.fromisoformat(str(data["ts"]).replace("Z", "+00:00"))
+        ts = datetime.fromisoformat(str(data["ts"]))
     except (KeyError, ValueError):
         raise EventError(f"line {number}: ts: missing or not ISO-8601") from None
     if ts.tzinfo is None:
