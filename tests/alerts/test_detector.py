@@ -15,6 +15,7 @@ from alerts.cusum import evidence_per_news, share_raised, threshold, volume_rais
 from alerts.detector import AlertState, Detector
 from alerts.rules import Rules, parse_rules
 from alerts.scopes import ScopeKey
+from monitor.times import iso
 
 STEP = timedelta(minutes=5)
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -120,6 +121,16 @@ def test_repeats_while_firing() -> None:
     assert [e.repeat for e in events] == [0, 1]
 
 
+def test_events_carry_their_scope_and_onset_typed() -> None:
+    """What the evidence is looked up by travels as values, not as labels and annotation text to parse back."""
+    feed = Feed(Detector(rules()))
+    feed.normal(48, 40)
+    fired = feed.surge(6, 24, 40)[0]
+    assert fired.scope == TOPIC and isinstance(fired.scope, ScopeKey)
+    assert fired.onset is not None and fired.onset < fired.at
+    assert iso(fired.onset) == fired.annotations["onset"]
+
+
 def test_state_survives_a_restart_through_json() -> None:
     detector = Detector(rules())
     feed = Feed(detector)
@@ -128,6 +139,7 @@ def test_state_survives_a_restart_through_json() -> None:
     restarted = Detector(rules())
     restarted.restore(json.loads(json.dumps(detector.snapshot())))
     assert [e.labels for e in restarted.firing()] == [e.labels for e in detector.firing()]
+    assert [e.scope for e in restarted.firing()] == [TOPIC]  # the scope, kept typed, comes back with the labels
     feed.detector = restarted
     assert feed.surge(3, 24, 40) == []  # no second firing
     assert [e.status for e in feed.normal(6, 40)] == ["resolved"]
