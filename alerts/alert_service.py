@@ -126,26 +126,11 @@ class AlertService:
             return sorted(self._firing, key=lambda a: a.starts_at)
 
     def start(self) -> None:
+        """Evaluate every `evaluate_every` s and deliver every `deliver_every` s, both starting now."""
         scheduler = BackgroundScheduler(timezone=UTC)
         now = datetime.now(UTC)
-        scheduler.add_job(
-            self._guarded(lambda: self.evaluate(wait=False), "evaluate"),
-            "interval",
-            seconds=self.settings.evaluate_every,
-            id="alerts-evaluate",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=now,
-        )
-        scheduler.add_job(
-            self._guarded(lambda: self.deliver(wait=False), "deliver"),
-            "interval",
-            seconds=self.settings.deliver_every,
-            id="alerts-deliver",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=now,
-        )
+        _every(scheduler, lambda: self.evaluate(wait=False), "evaluate", self.settings.evaluate_every, now)
+        _every(scheduler, lambda: self.deliver(wait=False), "deliver", self.settings.deliver_every, now)
         scheduler.start()
         self._scheduler = scheduler
         kinds = Counter(t.kind for t in self.notifier.config.targets)
@@ -167,15 +152,30 @@ class AlertService:
         for close in self._closers:
             close()
 
-    @staticmethod
-    def _guarded(job: Callable[[], object], name: str) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                job()
-            except Exception:  # a failed run is retried by the next one; the scheduler must live on
-                log.exception("alert job %s failed", name)
 
-        return run
+def _every(
+    scheduler: BackgroundScheduler, job: Callable[[], object], name: str, seconds: float, first: datetime
+) -> None:
+    """Run `job` every `seconds` from `first`, one run at a time (a late run is coalesced, not queued)."""
+    scheduler.add_job(
+        _guarded(job, name),
+        "interval",
+        seconds=seconds,
+        id=f"alerts-{name}",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=first,
+    )
+
+
+def _guarded(job: Callable[[], object], name: str) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job()
+        except Exception:  # a failed run is retried by the next one; the scheduler must live on
+            log.exception("alert job %s failed", name)
+
+    return run
 
 
 def build_alert_service(

@@ -35,7 +35,7 @@ from alerts.cusum import (
     volume_raised,
 )
 from alerts.rules import Rule, Rules
-from alerts.scopes import ALL, ScopeKey, scope_of
+from alerts.scopes import ScopeKey, scope_of
 from alerts.tail_probabilities import binomial_sf
 from monitor.times import iso
 
@@ -75,7 +75,7 @@ class AlertState:
 
     labels: dict[str, str]
     first: float  # epoch seconds of the first step the scope was seen
-    scope: ScopeKey = ALL  # what the labels name, kept typed for the evidence (not in the snapshot)
+    scope: ScopeKey  # what the labels name, kept typed for the evidence (not in the snapshot)
     base: Ewma = field(default_factory=Ewma)
     recent: Ewma = field(default_factory=Ewma)  # short half-life: the peak an episode reports
     cusum: list[float] = field(default_factory=list)
