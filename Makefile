@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.finmon-installed
 
-.PHONY: install system-deps accurate up screenshot test test-fast lint bench clean
+.PHONY: install system-deps accurate up screenshot test test-fast lint docs bench clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,10 @@ accurate: $(STAMP)
 up: $(STAMP)
 	$(BIN)/finmon up --demo
 
-# The README's dashboard picture: the demo replayed, then the page saved by headless Chromium (apt-get install chromium).
+# The dashboard picture of the README and the docs: the demo replayed, then the page saved by headless Chromium
+# (apt-get install chromium).
 screenshot: $(STAMP)
-	FINMON_DASHBOARD__PORT=0 $(BIN)/finmon up --demo --no-view --rate 10 --screenshot monitor/dashboard/screenshot.png
+	FINMON_DASHBOARD__PORT=0 $(BIN)/finmon up --demo --no-view --rate 10 --screenshot docs/images/dashboard.png
 
 # Programs the tests drive for real, from Debian (package:command). `make test` installs the missing ones as root
 # with apt; where it cannot (not root, no apt, no network), the tests that need them skip and say why.
@@ -53,8 +54,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# The documentation site (docs/, mkdocs.yml) into site/; `$(BIN)/mkdocs serve` serves it while you edit.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
+
 bench: $(STAMP)
 	$(BIN)/finmon bench pipeline
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info site

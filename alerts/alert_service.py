@@ -25,7 +25,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from elasticsearch import Elasticsearch
 
 from alerts.alert import AlertEvent
-from alerts.alert_metrics import AlertMetrics
 from alerts.alert_settings import AlertSettings
 from alerts.es_source import EsCountSource
 from alerts.es_store import EsHistory, EsLease, EsOutbox, EsStateStore
@@ -37,6 +36,7 @@ from monitor.settings import ElasticsearchSettings
 from monitor.store.es import make_client
 from monitor.store.es_setup import ensure_setup_at_start
 from monitor.store.mappings import IndexSpec
+from monitor.telemetry.alert_series import AlertMetrics
 
 log = logging.getLogger(__name__)
 

@@ -28,13 +28,13 @@ import httpx
 
 from alerts import alertmanager
 from alerts.alert import AlertEvent
-from alerts.alert_metrics import AlertMetrics
 from alerts.alert_settings import AlertSettings
 from alerts.outbox import Delivery, Outbox, Target
 from alerts.payloads import alertmanager_payload, slack_payload
 from alerts.signing import sign
 from monitor.backoff import backoff_delays
 from monitor.deadline import Deadlines, install
+from monitor.telemetry.alert_series import AlertMetrics
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from elasticsearch import Elasticsearch
 from monitor.app.embedded import ES_SERVERS, embedded_workdir, start_tansu, start_with_retry
 from monitor.app.indices import index_specs
 from monitor.app.settings import Settings, to_env
-from monitor.scoring.testing import make_tiny_model_dir
 from monitor.settings import ElasticsearchSettings, KafkaSettings
 from monitor.store.es import make_client
 from monitor.store.es_setup import run_setup
 from tests.helpers import finmon_names
+from tests.support.tiny_model import make_tiny_model_dir
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

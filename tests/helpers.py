@@ -117,6 +117,17 @@ def http_get(url: str) -> tuple[int, str]:
         return 0, ""
 
 
+def health_status(host: str, port: int, timeout: float = 5.0) -> int:
+    """The HTTP status of a finmon process's /healthz (0 when nothing answers)."""
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
+
+
 def indexed(es: ElasticsearchSettings) -> int:
     """Documents searchable in the news index (0 before it exists)."""
     client = make_client(es)

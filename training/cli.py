@@ -222,7 +222,7 @@ def adapt_inputs(args: AdaptArgs, settings: Any) -> tuple[list[Any], list[str]]:
     if args.from_index:
         from elasticsearch import ApiError, TransportError
 
-        from monitor.labels.store import read_labels
+        from monitor.labels.labels_index import read_labels
         from monitor.store.es import make_client
         from training.index_texts import recent_news_texts
 

@@ -11,8 +11,8 @@ from alerts.alert_service import AlertService
 from alerts.alert_settings import AlertSettings
 from alerts.rules import Rules
 from monitor.app.indices import index_specs
-from monitor.app.metrics import Metrics
 from monitor.app.settings import Settings
+from monitor.telemetry.series import Metrics
 
 
 def build_alert_service(

@@ -35,9 +35,9 @@ def _rules(path: Path | None, settings: Settings) -> Any:
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the evaluator alone (embedded Elasticsearch when none is configured) until interrupted."""
     from monitor.app.alerting import build_alert_service
-    from monitor.app.metrics import Metrics
-    from monitor.app.metrics_server import serving
-    from monitor.app.services import running_services
+    from monitor.app.servers import running_services
+    from monitor.telemetry.endpoint import serving
+    from monitor.telemetry.series import Metrics
 
     rules = _rules(args.rules, settings)
     stop = threading.Event()

@@ -12,14 +12,11 @@ from pathlib import Path
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 
-from monitor.app import alerts_cli, config_cli, labels_cli
+from monitor.app import alerts_cli, config_cli, dashboard_cli, kibana_cli, labels_cli, scrape_cli
 from monitor.app.arguments import existing_file, positive_float, positive_int
 from monitor.app.logs import configure_logging
 from monitor.app.settings import Settings, SettingsError, load_settings
 from monitor.contracts import Unreachable
-from monitor.dashboard import cli as dashboard_cli
-from monitor.ingest import cli as ingest_cli
-from monitor.kibana import cli as kibana_cli
 from monitor.scoring.modeldir import ModelFormatError
 from monitor.settings import ElasticsearchSettings
 from monitor.store.mappings import SetupError
@@ -30,8 +27,9 @@ log = logging.getLogger("finmon")
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.app.indices import index_specs
-    from monitor.app.services import running_services
-    from monitor.stream.worker import run_worker
+    from monitor.app.servers import running_services
+    from monitor.stream.worker import build_worker, run_worker
+    from monitor.telemetry.endpoint import serving
 
     with running_services(settings) as live:
         if settings.kafka.embedded:
@@ -39,7 +37,10 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
                 "no Kafka configured: replay into FINMON_KAFKA__BOOTSTRAP_SERVERS=%s",
                 ",".join(live.kafka.bootstrap_servers),
             )
-        return run_worker(live, index_specs(live.es))
+        indices = index_specs(live.es)
+        worker = build_worker(live.kafka, live.es, live.model, live.worker, data_dir=live.data_dir, indices=indices)
+        with serving(live.metrics, worker.metrics, "worker", worker.healthy):
+            return run_worker(worker, live.log_level)
 
 
 def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
@@ -78,9 +79,9 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.app.metrics import Metrics
-    from monitor.app.metrics_server import serving
     from monitor.app.up import run_up
+    from monitor.telemetry.endpoint import serving
+    from monitor.telemetry.series import Metrics
 
     metrics = Metrics()
     with serving(settings.metrics, metrics, "up"):
@@ -99,7 +100,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench_pipeline(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.app.bench import bench_pipeline
+    from monitor.app.pipeline_bench import bench_pipeline
 
     model = settings.model.model_copy(
         update={k: v for k, v in {"path": args.model, "backend": args.backend}.items() if v is not None}
@@ -159,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipe.set_defaults(func=cmd_bench_pipeline)
     training_cli.register_bench(benches)
     training_cli.register(commands)
-    ingest_cli.register(commands)
+    scrape_cli.register(commands)
     alerts_cli.register(commands)
     kibana_cli.register(commands)
     dashboard_cli.register(commands)

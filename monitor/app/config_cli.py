@@ -1,4 +1,5 @@
-"""`finmon config reference`: print the configuration reference, write it into README.md, or check it."""
+"""`finmon config reference`: print the configuration reference, write it into docs/configuration.md, or
+check it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ def register(commands: Any) -> None:
     config = commands.add_parser("config", help="configuration: the reference of every FINMON_* variable")
     sub = config.add_subparsers(dest="config_command", required=True, metavar="CONFIG_COMMAND")
     ref = sub.add_parser("reference", help="print the reference as a markdown table")
-    ref.add_argument("--write", type=Path, metavar="FILE", help="replace the reference block in FILE (README.md)")
+    ref.add_argument(
+        "--write", type=Path, metavar="FILE", help="replace the reference block in FILE (docs/configuration.md)"
+    )
     ref.add_argument("--check", type=Path, metavar="FILE", help="exit 1 when FILE's reference block is out of date")
     ref.set_defaults(func=cmd_reference)
 

@@ -72,7 +72,7 @@ def published_times(path: Path) -> list[datetime]:
     for raw in read_records(path):
         try:
             value = json.loads(raw).get("published_at")
-            times.append(datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC))
+            times.append(datetime.fromisoformat(str(value)).astimezone(UTC))
         except (ValueError, AttributeError):
             times.append(times[-1] if times else datetime.now(UTC))
     return times

@@ -62,7 +62,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import replace
 
     from monitor.labels.files import LabelFileError, read_label_files
-    from monitor.labels.store import stamped, write_labels
+    from monitor.labels.labels_index import stamped, write_labels
 
     try:
         labels = read_label_files(args.files, SENTIMENT_LABELS, TOPIC_LABELS)
@@ -91,8 +91,8 @@ def _format(args: argparse.Namespace) -> str:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.dashboard.service import target_of
-    from monitor.labels.store import read_labels
+    from monitor.dashboard.page import target_of
+    from monitor.labels.labels_index import read_labels
 
     kind = _format(args)
     client = _client(settings)
@@ -105,7 +105,9 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         from monitor.dashboard.review import ReviewData
 
-        review = ReviewData(client, target_of(settings), settings.es.labels_index, lambda: datetime.now(UTC))
+        review = ReviewData(
+            client, target_of(settings.es, settings.dashboard), settings.es.labels_index, lambda: datetime.now(UTC)
+        )
         _export_studio(review, labels, args)
     finally:
         client.close()
@@ -128,7 +130,7 @@ def _export_studio(review: Any, labels: list[Any], args: argparse.Namespace) -> 
 
 
 def cmd_counts(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.labels.store import label_counts
+    from monitor.labels.labels_index import label_counts
 
     client = _client(settings)
     try:
@@ -139,7 +141,7 @@ def cmd_counts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from monitor.labels.bench import run_bench
+    from monitor.labels.labels_bench import run_bench
 
     for line in run_bench(args.rows, args.candidates, args.queue):
         print(line)

@@ -12,7 +12,7 @@ from alerts.alert_service import AlertService
 from monitor.app.live_stats import Headline, RateMeter, Snapshot, TopicRow
 from monitor.app.settings import Settings
 from monitor.app.supervise import DeadLetterCounter
-from monitor.ingest.service import Scraper
+from monitor.ingest.scraper import Scraper
 
 
 class Sampler:

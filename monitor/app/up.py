@@ -21,15 +21,15 @@ from monitor.app.demo import ReplayClock, demo_alerting, demo_feed
 from monitor.app.indices import index_specs
 from monitor.app.live_queries import Sampler, alert_summaries, scrape_note
 from monitor.app.live_stats import Settled, Snapshot
-from monitor.app.metrics import Metrics
-from monitor.app.services import running_services
+from monitor.app.servers import running_services
 from monitor.app.settings import Settings
 from monitor.app.supervise import DeadLetterCounter, Feeding, child_metrics, start_feed, worker_process
-from monitor.ingest.service import Scraper, build_scraper
+from monitor.ingest.scraper import Scraper, build_scraper
 from monitor.scoring.modeldir import ModelSpec, model_dir_for
 from monitor.store.es import make_client
 from monitor.store.es_setup import ensure_setup
 from monitor.stream.kafka import ensure_topics
+from monitor.telemetry.series import Metrics
 
 if TYPE_CHECKING:
     from monitor.app.view import LiveView, LogView
@@ -54,7 +54,7 @@ def alert_service(
 
 @contextlib.contextmanager
 def scraper(settings: Settings, metrics: Metrics | None = None) -> Iterator[Scraper]:
-    with build_scraper(settings) as running:
+    with build_scraper(settings.scrape, settings.kafka, data_dir=settings.data_dir) as running:
         if metrics is not None:
             metrics.observe_scrape(running.stats.snapshot)
         running.start()
@@ -69,14 +69,23 @@ def _serve_page(
     if not live.dashboard.enabled:
         return None
     from monitor.dashboard.health_view import Remote, from_worker_log
-    from monitor.dashboard.service import dashboard
+    from monitor.dashboard.page import dashboard
 
     time_field = "published_at" if parts.clock is not None else None
     now = parts.clock or (lambda: datetime.now(UTC))
     registry = metrics.registry if metrics is not None else None
     worker = [Remote("worker", from_worker_log(parts.worker_log))]
     try:
-        page = dashboard(live, client, now, time_field=time_field, registry=registry, remotes=worker)
+        page = dashboard(
+            live.dashboard,
+            live.es,
+            client,
+            now,
+            alertmanager_urls=live.alerts.alertmanager_urls,
+            time_field=time_field,
+            registry=registry,
+            remotes=worker,
+        )
         url = stack.enter_context(page)
     except OSError as exc:
         log.warning("no dashboard: FINMON_DASHBOARD__PORT=%s: %s", live.dashboard.port, exc)

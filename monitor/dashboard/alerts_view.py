@@ -21,11 +21,12 @@ from monitor.dashboard.am_state import (
     latest_episodes,
     merged,
 )
-from monitor.dashboard.fetch import Fetcher, FetchError
-from monitor.dashboard.server import Reply, Request, Route, error_reply, es_failure, json_reply
+from monitor.dashboard.page_routes import es_failure
+from monitor.dashboard.remote_fetch import Fetcher, FetchError
 from monitor.dashboard.specs import Search
 from monitor.dashboard.timerange import DEFAULT_RANGE, UnknownRange, window
 from monitor.kibana.objects import ALERTS_TIME
+from monitor.telemetry.http_server import Reply, Request, Route, error_reply, json_reply
 
 EVENTS = 500  # newest alert events read per page load (episodes are a few events each)
 API = "/api/v2/alerts"

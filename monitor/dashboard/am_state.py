@@ -165,7 +165,7 @@ def alerts_request(alerts_time: str, end: str, size: int) -> dict[str, Any]:
 def moment(text: str | None) -> datetime | None:
     """An ISO 8601 time (Z or an offset; naive read as UTC), or None where it is not one."""
     try:
-        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        value = datetime.fromisoformat(str(text))
     except ValueError:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,5 +1,5 @@
-"""Headless Chromium (the Debian `chromium` package) driving the page: a screenshot for the README, the
-rendered DOM and console messages for the tests. No browser download, no network beyond the page."""
+"""Headless Chromium (the Debian `chromium` package) driving the page: `finmon dashboard --screenshot` and
+`make screenshot`. No browser download, no network beyond the page."""
 
 from __future__ import annotations
 
@@ -7,14 +7,12 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 INSTALL_HINT = "install Chromium (Debian: apt-get install -y chromium)"
 CONSOLE = re.compile(r":(INFO|WARNING|ERROR):CONSOLE[^\]]*\] (.*)")
-MARK_GROUP = re.compile(r'<g class="mark-(\w+) role-mark[^"]*"[^>]*>(.*?)</g>', re.S)
 
 
 class ChromiumMissing(RuntimeError):
@@ -68,20 +66,7 @@ def run_page(url: str, action: list[str], size: tuple[int, int] = (1400, 1400), 
     return PageRun(done.stdout, [(m.group(1), m.group(2)) for m in CONSOLE.finditer(done.stderr)])
 
 
-def dump_dom(url: str, size: tuple[int, int] = (1400, 1400)) -> PageRun:
-    return run_page(url, ["--dump-dom"], size)
-
-
 def screenshot(url: str, out: Path, size: tuple[int, int] = (1400, 1400)) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     run_page(url, [f"--screenshot={out.resolve()}"], size)
     return out
-
-
-def drawn_marks(svg: str) -> Counter[str]:
-    """Items per data mark type (line, symbol, rect, rule, ...) in SVG that Vega rendered; axes, legends and
-    grids have other roles and are not counted."""
-    counts: Counter[str] = Counter()
-    for kind, body in MARK_GROUP.findall(svg):
-        counts[kind] += body.count("<path") + body.count("<line")
-    return counts

@@ -15,9 +15,9 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 
 from monitor.dashboard.am_state import display_url
-from monitor.dashboard.fetch import Fetcher, FetchError
-from monitor.dashboard.health import Sample, SourceResult, parse_exposition, summary
-from monitor.dashboard.server import Reply, Request, Route, error_reply, json_reply
+from monitor.dashboard.health_strip import Sample, SourceResult, parse_exposition, summary
+from monitor.dashboard.remote_fetch import Fetcher, FetchError
+from monitor.telemetry.http_server import Reply, Request, Route, error_reply, json_reply
 
 WORKER_URL = re.compile(r"worker metrics on (http://[^\s\"]+/metrics)")
 LOG_TAIL = 256 * 1024  # bytes of the worker's log searched for its metrics address

@@ -19,9 +19,9 @@ from elasticsearch import Elasticsearch, NotFoundError
 from monitor.dashboard.specs import Target, safe_link, time_filter
 from monitor.dashboard.timerange import window
 from monitor.labels.files import Prediction
+from monitor.labels.labels_index import delete_label, label_counts, labelled_ids, write_label
 from monitor.labels.queue import Candidate, candidate, pick_queue
 from monitor.labels.records import Label
-from monitor.labels.store import delete_label, label_counts, labelled_ids, write_label
 
 POOL = 400  # news read per pool
 UNSURE = (0.45, 0.6)  # every sentiment probability under this: the head had no (clear) winner

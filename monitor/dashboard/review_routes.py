@@ -19,10 +19,11 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError
 
 from monitor.dashboard import static_dir
+from monitor.dashboard.page_routes import LOOPBACK, es_failure, static_reply
 from monitor.dashboard.review import UnknownNews
-from monitor.dashboard.server import LOOPBACK, Reply, Request, Route, error_reply, es_failure, json_reply, static_reply
 from monitor.dashboard.timerange import UnknownRange
 from monitor.labels.files import SENTIMENT, TOPIC, LabelNames
+from monitor.telemetry.http_server import Reply, Request, Route, error_reply, json_reply
 
 TOKEN_HEADER = "x-finmon-token"
 QUEUE_SIZE, MAX_QUEUE = 50, 200

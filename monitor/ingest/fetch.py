@@ -18,7 +18,7 @@ import httpx
 
 from monitor.deadline import Deadlines, install
 from monitor.ingest.politeness import HostRateLimiter, host_of
-from monitor.ingest.settings import ScrapeSettings
+from monitor.ingest.scrape_settings import ScrapeSettings
 
 FEED_TYPES = (
     "application/rss+xml",

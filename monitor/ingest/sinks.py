@@ -55,18 +55,3 @@ class JsonlSink:
     def close(self) -> None:
         with self._lock:
             self._file.close()
-
-
-class MemorySink:
-    """Keeps emitted items in a list: a fake for tests and embedding."""
-
-    def __init__(self) -> None:
-        self.items: list[NewsItem] = []
-        self._lock = threading.Lock()
-
-    def emit(self, items: list[NewsItem]) -> None:
-        with self._lock:
-            self.items.extend(items)
-
-    def close(self) -> None:
-        pass

@@ -484,12 +484,3 @@ def panel_queries(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             for n, url in enumerate(data_urls(vega_spec(obj))[1:], start=1):
                 queries[f"{ref['id']}:{n}"] = url_query(url)
     return queries
-
-
-def with_time_range(query: dict[str, Any], start: str, end: str) -> dict[str, Any]:
-    """The panel's body as Kibana sends it for a time range: its own filters plus a range on the time field."""
-    body = dict(query["body"])
-    time_filter = {"range": {query["timefield"]: {"gte": start, "lt": end, "format": "strict_date_optional_time"}}}
-    own = body.get("query", {}).get("bool", {}).get("filter", [])
-    body["query"] = {"bool": {"filter": [*own, time_filter]}}
-    return body

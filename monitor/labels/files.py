@@ -137,7 +137,7 @@ def _moment(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     try:
-        moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(str(value).strip())
     except ValueError:
         raise ValueError(f"labelled_at {_short(str(value))!r} is not an ISO 8601 time") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

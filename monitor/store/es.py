@@ -22,7 +22,7 @@ from monitor.news.schemas import ScoredNews
 from monitor.settings import ElasticsearchSettings, SettingsError
 from monitor.store.es_setup import ensure_index
 from monitor.store.mappings import NEWS_MAPPING
-from monitor.store.metrics import EsMetrics
+from monitor.telemetry.es_series import EsMetrics
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from prometheus_client import CollectorRegistry
 from webhook_receiver import Receiver, _handler, start_receiver
 
 from alerts.alert import AlertEvent
-from alerts.alert_metrics import AlertMetrics
 from alerts.alert_settings import AlertSettings
 from alerts.alertmanager import api_url, label_name, postable_alert, push_body, scope_url
 from alerts.notifier import Notifier, NotifierConfig
 from monitor.app.settings import SettingsError, load_settings
+from monitor.telemetry.alert_series import AlertMetrics
 from tests.support.alerts_doubles import ManualClock, MemoryOutbox
 
 LABELS = {"alertname": "NegativeNewsSpike", "rule": "topic", "scope": "topic", "severity": "warning", "topic": "m&a"}

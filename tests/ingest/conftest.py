@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.app.settings import Settings
-from monitor.ingest.settings import ScrapeSettings
+from monitor.ingest.scrape_settings import ScrapeSettings
 
 from .feedserver import FeedServer
 

@@ -10,9 +10,9 @@ from monitor.app.settings import Settings
 from monitor.ingest.body import RobotsCache
 from monitor.ingest.feeds import FeedConfig
 from monitor.ingest.fetch import Fetcher
-from monitor.ingest.service import MEMORY, build_scraper
-from monitor.ingest.settings import ScrapeSettings
-from monitor.ingest.sinks import MemorySink
+from monitor.ingest.scrape_settings import ScrapeSettings
+from monitor.ingest.scraper import MEMORY, build_scraper
+from tests.support.sinks import MemorySink
 
 from .feedserver import FeedServer, Route
 
@@ -24,6 +24,17 @@ def fetcher(scrape_settings: ScrapeSettings) -> Iterator[Fetcher]:
     fetcher = Fetcher(scrape_settings)
     yield fetcher
     fetcher.close()
+
+
+def scrape_once(settings: Settings, feed: FeedConfig) -> tuple[MemorySink, int]:
+    """One pass over one feed into memory: what was emitted, and how many bodies were fetched."""
+    sink = MemorySink()
+    scrape = build_scraper(
+        settings.scrape, settings.kafka, data_dir=settings.data_dir, sink=sink, feeds=[feed], state_path=MEMORY
+    )
+    with scrape as scraper:
+        scraper.run_once()
+        return sink, scraper.stats.snapshot()["counts"].get("bodies", 0)
 
 
 def test_title_only_entries_get_their_body_where_robots_allow(
@@ -38,10 +49,7 @@ def test_title_only_entries_get_their_body_where_robots_allow(
         }
     )
     feed = FeedConfig(name="titles", url=feed_server.url("/titles.rss"), fetch_body=True)
-    sink = MemorySink()
-    with build_scraper(settings_for_scrape, sink=sink, feeds=[feed], state_path=MEMORY) as scraper:
-        scraper.run_once()
-        bodies = scraper.stats.snapshot()["counts"]["bodies"]
+    sink, bodies = scrape_once(settings_for_scrape, feed)
     boeing, memo = sorted(sink.items, key=lambda i: i.title)
     assert "150 wide-body jets" in boeing.text and "Cookie settings" not in boeing.text
     assert boeing.tickers == ["BA"]
@@ -53,9 +61,7 @@ def test_title_only_entries_get_their_body_where_robots_allow(
 def test_bodies_are_not_fetched_unless_asked(feed_server: FeedServer, settings_for_scrape: Settings) -> None:
     feed_server.routes["/titles.rss"] = Route.fixture("titles.rss.xml")
     feed = FeedConfig(name="titles", url=feed_server.url("/titles.rss"))
-    sink = MemorySink()
-    with build_scraper(settings_for_scrape, sink=sink, feeds=[feed], state_path=MEMORY) as scraper:
-        scraper.run_once()
+    sink, _ = scrape_once(settings_for_scrape, feed)
     assert len(sink.items) == 2 and [r.path for r in feed_server.requests] == ["/titles.rss"]
 
 

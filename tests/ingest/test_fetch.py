@@ -9,7 +9,7 @@ import pytest
 
 from monitor.ingest.fetch import Fetcher, FetchError, HostGate, Validators
 from monitor.ingest.politeness import HostRateLimiter
-from monitor.ingest.settings import ScrapeSettings
+from monitor.ingest.scrape_settings import ScrapeSettings
 
 from .feedserver import FeedServer, Route, fixture_bytes
 

@@ -9,7 +9,7 @@ import pytest
 from monitor.app.cli import main
 from monitor.app.settings import Settings
 from monitor.ingest.feeds import FeedConfig
-from monitor.ingest.service import MEMORY, build_scraper
+from monitor.ingest.scraper import MEMORY, build_scraper
 from monitor.news.schemas import NewsItem
 from monitor.settings import KafkaSettings
 from monitor.stream.kafka import ensure_topics
@@ -38,7 +38,9 @@ def test_scraped_items_are_produced_once_keyed_by_id(
         }
     )
     feeds = [FeedConfig(name=p, url=feed_server.url(p)) for p in ("/markets.rss", "/wire.atom", "/down")]
-    with build_scraper(settings, feeds=feeds, state_path=MEMORY) as scraper:
+    with build_scraper(
+        settings.scrape, settings.kafka, data_dir=settings.data_dir, feeds=feeds, state_path=MEMORY
+    ) as scraper:
         scraper.run_once()
         scraper.run_once()  # the second pass finds only known ids
         emitted = scraper.stats.snapshot()["counts"]["emitted"]

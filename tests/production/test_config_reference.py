@@ -1,4 +1,4 @@
-"""The configuration reference in README.md is generated from the settings object and up to date."""
+"""The configuration reference in docs/configuration.md is generated from the settings object and up to date."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from monitor.app import cli
 from monitor.app.config_reference import END, START, ReferenceMissing, markdown, rows, with_reference
 from monitor.app.settings import Settings
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+CONFIG_PAGE = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
 
-def test_readme_reference_is_current() -> None:
-    text = README.read_text(encoding="utf-8")
-    assert with_reference(text) == text, "run: finmon config reference --write README.md"
+def test_configuration_page_reference_is_current() -> None:
+    text = CONFIG_PAGE.read_text(encoding="utf-8")
+    assert with_reference(text) == text, "run: finmon config reference --write docs/configuration.md"
 
 
 def test_every_leaf_setting_is_listed_once() -> None:
@@ -39,7 +39,7 @@ def test_defaults_and_types_are_rendered_machine_independently() -> None:
 
 
 def test_check_fails_on_a_stale_block_and_write_fixes_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    doc = tmp_path / "README.md"
+    doc = tmp_path / "configuration.md"
     doc.write_text(f"# x\n\n{START}\n| stale |\n{END}\nafter\n", encoding="utf-8")
     assert cli.main(["config", "reference", "--check", str(doc)]) == 1
     assert cli.main(["config", "reference", "--write", str(doc)]) == 0

@@ -126,4 +126,11 @@ def test_a_worker_does_not_start_on_a_mapping_conflict(settings: Settings) -> No
     client.indices.create(index=settings.es.news_index, mappings={"properties": {"scored_at": {"type": "keyword"}}})
     client.close()
     with pytest.raises(SetupError, match="`scored_at` is mapped as keyword, finmon needs date"):
-        build_worker(settings, index_specs(settings.es))
+        build_worker(
+            settings.kafka,
+            settings.es,
+            settings.model,
+            settings.worker,
+            data_dir=settings.data_dir,
+            indices=index_specs(settings.es),
+        )

@@ -13,7 +13,7 @@ from elasticsearch import Elasticsearch
 
 from monitor.app.indices import index_specs
 from monitor.kibana import PANELS, shipped
-from monitor.kibana.objects import HEADLINE_COLUMNS, with_time_range
+from monitor.kibana.objects import HEADLINE_COLUMNS
 from monitor.news.schemas import ScoredNews
 from monitor.settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink
@@ -29,6 +29,15 @@ ALERTS = [
     ("firing", T0 + timedelta(minutes=40)),
     ("resolved", T0 + timedelta(minutes=70)),
 ]
+
+
+def with_time_range(query: dict[str, Any], start: str, end: str) -> dict[str, Any]:
+    """The panel's body as Kibana sends it for a time range: its own filters plus a range on the time field."""
+    body = dict(query["body"])
+    time_filter = {"range": {query["timefield"]: {"gte": start, "lt": end, "format": "strict_date_optional_time"}}}
+    own = body.get("query", {}).get("bool", {}).get("filter", [])
+    body["query"] = {"bool": {"filter": [*own, time_filter]}}
+    return body
 
 
 def hour(at: datetime | str) -> str:

@@ -7,10 +7,10 @@ import logging
 from datetime import UTC, datetime
 
 from monitor.app.logs import JsonFormatter
-from monitor.app.metrics import Metrics
-from monitor.app.metrics_server import serving
 from monitor.ingest.counters import ScrapeStats
 from monitor.settings import MetricsSettings
+from monitor.telemetry.endpoint import serving
+from monitor.telemetry.series import Metrics
 from tests.helpers import http_get
 
 

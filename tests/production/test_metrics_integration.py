@@ -68,7 +68,7 @@ def test_worker_metrics_after_processing(settings: Settings, worker: tuple[str, 
     lines = [line for line in log.read_text().splitlines() if line.startswith("{")]
     records = [json.loads(line) for line in lines]
     assert any(
-        "metrics on http://127.0.0.1" in r["message"] and r["logger"] == "monitor.app.metrics_server" for r in records
+        "metrics on http://127.0.0.1" in r["message"] and r["logger"] == "monitor.telemetry.endpoint" for r in records
     )
     assert all({"ts", "level", "logger", "message"} <= r.keys() for r in records)
 
@@ -76,8 +76,8 @@ def test_worker_metrics_after_processing(settings: Settings, worker: tuple[str, 
 def test_alert_evaluator_metrics(settings: Settings, request: pytest.FixtureRequest) -> None:
     """One evaluation and its counters, scraped from the metrics server `finmon alerts` runs."""
     from monitor.app.alerting import build_alert_service
-    from monitor.app.metrics import Metrics
-    from monitor.app.metrics_server import serving
+    from monitor.telemetry.endpoint import serving
+    from monitor.telemetry.series import Metrics
 
     metrics = Metrics()
     service = build_alert_service(settings, metrics=metrics)

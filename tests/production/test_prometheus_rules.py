@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import yaml
 from prometheus_client import generate_latest
 
-from monitor.app.metrics import Metrics
+from monitor.telemetry.series import Metrics
 from tests.production.prometheus_servers import DOCKER, program
 
 RULES = DOCKER / "prometheus" / "rules" / "finmon.rules.yml"

@@ -10,8 +10,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from monitor.app.cli import main
+from monitor.labels.labels_index import write_labels
 from monitor.labels.records import Label
-from monitor.labels.store import write_labels
 from monitor.news.schemas import SentimentProbs
 from monitor.settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink

@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 
 from monitor.app.embedded import free_port
-from monitor.app.metrics_server import health_status
 from monitor.settings import KafkaSettings
 from monitor.stream.kafka import ensure_topics, make_producer
-from tests.helpers import FINMON, child_env, running_worker, wait_for
+from tests.helpers import FINMON, child_env, health_status, running_worker, wait_for
 
 
 def finmon_env(**variables: str) -> dict[str, str]:

@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor.dashboard.browser import drawn_marks, dump_dom, find_chromium
+from monitor.dashboard.browser import find_chromium
 from tests.helpers import child_env, start_finmon, wait_for
+from tests.support.browser_pages import drawn_marks, dump_dom
 
 pytestmark = pytest.mark.integration
 

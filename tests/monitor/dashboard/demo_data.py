@@ -35,7 +35,7 @@ def demo_news() -> list[ScoredNews]:
     news = []
     for n, raw in enumerate(read_records(demo_feed())):
         record = json.loads(raw)
-        published = datetime.fromisoformat(record["published_at"].replace("Z", "+00:00"))
+        published = datetime.fromisoformat(record["published_at"])
         sentiment = _sentiment(record)
         news.append(
             scored_news(

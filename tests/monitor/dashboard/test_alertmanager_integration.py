@@ -22,8 +22,8 @@ from alerts.es_store import history_document
 from monitor.app.embedded import free_port
 from monitor.app.indices import index_specs
 from monitor.app.settings import Settings
-from monitor.dashboard.service import dashboard
-from monitor.settings import ElasticsearchSettings
+from monitor.dashboard.page import dashboard
+from monitor.settings import DashboardSettings, ElasticsearchSettings
 from monitor.store.es import make_client
 from monitor.store.es_setup import run_setup
 from tests.helpers import wait_for
@@ -123,7 +123,12 @@ def test_the_page_shows_alertmanagers_view(
         "all": "active",
         "topic Macro": "absent",
     }
-    with dashboard(settings, client, now, port=0) as url, httpx.Client(base_url=url, timeout=30) as page:
+    with (
+        dashboard(
+            settings.dashboard, settings.es, client, now, alertmanager_urls=settings.alerts.alertmanager_urls, port=0
+        ) as url,
+        httpx.Client(base_url=url, timeout=30) as page,
+    ):
         answer: dict[str, Any] = {}
 
         def settled() -> bool:
@@ -149,7 +154,7 @@ def test_the_page_shows_alertmanagers_view(
 
 def test_without_alertmanager_the_page_says_so(stores: tuple[ElasticsearchSettings, Elasticsearch]) -> None:
     es, client = stores
-    with dashboard(Settings(es=es), client, now, port=0) as url, httpx.Client(base_url=url) as page:
+    with dashboard(DashboardSettings(), es, client, now, port=0) as url, httpx.Client(base_url=url) as page:
         answer = page.get("/api/alerts").json()
         health = page.get("/api/health").json()
         bad = page.get("/api/alerts", params={"range": "1y"})

@@ -17,14 +17,15 @@ from elasticsearch import Elasticsearch
 from monitor.app import cli
 from monitor.app.indices import index_specs
 from monitor.app.settings import Settings
-from monitor.dashboard.browser import drawn_marks, dump_dom, find_chromium
+from monitor.dashboard.browser import find_chromium
 from monitor.dashboard.data import DashboardData
-from monitor.dashboard.service import dashboard, target_of
+from monitor.dashboard.page import dashboard, target_of
 from monitor.dashboard.specs import Target
 from monitor.settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink, make_client
 from monitor.store.es_setup import run_setup
 from monitor.store.mappings import NEWS_MAPPING
+from tests.support.browser_pages import drawn_marks, dump_dom
 
 from .demo_data import NOW, demo_alerts, demo_news
 
@@ -60,7 +61,7 @@ def demo_settings(es_settings: ElasticsearchSettings, unique: str) -> Iterator[t
 
 
 def charts_by_id(settings: Settings, client: Elasticsearch, range_name: str) -> dict[str, dict[str, Any]]:
-    data = DashboardData(client, target_of(settings), lambda: NOW)
+    data = DashboardData(client, target_of(settings.es, settings.dashboard), lambda: NOW)
     return {panel["id"]: panel["spec"] for panel in data.charts(range_name)["panels"]}
 
 
@@ -88,7 +89,7 @@ def test_finmon_answers_the_kibana_requests_for_the_window(demo_settings: tuple[
 
 def test_the_short_range_holds_only_its_last_hour(demo_settings: tuple[Settings, Elasticsearch]) -> None:
     settings, client = demo_settings
-    data = DashboardData(client, target_of(settings), lambda: NOW)
+    data = DashboardData(client, target_of(settings.es, settings.dashboard), lambda: NOW)
     volume = {p["id"]: p["spec"] for p in data.charts("1h")["panels"]}["finmon-volume-by-topic"]
     in_hour = [n for n in demo_news() if NOW - timedelta(hours=1) <= n.published_at <= NOW]
     assert sum(b["doc_count"] for b in volume["data"]["values"]) == len(in_hour)
@@ -115,7 +116,7 @@ def test_the_page_renders_in_headless_chromium(demo_settings: tuple[Settings, El
     if find_chromium() is None:
         pytest.skip("no Chromium on PATH (Debian: apt-get install -y chromium)")
     settings, client = demo_settings
-    with dashboard(settings, client, lambda: NOW, port=0) as url:
+    with dashboard(settings.dashboard, settings.es, client, lambda: NOW, port=0) as url:
         run = dump_dom(url)
     assert 'data-state="ready"' in run.stdout, run.stdout[:2000]
     assert re.search(r'<pre id="errors">\s*</pre>', run.stdout), run.stdout
@@ -138,7 +139,7 @@ def test_an_alerts_link_focuses_the_page_on_its_scope(demo_settings: tuple[Setti
     settings, client = demo_settings
     hostile = {**demo_alerts()[0], "fingerprint": "hostile", "summary": '<img src=x onerror="alert(1)">'}
     client.index(index=settings.es.alerts_index, id="hostile", document=hostile, refresh=True)
-    with dashboard(settings, client, lambda: NOW, port=0) as url:
+    with dashboard(settings.dashboard, settings.es, client, lambda: NOW, port=0) as url:
         run = dump_dom(url + "?scope=ticker&ticker=NWSC&range=24h")
     assert "&lt;img src=x onerror" in run.stdout and "<img src" not in run.stdout  # hostile text stays text
     assert 'data-state="ready"' in run.stdout and re.search(r'<pre id="errors">\s*</pre>', run.stdout), run.stdout
@@ -171,7 +172,7 @@ def test_finmon_dashboard_screenshot(
 
 def test_the_models_that_scored_the_range(demo_settings: tuple[Settings, Elasticsearch], unique: str) -> None:
     settings, client = demo_settings
-    data = DashboardData(client, target_of(settings), lambda: NOW)
+    data = DashboardData(client, target_of(settings.es, settings.dashboard), lambda: NOW)
     in_day = [n for n in demo_news() if NOW - timedelta(hours=24) <= n.published_at <= NOW]
     [row] = data.models("24h")["models"]
     assert (row["name"], row["hash"], row["count"]) == ("rule", None, len(in_day))  # before model_hash existed

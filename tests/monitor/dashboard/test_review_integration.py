@@ -15,9 +15,9 @@ from elasticsearch import Elasticsearch
 from monitor.app.indices import index_specs
 from monitor.app.settings import Settings
 from monitor.dashboard.browser import find_chromium
+from monitor.dashboard.page import dashboard, target_of
 from monitor.dashboard.review import ReviewData, UnknownNews
-from monitor.dashboard.service import dashboard, target_of
-from monitor.labels.store import read_labels
+from monitor.labels.labels_index import read_labels
 from monitor.news.schemas import ScoredNews, SentimentProbs
 from monitor.settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink, make_client
@@ -74,7 +74,7 @@ def review_settings(es_settings: ElasticsearchSettings, unique: str) -> Iterator
 
 def test_queue_order_labels_and_undo(review_settings: tuple[Settings, Elasticsearch]) -> None:
     settings, client = review_settings
-    review = ReviewData(client, target_of(settings), settings.es.labels_index, lambda: NOW)
+    review = ReviewData(client, target_of(settings.es, settings.dashboard), settings.es.labels_index, lambda: NOW)
     queue = review.queue("24h", 10)
     ids = [item["id"] for item in queue["items"]]
     assert ids[:2] == ["n0", "n7"] and "n1" not in ids  # n7 is the least certain of story s1, queued once
@@ -98,7 +98,10 @@ def test_queue_order_labels_and_undo(review_settings: tuple[Settings, Elasticsea
 
 def test_writes_over_http_need_the_token_and_the_origin(review_settings: tuple[Settings, Elasticsearch]) -> None:
     settings, client = review_settings
-    with dashboard(settings, client, lambda: NOW, port=0) as url, httpx.Client(base_url=url) as http:
+    with (
+        dashboard(settings.dashboard, settings.es, client, lambda: NOW, port=0) as url,
+        httpx.Client(base_url=url) as http,
+    ):
         token = http.get("/api/review/session").json()["token"]
         origin = url.rstrip("/")
         body = {"news_id": "n2", "sentiment": "Positive "}
@@ -153,7 +156,7 @@ def test_the_review_page_labels_from_the_keyboard(review_settings: tuple[Setting
     if find_chromium() is None:
         pytest.skip("no Chromium on PATH (Debian: apt-get install -y chromium)")
     settings, client = review_settings
-    with dashboard(settings, client, lambda: NOW, port=0) as url:
+    with dashboard(settings.dashboard, settings.es, client, lambda: NOW, port=0) as url:
         seen = asyncio.run(label_with_keys(url))
     assert seen["errors"] == ""
     assert seen["first"] == "n0"

@@ -9,11 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
+from monitor.dashboard.page_routes import Routes, serving
 from monitor.dashboard.review import UnknownNews
 from monitor.dashboard.review_routes import ReviewRoutes
-from monitor.dashboard.server import Request, Routes, serving
 from monitor.labels.files import LabelNames
 from monitor.news.schemas import SENTIMENT_LABELS, TOPIC_LABELS
+from monitor.telemetry.http_server import Request
 
 from .test_server import Answers
 

@@ -12,7 +12,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from monitor.app import cli
-from monitor.labels.store import read_labels
+from monitor.labels.labels_index import read_labels
 from monitor.news.schemas import SentimentProbs
 from monitor.settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink

@@ -4,8 +4,8 @@ import pytest
 
 from monitor.scoring.modeldir import ModelFormatError, ModelSpec
 from monitor.scoring.scorer import Scorer
-from monitor.scoring.testing import SENTIMENT_LABELS, TOPIC_LABELS
 from monitor.settings import ModelSettings
+from tests.support.tiny_model import SENTIMENT_LABELS, TOPIC_LABELS
 
 
 @pytest.fixture(scope="module")

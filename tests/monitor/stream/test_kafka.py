@@ -4,8 +4,8 @@ import faust
 from pydantic import SecretStr
 
 from monitor.settings import KafkaSettings
+from monitor.stream.faust_app import faust_credentials
 from monitor.stream.kafka import client_options, security
-from monitor.stream.worker import faust_credentials
 
 
 def test_plaintext_has_no_security_parts() -> None:

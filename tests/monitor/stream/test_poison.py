@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.news.decoding import InvalidMessage, decode_news
-from monitor.stream import poison
+from tests.support import poison
 
 BAD = poison.poison("unit")
 

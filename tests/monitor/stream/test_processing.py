@@ -8,9 +8,9 @@ import pytest
 from monitor.contracts import Prediction
 from monitor.news.decoding import InvalidMessage, decode_news
 from monitor.scoring.scorer import Scorer
-from monitor.scoring.testing import MemoryScoredSink
 from monitor.settings import ModelSettings
 from monitor.stream.processing import BatchProcessor
+from tests.support.sinks import MemoryScoredSink
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

@@ -18,15 +18,14 @@ from kafka import KafkaAdminClient
 from kafka.consumer.fetcher import ConsumerRecord
 
 from monitor.app.embedded import ES_SERVERS, free_port
-from monitor.app.metrics_server import health_status
 from monitor.app.settings import Settings, to_env
 from monitor.store.es import make_client
 from monitor.store.mappings import NEWS_MAPPING
-from monitor.stream import poison
 from monitor.stream.kafka import client_options, ensure_topics, make_producer
 from monitor.stream.replay import replay
 from monitor.stream.worker import LAG_CHECK_INTERVAL
-from tests.helpers import child_env, indexed, read_records, start_finmon, stop_process, wait_for
+from tests.helpers import child_env, health_status, indexed, read_records, start_finmon, stop_process, wait_for
+from tests.support import poison
 
 pytestmark = pytest.mark.integration
 
@@ -244,12 +243,12 @@ def test_a_hostile_mix_loses_no_news_and_dead_letters_every_poison(
 
 FAILING_PUBLISH = """
 import sys
-from monitor.stream import worker
+from monitor.stream import kafka_output
 
-async def publish(self, result, events):
+async def write(self, result, messages):
     raise RuntimeError("the broker refused the batch")
 
-worker.NewsWorker.publish = publish
+kafka_output.KafkaNewsOutput.write = write
 from monitor.app.cli import main
 sys.exit(main(["worker"]))
 """

@@ -1,4 +1,4 @@
-"""The Elasticsearch news sink's Prometheus series, registered on the process's registry (the app shell's)."""
+"""The Elasticsearch news sink's Prometheus series, on the process's registry (`series.Metrics`)."""
 
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from monitor.app.metrics import Metrics
-from monitor.dashboard.health import SourceResult, parse_exposition, summary
+from monitor.dashboard.health_strip import SourceResult, parse_exposition, summary
 from monitor.dashboard.health_view import HealthView, Remote, from_worker_log
+from monitor.telemetry.series import Metrics
 
 NOW = 1_800_000_000.0
 

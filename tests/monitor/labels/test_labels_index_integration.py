@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from elasticsearch import Elasticsearch
 
-from monitor.labels import store
-from monitor.labels.records import Label
-from monitor.labels.store import (
+from monitor.labels import labels_index as labels_index_module
+from monitor.labels.labels_index import (
     delete_label,
     label_counts,
     label_id,
@@ -21,6 +20,7 @@ from monitor.labels.store import (
     write_label,
     write_labels,
 )
+from monitor.labels.records import Label
 from monitor.settings import ElasticsearchSettings
 from monitor.store.es import make_client
 
@@ -63,7 +63,7 @@ def test_bulk_import_pages_counts_and_ids(
     labels_index: tuple[Elasticsearch, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, index = labels_index
-    monkeypatch.setattr(store, "PAGE", 7)  # several pages of search_after
+    monkeypatch.setattr(labels_index_module, "PAGE", 7)  # several pages of search_after
     sentiments = ("negative", "neutral", "positive")
     labels = stamped(
         [Label(f"headline number {n}", sentiments[n % 3], "Markets" if n % 2 else None) for n in range(20)],

@@ -39,10 +39,12 @@ def cmd_scrape(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dry_run(settings: Settings, out: Path, state: Path | None) -> int:
-    from monitor.ingest.service import MEMORY, build_scraper
+    from monitor.ingest.scraper import MEMORY, build_scraper
     from monitor.ingest.sinks import JsonlSink
 
-    with build_scraper(settings, sink=JsonlSink(out), state_path=state or MEMORY) as scraper:
+    with build_scraper(
+        settings.scrape, settings.kafka, data_dir=settings.data_dir, sink=JsonlSink(out), state_path=state or MEMORY
+    ) as scraper:
         outcomes = scraper.run_once()
         _log_stats(scraper.stats.snapshot())
     emitted = sum(o.emitted for o in outcomes)
@@ -51,10 +53,10 @@ def _dry_run(settings: Settings, out: Path, state: Path | None) -> int:
 
 
 def _to_kafka(settings: Settings, *, once: bool, duration: float | None) -> int:
-    from monitor.app.metrics import Metrics
-    from monitor.app.metrics_server import serving
-    from monitor.ingest.service import build_scraper
+    from monitor.ingest.scraper import build_scraper
     from monitor.stream.kafka import ensure_topics
+    from monitor.telemetry.endpoint import serving
+    from monitor.telemetry.series import Metrics
 
     if settings.kafka.embedded:
         raise SettingsError(
@@ -62,7 +64,7 @@ def _to_kafka(settings: Settings, *, once: bool, duration: float | None) -> int:
             "(or use `finmon up`, or `finmon scrape --once --out FILE.jsonl` for a dry run)"
         )
     ensure_topics(settings.kafka)
-    with build_scraper(settings) as scraper:
+    with build_scraper(settings.scrape, settings.kafka, data_dir=settings.data_dir) as scraper:
         if once:
             outcomes = scraper.run_once()
             _log_stats(scraper.stats.snapshot())

@@ -14,7 +14,7 @@ from kafka import KafkaAdminClient
 from rich.console import Console
 from rich.table import Table
 
-from monitor.app.services import running_services
+from monitor.app.servers import running_services
 from monitor.app.settings import Settings
 from monitor.app.supervise import worker_process
 from monitor.scoring.scorer import Scorer

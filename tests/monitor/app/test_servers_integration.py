@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
-from monitor.app.services import running_services
+from monitor.app.servers import running_services
 from monitor.app.settings import Settings
 
 pytestmark = pytest.mark.integration

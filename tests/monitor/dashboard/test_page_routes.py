@@ -11,8 +11,10 @@ import httpx
 import pytest
 from elasticsearch import ApiError
 
-from monitor.dashboard.server import HANDLER_THREAD, DeadlineReader, Routes, host_allowed, serving
+from monitor.dashboard.page_routes import Routes, host_allowed, serving
 from monitor.dashboard.timerange import RANGES, UnknownRange
+from monitor.telemetry.http_server import DeadlineReader, handler_thread
+from monitor.telemetry.http_server import serving as http_serving
 from tests.helpers import wait_for
 
 
@@ -137,10 +139,13 @@ def test_idle_connections_neither_pile_up_threads_nor_lock_the_page_out() -> Non
     routes = Routes(Answers(), refresh=5.0)
 
     def handlers() -> int:  # this server's handler threads only (other tests' threads come and go meanwhile)
-        return sum(thread.name == HANDLER_THREAD for thread in threading.enumerate())
+        return sum(thread.name == handler_thread("dashboard") for thread in threading.enumerate())
 
     # the idle timeout is long enough for a busy machine to see the 8 handlers before they let go
-    with serving(routes, "127.0.0.1", 0, idle_timeout=4.0, max_handlers=8) as url:
+    with http_serving(
+        routes.answer, "127.0.0.1", 0, name="dashboard", port_setting="PORT", idle_timeout=4.0, max_handlers=8
+    ) as at:
+        url = at.url
         host, port = url.removeprefix("http://").rstrip("/").split(":")
         idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(400)]
         try:

@@ -3,7 +3,7 @@ import argparse
 import pytest
 
 from monitor.app import cli
-from monitor.dashboard.cli import _moment, _size
+from monitor.app.dashboard_cli import _moment, _size
 
 
 def test_dashboard_needs_a_configured_elasticsearch(

@@ -16,7 +16,7 @@ from monitor.app.settings import Settings, SettingsError
 
 def _moment(text: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -48,7 +48,7 @@ def _clock(now: datetime | None) -> Callable[[], datetime]:
 
 def cmd_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.dashboard.browser import ChromiumMissing, screenshot
-    from monitor.dashboard.service import dashboard
+    from monitor.dashboard.page import dashboard
     from monitor.store.es import make_client
 
     if settings.es.embedded:
@@ -56,7 +56,15 @@ def cmd_dashboard(args: argparse.Namespace, settings: Settings) -> int:
     client = make_client(settings.es)
     port = 0 if args.screenshot and args.port is None else args.port
     try:
-        with dashboard(settings, client, _clock(args.now), time_field=args.time_field, port=port) as url:
+        with dashboard(
+            settings.dashboard,
+            settings.es,
+            client,
+            _clock(args.now),
+            alertmanager_urls=settings.alerts.alertmanager_urls,
+            time_field=args.time_field,
+            port=port,
+        ) as url:
             if args.screenshot:
                 try:
                     print(f"wrote {screenshot(url, args.screenshot, args.size)}")

@@ -1,4 +1,4 @@
-"""The scraper as a service: `build_scraper(settings)` wires fetcher, state, linker and sink; `Scraper` runs
+"""The scraper: `build_scraper(scrape, kafka, ...)` wires fetcher, state, linker and sink; `Scraper` runs
 every feed once (`run_once`) or on its schedule (`start`/`stop`), and exposes `stats` for the live view."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor.app.settings import Settings, SettingsError
 from monitor.ingest.body import BodyFetcher, ExtractUnavailable, RobotsCache, load_extractor
 from monitor.ingest.companies import default_extractor
 from monitor.ingest.counters import ScrapeStats
@@ -21,9 +20,11 @@ from monitor.ingest.language import LanguageDetector
 from monitor.ingest.normalize import Normalizer
 from monitor.ingest.pipeline import Ingestor, PollOutcome
 from monitor.ingest.scheduler import FeedScheduler
+from monitor.ingest.scrape_settings import ScrapeSettings
 from monitor.ingest.similarity import from_bytes
 from monitor.ingest.sinks import KafkaSink, Sink
 from monitor.ingest.state import ScraperState
+from monitor.settings import KafkaSettings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,9 @@ MEMORY = "memory"  # state_path value for a state that lives only as long as the
 class Scraper:
     """Polls the configured feeds into a sink. `stop()` waits for running polls, then flushes and closes."""
 
-    def __init__(self, ingestor: Ingestor, feeds: list[FeedConfig], settings: Settings) -> None:
+    def __init__(self, ingestor: Ingestor, feeds: list[FeedConfig], scrape: ScrapeSettings) -> None:
         self.ingestor = ingestor
         self.feeds = feeds
-        scrape = settings.scrape
         self._scheduler = FeedScheduler(ingestor.poll, feeds, scrape.interval, scrape.jitter, scrape.workers)
         self._workers = scrape.workers
         self._closed = False
@@ -75,13 +75,15 @@ class Scraper:
         self.stop()
 
 
-def state_file(settings: Settings) -> Path:
-    return settings.scrape.state_path or settings.data_dir / "ingest" / "state.sqlite3"
+def state_file(scrape: ScrapeSettings, data_dir: Path) -> Path:
+    return scrape.state_path or data_dir / "ingest" / "state.sqlite3"
 
 
 def build_scraper(
-    settings: Settings,
+    scrape: ScrapeSettings,
+    kafka: KafkaSettings,
     *,
+    data_dir: Path,
     producer: Any = None,
     sink: Sink | None = None,
     feeds: list[FeedConfig] | None = None,
@@ -90,47 +92,46 @@ def build_scraper(
 ) -> Scraper:
     """A ready Scraper. Items go to `sink`, else to Kafka's raw topic through `producer` (flushed, not closed, on
     stop) or a producer of its own (closed on stop). `state_path=MEMORY` keeps no state on disk."""
-    scrape = settings.scrape
     clock = clock or (lambda: datetime.now(UTC))
     feeds = load_feeds(scrape.feeds_file) if feeds is None else feeds
-    path = None if state_path == MEMORY else Path(state_path or state_file(settings))
+    path = None if state_path == MEMORY else Path(state_path or state_file(scrape, data_dir))
     store = ScraperState(path, scrape.seen_max_items, scrape.seen_ttl_days * 86400, clock)
     fetcher = Fetcher(scrape)
     ingestor = Ingestor(
         fetcher=fetcher,
         store=store,
-        linker=_restored_linker(settings, store, clock()),
+        linker=_restored_linker(scrape, store, clock()),
         normalizer=Normalizer(default_extractor(), LanguageDetector(), scrape.max_future_skew),
-        sink=sink or _kafka_sink(settings, producer),
+        sink=sink or _kafka_sink(scrape, kafka, producer),
         clock=clock,
-        body=_body_fetcher(settings, feeds, fetcher),
+        body=_body_fetcher(scrape, feeds, fetcher),
         fetch_body_default=scrape.fetch_body,
         body_min_chars=scrape.body_min_chars,
     )
     log.info("scraper: %d feeds, state in %s", len(feeds), path or "memory")
-    return Scraper(ingestor, feeds, settings)
+    return Scraper(ingestor, feeds, scrape)
 
 
-def _restored_linker(settings: Settings, store: ScraperState, now: datetime) -> StoryLinker:
+def _restored_linker(scrape: ScrapeSettings, store: ScraperState, now: datetime) -> StoryLinker:
     """A story linker holding the items emitted within the window before a restart."""
-    window = timedelta(hours=settings.scrape.dedup_window_hours)
-    linker = StoryLinker(window, settings.scrape.similarity_threshold)
+    window = timedelta(hours=scrape.dedup_window_hours)
+    linker = StoryLinker(window, scrape.similarity_threshold)
     for seen in store.recent(now - window):
         if seen.signature:
             linker.remember(seen.id, seen.story_id, seen.item_time, from_bytes(seen.signature), seen.seen_at or now)
     return linker
 
 
-def _kafka_sink(settings: Settings, producer: Any) -> KafkaSink:
+def _kafka_sink(scrape: ScrapeSettings, kafka: KafkaSettings, producer: Any) -> KafkaSink:
     from monitor.stream.kafka import make_producer
 
     owns = producer is None
-    producer = producer or make_producer(settings.kafka)
-    return KafkaSink(producer, settings.kafka.raw_topic, settings.scrape.produce_timeout, owns_producer=owns)
+    producer = producer or make_producer(kafka)
+    return KafkaSink(producer, kafka.raw_topic, scrape.produce_timeout, owns_producer=owns)
 
 
-def _body_fetcher(settings: Settings, feeds: list[FeedConfig], fetcher: Fetcher) -> BodyFetcher | None:
-    wanted = settings.scrape.fetch_body or any(f.fetch_body for f in feeds)
+def _body_fetcher(scrape: ScrapeSettings, feeds: list[FeedConfig], fetcher: Fetcher) -> BodyFetcher | None:
+    wanted = scrape.fetch_body or any(f.fetch_body for f in feeds)
     if not wanted:
         return None
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.stream.health import Progress
+from monitor.stream.progress import Progress
 from tests.helpers import FakeClock
 
 

@@ -1,10 +1,11 @@
-"""The page's HTTP server (stdlib): the static pages, the charts' JSON, and the review queue's few write
-endpoints. Elasticsearch stays behind it; the browser only ever talks to finmon.
+"""The one small HTTP server finmon runs (stdlib): a route function from `Request` to `Reply`, served in
+background threads. It serves the dashboard page and each process's /metrics and /healthz.
 
-Hardened for a page that anything on the machine can connect to: a bounded number of handler threads
+Hardened for endpoints that anything on the machine can connect to: a bounded number of handler threads
 (a connection over the cap gets a 503 at once instead of a thread), a socket timeout per connection (an
-idle or half-open connection lets go of its thread), bodies only with a Content-Length under a limit,
-JSON errors, and headers that keep the page out of frames and away from inline or foreign script.
+idle or half-open connection lets go of its thread), a deadline for a whole request, bodies only with a
+Content-Length under a limit, JSON errors, and headers that keep pages out of frames and away from inline or
+foreign script.
 """
 
 from __future__ import annotations
@@ -19,25 +20,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from elastic_transport import TransportError
-from elasticsearch import ApiError
-
-from monitor.dashboard import static_dir
-from monitor.dashboard.timerange import DEFAULT_RANGE, UnknownRange
 from monitor.settings import SettingsError
 
 log = logging.getLogger(__name__)
 
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-}
 # Scripts only from finmon itself (Vega runs on its AST interpreter, so no eval either); styles from
 # finmon plus inline ones (vega-embed and vega-tooltip inject stylesheets); nothing may frame the page.
 CONTENT_SECURITY_POLICY = (
@@ -57,12 +46,6 @@ MAX_BODY = 16 * 1024  # a label is a few hundred bytes
 MAX_HANDLERS = 32  # concurrent connections served; more get a 503 at once
 IDLE_TIMEOUT = 10.0  # seconds a connection may stay silent (request line, headers, body)
 REQUEST_DEADLINE = 30.0  # seconds for a whole request to arrive, however it trickles in
-
-
-class Source(Protocol):
-    def charts(self, range_name: str) -> dict[str, Any]: ...
-    def headlines(self, range_name: str) -> dict[str, Any]: ...
-    def models(self, range_name: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -98,76 +81,6 @@ def json_reply(status: int, value: Any) -> Reply:
 
 def error_reply(status: int, message: str) -> Reply:
     return json_reply(status, {"error": message, "status": status})
-
-
-def static_reply(root: Path, name: str) -> Reply:
-    """A file under `root`, never outside it."""
-    path = (root / name).resolve()
-    if not path.is_relative_to(root.resolve()) or not path.is_file() or path.suffix not in CONTENT_TYPES:
-        return error_reply(404, "not found")
-    return Reply(200, CONTENT_TYPES[path.suffix], path.read_bytes())
-
-
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
-def host_allowed(host_header: str | None, bind_host: str) -> bool:
-    """On a loopback address only loopback names are answered, so a web page that rebinds its own DNS
-    name to 127.0.0.1 cannot read the dashboard through the visitor's browser."""
-    if bind_host not in LOOPBACK:
-        return True
-    name = urlsplit(f"//{host_header or ''}").hostname
-    return name in LOOPBACK
-
-
-def es_failure(exc: Exception) -> Reply:
-    log.warning("dashboard: Elasticsearch failed: %s", exc)
-    return error_reply(502, f"Elasticsearch: {exc}")
-
-
-class Routes:
-    """Request -> Reply: `/`, `/static/...`, `/api/config`, `/api/charts|headlines|models?range=`, and the
-    routes of `extra` (the review queue's), all behind the loopback Host check."""
-
-    def __init__(
-        self,
-        source: Source,
-        refresh: float,
-        default_range: str = DEFAULT_RANGE,
-        bind_host: str = "127.0.0.1",
-        extra: Mapping[str, Route] | None = None,
-    ) -> None:
-        self.source, self.refresh, self.default_range = source, refresh, default_range
-        self.bind_host = bind_host
-        self.root = static_dir()
-        self.extra = dict(extra or {})
-
-    def answer(self, request: Request) -> Reply:
-        if not host_allowed(request.headers.get("host"), self.bind_host):
-            return error_reply(403, "this page answers on loopback names only")
-        path = request.path
-        if path in self.extra:
-            return self.extra[path](request)
-        if request.method != "GET":
-            return error_reply(405, f"{request.method} is not allowed here (the page is read-only)")
-        if path in ("/", "/index.html"):
-            return static_reply(self.root, "index.html")
-        if path.startswith("/static/"):
-            return static_reply(self.root, path.removeprefix("/static/"))
-        if path == "/api/config":
-            return json_reply(200, {"refresh": self.refresh, "range": self.default_range})
-        if path in ("/api/charts", "/api/headlines", "/api/models"):
-            return self._api(path.removeprefix("/api/"), request.query("range", self.default_range))
-        return error_reply(404, "not found")
-
-    def _api(self, what: str, range_name: str) -> Reply:
-        ask = {"charts": self.source.charts, "headlines": self.source.headlines, "models": self.source.models}[what]
-        try:
-            return json_reply(200, ask(range_name))
-        except UnknownRange as exc:
-            return error_reply(400, str(exc))
-        except (ApiError, TransportError) as exc:
-            return es_failure(exc)
 
 
 class BodyError(Exception):
@@ -230,7 +143,7 @@ class DeadlineReader:
 
 
 def handler_for(
-    routes: Routes, idle_timeout: float, max_body: int, request_deadline: float = REQUEST_DEADLINE
+    answer: Route, name: str, idle_timeout: float, max_body: int, request_deadline: float = REQUEST_DEADLINE
 ) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         timeout = idle_timeout  # socket timeout for every read: idle connections let go of the thread
@@ -264,7 +177,7 @@ def handler_for(
             except BodyError as exc:
                 self.close_connection = True
                 return self._send(error_reply(exc.status, str(exc)))
-            self._send(routes.answer(Request(method, self.path, headers, body)))
+            self._send(answer(Request(method, self.path, headers, body)))
 
         def _send(self, reply: Reply) -> None:
             self.send_response(reply.status)
@@ -283,7 +196,7 @@ def handler_for(
                 self._send(error_reply(code, text))
 
         def log_message(self, format: str, *args: Any) -> None:
-            log.debug("dashboard: " + format, *args)
+            log.debug(name + ": " + format, *args)
 
     return Handler
 
@@ -294,7 +207,11 @@ BUSY = (
 )
 
 
-HANDLER_THREAD = "finmon-dashboard-handler"
+
+
+def handler_thread(name: str) -> str:
+    """The name of a server's handler threads (findable in a thread dump, and by the tests)."""
+    return f"finmon-{name}-handler"
 
 
 class BoundedServer(ThreadingHTTPServer):
@@ -303,8 +220,11 @@ class BoundedServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], max_handlers: int) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], max_handlers: int, name: str
+    ) -> None:
         self.slots = threading.BoundedSemaphore(max_handlers)
+        self.handler_thread = handler_thread(name)
         super().__init__(address, handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -318,7 +238,7 @@ class BoundedServer(ThreadingHTTPServer):
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
-        threading.current_thread().name = HANDLER_THREAD  # findable in a thread dump (and by the tests)
+        threading.current_thread().name = self.handler_thread  # findable in a thread dump (and by the tests)
         try:
             super().process_request_thread(request, client_address)
         finally:
@@ -331,30 +251,45 @@ class BoundedServer(ThreadingHTTPServer):
         self.shutdown_request(request)
 
 
+@dataclass(frozen=True)
+class Listening:
+    """Where a server listens (the bound port, when asked for port 0)."""
+
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+
 @contextlib.contextmanager
 def serving(
-    routes: Routes,
+    answer: Route,
     host: str,
     port: int,
     *,
+    name: str,
+    port_setting: str,
     idle_timeout: float = IDLE_TIMEOUT,
     max_handlers: int = MAX_HANDLERS,
     max_body: int = MAX_BODY,
     request_deadline: float = REQUEST_DEADLINE,
-) -> Iterator[str]:
-    """The page served in a background thread; yields its URL (port 0 picks a free one)."""
-    handler = handler_for(routes, idle_timeout, max_body, request_deadline)
+) -> Iterator[Listening]:
+    """`answer` served in a background thread named `finmon-<name>` until the block ends (port 0 picks a free
+    one); a port that cannot be bound is a settings error naming `port_setting`."""
+    handler = handler_for(answer, name, idle_timeout, max_body, request_deadline)
     try:
-        server = BoundedServer((host, port), handler, max_handlers)
+        server = BoundedServer((host, port), handler, max_handlers, name)
     except OSError as exc:
         raise SettingsError(
-            f"FINMON_DASHBOARD__PORT: cannot listen on {host}:{port}: {exc.strerror or exc}"
-            " (another finmon? choose a free port, or 0 for any)"
+            f"{port_setting}: cannot listen on {host}:{port}: {exc.strerror or exc}"
+            " (another finmon process? give each its own port, or 0 for any free one)"
         ) from None
-    thread = threading.Thread(target=server.serve_forever, name="finmon-dashboard", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=f"finmon-{name}", daemon=True)
     thread.start()
     try:
-        yield f"http://{host}:{server.server_address[1]}/"
+        yield Listening(host, int(server.server_address[1]))
     finally:
         server.shutdown()
         server.server_close()

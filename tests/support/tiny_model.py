@@ -1,16 +1,13 @@
-"""Test support shipped next to the interfaces: a tiny random model in the finmon model format."""
+"""A tiny random model in the finmon model format, for unit tests that need a real model directory."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from transformers import BertConfig, BertModel, BertTokenizer
 
-from monitor.contracts import Rejected
 from monitor.news import schemas
-from monitor.news.schemas import ScoredNews
 from monitor.scoring.model import MultiTaskModel, save_heads
 from monitor.scoring.modeldir import ModelSpec
 
@@ -136,18 +133,3 @@ def make_tiny_model_dir(model_dir: Path, *, seed: int = 0, max_length: int = 64)
         max_length=max_length,
     ).save(model_dir)
     return model_dir
-
-
-class MemoryScoredSink:
-    """An in-memory ScoredSink (same contract as EsNewsSink) for testing batch processing without a server."""
-
-    def __init__(self, reject: dict[str, str] | None = None) -> None:
-        self.docs: dict[str, ScoredNews] = {}
-        self.reject = reject or {}
-
-    def write(self, docs: Sequence[ScoredNews]) -> list[Rejected]:
-        rejected = [Rejected(doc, self.reject[doc.id]) for doc in docs if doc.id in self.reject]
-        for doc in docs:
-            if doc.id not in self.reject:
-                self.docs.setdefault(doc.id, doc)
-        return rejected

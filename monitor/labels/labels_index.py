@@ -70,7 +70,7 @@ def label_document(label: Label) -> dict[str, Any]:
 def _moment(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

@@ -1,4 +1,4 @@
-"""The alert service's Prometheus series, registered on the process's registry (the app shell's)."""
+"""The alert service's Prometheus series, registered on the process's registry (`series.Metrics`)."""
 
 from __future__ import annotations
 

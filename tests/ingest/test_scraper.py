@@ -9,10 +9,10 @@ import pytest
 
 from monitor.app.settings import Settings
 from monitor.ingest.feeds import FeedConfig
-from monitor.ingest.service import MEMORY, Scraper, build_scraper
-from monitor.ingest.sinks import MemorySink
+from monitor.ingest.scraper import MEMORY, Scraper, build_scraper
 from monitor.news.schemas import NewsItem
 from tests.helpers import wait_for
+from tests.support.sinks import MemorySink
 
 from .feedserver import FeedServer, Route
 
@@ -43,7 +43,9 @@ def _serve_all(server: FeedServer) -> list[FeedConfig]:
 
 
 def _scraper(settings: Settings, feeds: list[FeedConfig], sink: MemorySink, state: Path | str = MEMORY) -> Scraper:
-    return build_scraper(settings, sink=sink, feeds=feeds, state_path=state)
+    return build_scraper(
+        settings.scrape, settings.kafka, data_dir=settings.data_dir, sink=sink, feeds=feeds, state_path=state
+    )
 
 
 def _by_url(items: list[NewsItem]) -> dict[str | None, NewsItem]:
