@@ -1,1 +1,2 @@
-"""Alerts on negative-news spikes: rules, a pure detector, an evaluator, webhook notifications, backtests."""
+"""Alerts on negative-news spikes: rules, a pure detector, an evaluator, webhook notifications; the offline lab
+(backtests, simulations) in alerts.lab."""

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from alerts.model import AlertEvent
+from alerts.alert import AlertEvent
 from monitor.times import iso
 
 API_PATH = "/api/v2/alerts"

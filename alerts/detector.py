@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from alerts.alert import ALERT_NAME, AlertEvent, Status, fingerprint
+from alerts.counts import Observation
 from alerts.cusum import (
     BURST_BUDGET,
     BURST_PRIOR_WEIGHT,
@@ -32,8 +34,8 @@ from alerts.cusum import (
     threshold,
     volume_raised,
 )
-from alerts.model import ALERT_NAME, AlertEvent, Observation, ScopeKey, Status, fingerprint
 from alerts.rules import Rule, Rules
+from alerts.scopes import ScopeKey, scope_of
 from alerts.tail_probabilities import binomial_sf
 from monitor.times import iso
 
@@ -73,6 +75,7 @@ class AlertState:
 
     labels: dict[str, str]
     first: float  # epoch seconds of the first step the scope was seen
+    scope: ScopeKey  # what the labels name, kept typed for the evidence (not in the snapshot)
     base: Ewma = field(default_factory=Ewma)
     recent: Ewma = field(default_factory=Ewma)  # short half-life: the peak an episode reports
     cusum: list[float] = field(default_factory=list)
@@ -103,7 +106,8 @@ class AlertState:
     trigger: str = ""  # what fired the episode: "share" (the share CUSUMs) or "burst" (the negatives' count)
 
     def to_json(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k not in ("base", "recent", "starts_at", "last_sent")}
+        skip = ("base", "recent", "starts_at", "last_sent", "scope")
+        data = {k: v for k, v in self.__dict__.items() if k not in skip}
         return {
             **data,
             "base": [self.base.neg, self.base.tot, self.base.at],
@@ -118,6 +122,7 @@ class AlertState:
         for key in ("starts_at", "last_sent"):
             values[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
         values["base"], values["recent"] = Ewma(*data["base"]), Ewma(*data["recent"])
+        values["scope"] = scope_of(data["labels"])  # snapshots keep the labels alone
         values["run"] = [[*run, 0.0][:4] if len(run) < 4 else run for run in data.get("run", [])]  # older states
         values["burst_run"] = [run if len(run) >= 6 else [*run, *run[1:3]] for run in data.get("burst_run", [])]
         return cls(**values)
@@ -125,16 +130,10 @@ class AlertState:
 
 def alert_labels(rule: Rule, scope: ScopeKey) -> dict[str, str]:
     """Labels identify an alert: which rule, which scope; extra labels from the rule."""
-    kind, value = scope
-    labels = {"alertname": ALERT_NAME, "rule": rule.name, "scope": kind, "severity": rule.severity}
-    if kind != "all":
-        labels[kind] = value
+    labels = {"alertname": ALERT_NAME, "rule": rule.name, "scope": scope.kind, "severity": rule.severity}
+    if scope.kind != "all":
+        labels[scope.kind] = scope.value
     return {**labels, **rule.labels}
-
-
-def where(labels: dict[str, str]) -> str:
-    kind = labels["scope"]
-    return "all news" if kind == "all" else f"{kind} {labels[kind]}"
 
 
 def _at(epoch: float) -> datetime:
@@ -173,7 +172,7 @@ class Detector:
             labels = alert_labels(rule, obs.scope)
             fp = fingerprint(labels)
             seen.add(fp)
-            state = self.states.get(fp) or self.states.setdefault(fp, self._new(rule, labels, end))
+            state = self.states.get(fp) or self.states.setdefault(fp, self._new(rule, obs.scope, labels, end))
             events += self._judge(state, rule, obs.negatives, obs.volume, priors[obs.rule], now, obs.stories())
         events += self._idle(seen, now)
         self._add_parent(parent, end)
@@ -187,7 +186,7 @@ class Detector:
             rule = self._rules[obs.rule]
             labels = alert_labels(rule, obs.scope)
             state = self.states.setdefault(
-                fingerprint(labels), self._new(rule, labels, obs.start.timestamp() + self.step_s)
+                fingerprint(labels), self._new(rule, obs.scope, labels, obs.start.timestamp() + self.step_s)
             )
             state.first = min(state.first, obs.start.timestamp())
             state.base = state.base.add(obs.negatives, obs.volume, end, rule.baseline.half_life.total_seconds())
@@ -200,10 +199,14 @@ class Detector:
             half_life = rule.baseline.half_life.total_seconds()
             self.parents[name] = self.parents.get(name, Ewma()).add(*parent, end, half_life)
 
-    def _new(self, rule: Rule, labels: dict[str, str], end: float) -> AlertState:
+    def _new(self, rule: Rule, scope: ScopeKey, labels: dict[str, str], end: float) -> AlertState:
         k = len(rule.lifts)
         return AlertState(
-            labels=labels, first=end - self.step_s, cusum=[0.0] * k, run=[[0.0, 0.0, 0.0, 0.0] for _ in range(k)]
+            labels=labels,
+            first=end - self.step_s,
+            scope=scope,
+            cusum=[0.0] * k,
+            run=[[0.0, 0.0, 0.0, 0.0] for _ in range(k)],
         )
 
     def _prior(self, rule: Rule) -> float | None:
@@ -576,6 +579,8 @@ class Detector:
             values=dict(state.values),
             repeat=state.repeats if status == "firing" else 0,
             evidence=tuple(state.evidence),
+            scope=state.scope,
+            onset=_at(state.onset) if state.onset is not None else None,
         )
 
     def _prune(self, end: float) -> None:
@@ -617,7 +622,7 @@ def describe(state: AlertState, p0: float, h: float, now: datetime) -> tuple[dic
     onset = iso(_at(state.onset)) if state.onset is not None else iso(now)
     minutes = round((now.timestamp() - state.onset) / 60) if state.onset is not None else 0
     usual = state.usual
-    where_ = where(state.labels)
+    where_ = state.scope.describe()
     burst = f"{n} news in {minutes} min (usual {usual:.0f}), {share:.0%} negative (baseline {p0:.0%})"
     annotations = {
         "summary": f"Negative news up in {where_}: {burst}",

@@ -14,12 +14,11 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from alerts.model import ScopeKey, Series
+from alerts.counts import RANKING, Series
 from alerts.rules import Rule
-from alerts.sources import RANKING
+from alerts.scopes import ALL, FIELDS, ScopeKey
 from monitor.times import iso as _iso
 
-SCOPE_FIELDS = {"topic": "topic", "ticker": "tickers"}
 HEADLINE_FIELDS = ["title", "source", "url", "published_at", "sentiment_score", "story_id"]
 
 
@@ -43,13 +42,13 @@ class EsCountSource:
         stories = rule.count == "stories"
         hist = self._histogram(step)
         if rule.scope.kind == "all":
-            return {("all", ""): self.parent(start, end, step, stories)}
-        terms = {"field": SCOPE_FIELDS[rule.scope.kind], "size": rule.scope.limit}
+            return {ALL: self.parent(start, end, step, stories)}
+        terms = {"field": FIELDS[rule.scope.kind], "size": rule.scope.limit}
         recent = {"filter": self._range(start, end), "aggs": {"h": hist}}
         aggs = {"scopes": {"terms": terms, "aggs": {"recent": recent}}}
         buckets = self._search(min(start, end - RANKING), end, aggs).get("scopes", {}).get("buckets", [])
         return {
-            (rule.scope.kind, str(b["key"])): _series(b["recent"]["h"]["buckets"], start, step, end, stories)
+            ScopeKey(rule.scope.kind, str(b["key"])): _series(b["recent"]["h"]["buckets"], start, step, end, stories)
             for b in buckets
         }
 
@@ -60,8 +59,8 @@ class EsCountSource:
     def headlines(self, scope: ScopeKey, start: datetime, end: datetime, size: int) -> list[dict[str, Any]]:
         """The most negative news (lowest sentiment_score) of the scope in [start, end)."""
         filters: list[dict[str, Any]] = [self._range(start, end), {"term": {"sentiment": "negative"}}]
-        if scope[0] in SCOPE_FIELDS:
-            filters.append({"term": {SCOPE_FIELDS[scope[0]]: scope[1]}})
+        if scope.field:
+            filters.append({"term": {scope.field: scope.value}})
         response = self.client.search(
             index=self.index,
             size=size,

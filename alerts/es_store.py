@@ -13,8 +13,8 @@ from typing import Any
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
+from alerts.alert import AlertEvent
 from alerts.indices import HISTORY_MAPPING, OUTBOX_MAPPING, STATE_MAPPING
-from alerts.model import AlertEvent
 from alerts.outbox import KINDS, Delivery, Kind
 from monitor.store.es_setup import ensure_index
 from monitor.times import iso

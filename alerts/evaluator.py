@@ -15,12 +15,12 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from alerts.alert import AlertEvent
+from alerts.counts import CountSource, Observation, Series
 from alerts.detector import Detector
 from alerts.evidence import enrich
-from alerts.model import AlertEvent, Observation, Series
 from alerts.notifier import Notifier
 from alerts.rules import Rules
-from alerts.sources import CountSource
 from alerts.stores import History, Lease, StateStore
 
 log = logging.getLogger(__name__)

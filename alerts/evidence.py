@@ -11,27 +11,20 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from alerts.alert import AlertEvent
 from alerts.detector import Detector
-from alerts.model import AlertEvent, ScopeKey
 from alerts.rules import Rules
+from alerts.scopes import ScopeKey
 from monitor.times import iso
-
-FIELDS = {"topic": "topic", "ticker": "tickers"}
 
 
 class HeadlineSource(Protocol):
     def headlines(self, scope: ScopeKey, start: datetime, end: datetime, size: int) -> list[dict[str, Any]]: ...
 
 
-def scope_of(labels: dict[str, str]) -> ScopeKey:
-    kind = labels["scope"]
-    return (kind, labels.get(kind, "") if kind != "all" else "")
-
-
 def kuery(scope: ScopeKey) -> str:
     """The KQL filter of a scope's negative news."""
-    field = FIELDS.get(scope[0])
-    where = f' and {field}:"{scope[1]}"' if field else ""
+    where = f' and {scope.field}:"{scope.value}"' if scope.field else ""
     return f"sentiment:negative{where}"
 
 
@@ -57,17 +50,17 @@ def enrich(
     out: list[AlertEvent] = []
     for event in events:
         rule = by_name.get(event.labels["rule"])
-        if event.status == "firing" and event.repeat == 0 and rule is not None:
-            event = _first_firing(event, detector, rule.evidence.headlines, source, kibana_url)
+        if event.status == "firing" and event.repeat == 0 and rule is not None and event.scope is not None:
+            event = _first_firing(event, event.scope, detector, rule.evidence.headlines, source, kibana_url)
         out.append(event)
     return out
 
 
 def _first_firing(
-    event: AlertEvent, detector: Detector, size: int, source: HeadlineSource, kibana_url: str
+    event: AlertEvent, scope: ScopeKey, detector: Detector, size: int, source: HeadlineSource, kibana_url: str
 ) -> AlertEvent:
-    scope = scope_of(event.labels)
-    onset = datetime.fromisoformat(event.annotations.get("onset", iso(event.at)).replace("Z", "+00:00"))
+    """The episode's headlines from its onset on, and its Discover link, on the event and kept by the detector."""
+    onset = event.onset or event.at
     found = source.headlines(scope, onset, event.at, size) if size else []
     annotations = dict(event.annotations)
     if found:

@@ -27,10 +27,10 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from alerts import alertmanager
-from alerts.model import AlertEvent
+from alerts.alert import AlertEvent
+from alerts.alert_settings import AlertSettings
 from alerts.outbox import Delivery, Outbox, Target
 from alerts.payloads import alertmanager_payload, slack_payload
-from alerts.settings import AlertSettings
 from alerts.signing import sign
 from monitor.backoff import backoff_delays
 from monitor.deadline import Deadlines, install

@@ -12,8 +12,6 @@ attempt succeeds only on the version it claimed (a delivery rewritten meanwhile 
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import Counter
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -108,62 +106,3 @@ class Outbox(Protocol):
     def backlog(self) -> dict[Kind, int]:
         """Pending deliveries per kind of receiver."""
         ...
-
-
-class MemoryOutbox:
-    """An outbox in a dict: for backtests, tests and runs without Elasticsearch."""
-
-    def __init__(self) -> None:
-        self.items: dict[str, Delivery] = {}
-        self._versions: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def add(self, deliveries: list[Delivery]) -> None:
-        with self._lock:
-            for delivery in deliveries:
-                if delivery.id not in self.items:
-                    self._store(delivery)
-
-    def put(self, deliveries: list[Delivery]) -> None:
-        with self._lock:
-            for delivery in deliveries:
-                self._store(delivery)
-
-    def claim(
-        self,
-        now: datetime,
-        until: datetime,
-        target: str | None = None,
-        limit: int = 100,
-        exclude: Collection[str] = (),
-    ) -> list[Delivery]:
-        with self._lock:
-            ready = [
-                d
-                for d in self.items.values()
-                if d.state == "pending"
-                and d.next_attempt_at <= now
-                and target in (None, d.target)
-                and d.target not in exclude
-            ]
-            ready = sorted(ready, key=lambda d: (d.next_attempt_at, d.id))[:limit]
-            claimed = [self._store(replace(d, next_attempt_at=until)) for d in ready]
-            return [replace(d, version=(self._versions[d.id], 1)) for d in claimed]
-
-    def update(self, delivery: Delivery) -> bool:
-        with self._lock:
-            if delivery.version is not None and delivery.version[0] != self._versions.get(delivery.id):
-                return False
-            self._store(delivery)
-            return True
-
-    def backlog(self) -> dict[Kind, int]:
-        with self._lock:
-            counts = Counter(d.kind for d in self.items.values() if d.state == "pending")
-        return {kind: counts.get(kind, 0) for kind in KINDS}
-
-    def _store(self, delivery: Delivery) -> Delivery:
-        stored = replace(delivery, version=None)
-        self.items[delivery.id] = stored
-        self._versions[delivery.id] = self._versions.get(delivery.id, 0) + 1
-        return stored

@@ -1,4 +1,4 @@
-"""Interfaces of what the evaluator persists, with in-memory versions (tests, backtests, runs without ES).
+"""Interfaces of what the evaluator persists: its state, its lease, the alert history.
 
 Elasticsearch versions: alerts/es_store.py.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from alerts.model import AlertEvent
+from alerts.alert import AlertEvent
 
 
 class StateStore(Protocol):
@@ -31,34 +31,3 @@ class History(Protocol):
     def record(self, events: list[AlertEvent]) -> None:
         """Keep alert events for dashboards (idempotent per event key)."""
         ...
-
-
-class MemoryStateStore:
-    def __init__(self) -> None:
-        self.states: dict[str, Any] = {}
-        self.last_end: datetime | None = None
-
-    def load(self) -> tuple[dict[str, Any], datetime | None]:
-        return dict(self.states), self.last_end
-
-    def save(self, states: dict[str, Any], last_end: datetime) -> None:
-        self.states, self.last_end = dict(states), last_end
-
-
-class AlwaysLease:
-    """The lease of a lone evaluator."""
-
-    def acquire(self, now: datetime) -> bool:
-        return True
-
-    def release(self) -> None:
-        return None
-
-
-class MemoryHistory:
-    def __init__(self) -> None:
-        self.events: dict[str, AlertEvent] = {}
-
-    def record(self, events: list[AlertEvent]) -> None:
-        for event in events:
-            self.events[event.key] = event

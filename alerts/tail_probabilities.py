@@ -62,9 +62,3 @@ def poisson_sf(k: int, lam: float) -> float:
     if k > lam:
         return min(1.0, _tail_sum(log_pmf, k, k + 100_000, 1))
     return max(0.0, 1.0 - _tail_sum(log_pmf, k - 1, -1, -1))
-
-
-def z_score(k: int, n: int, p: float) -> float:
-    """Standardised excess of k over its expectation n·p under the binomial (0 when undefined)."""
-    variance = n * p * (1.0 - p)
-    return (k - n * p) / math.sqrt(variance) if variance > 0 else 0.0

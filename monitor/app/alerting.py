@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from alerts import alert_service
+from alerts.alert_service import AlertService
+from alerts.alert_settings import AlertSettings
 from alerts.rules import Rules
-from alerts.service import AlertService, build_evaluator
-from alerts.settings import AlertSettings
 from monitor.app.indices import index_specs
 from monitor.app.settings import Settings
 from monitor.telemetry.series import Metrics
@@ -23,7 +24,7 @@ def build_alert_service(
 ) -> AlertService:
     """An AlertService on the Elasticsearch of `settings.es` (which must be running). `clock` is the news time
     judged (a demo's replay clock); deliveries are signed, retried and given endsAt in real time."""
-    return build_evaluator(
+    return alert_service.build_alert_service(
         with_dashboard_url(settings),
         settings.es,
         rules=rules,

@@ -59,7 +59,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     """Print, as JSONL, every alert state change the rules produce over a file of scored events."""
-    from alerts.backtest import EventError, backtest_line, read_events, run_backtest
+    from alerts.lab.backtest import EventError, backtest_line, read_events, run_backtest
 
     rules = _rules(args.rules, settings)
     wall, cpu = time.perf_counter(), time.process_time()
@@ -85,7 +85,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     """Generate synthetic streams with known surges, backtest them and print the quality figures (JSON)."""
-    from alerts.simulate import SimConfig, band_table, event_table, generate, simulate, simulate_seeds
+    from alerts.lab.simulate import SimConfig, band_table, event_table, generate, simulate, simulate_seeds
 
     rules = _rules(args.rules, settings)
     config = SimConfig(weeks=args.weeks, seed=args.seed, scale=args.scale)
@@ -94,7 +94,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     seeds = range(1, args.seeds + 1) if args.seeds else None
     figures = simulate_seeds(config, rules, seeds) if seeds else simulate(config, rules)
     if args.oracle:
-        from alerts.oracle import oracle
+        from alerts.lab.oracle import oracle
 
         rate = min(rule.false_alarms_per_week for rule in rules.rules)
         figures["oracle"] = oracle(config, seeds or [config.seed], args.calibration_seeds, rate)
@@ -103,7 +103,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         print(band_table(figures))
         print(event_table(figures))
     if args.table and args.oracle:
-        from alerts.oracle import oracle_table
+        from alerts.lab.oracle import oracle_table
 
         print(oracle_table(figures, figures["oracle"]))
     return 0

@@ -8,7 +8,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from alerts.service import AlertService
+from alerts.alert_service import AlertService
 from monitor.app.live_stats import Headline, RateMeter, Snapshot, TopicRow
 from monitor.app.settings import Settings
 from monitor.app.supervise import DeadLetterCounter

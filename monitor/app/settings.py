@@ -17,7 +17,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from alerts.settings import AlertSettings
+from alerts.alert_settings import AlertSettings
 from monitor.app.env_check import describe_unknown, unknown_variables
 from monitor.ingest.scrape_settings import ScrapeSettings
 from monitor.settings import (

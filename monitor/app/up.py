@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from elasticsearch import Elasticsearch
 
+from alerts.alert_service import AlertService
 from alerts.rules import Rules
-from alerts.service import AlertService
 from monitor.app.alerting import build_alert_service
 from monitor.app.demo import ReplayClock, demo_alerting, demo_feed
 from monitor.app.indices import index_specs

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from webhook_receiver import Receiver, start_receiver
 
-from alerts.backtest import ManualClock
+from tests.support.alerts_doubles import ManualClock
 
 
 @pytest.fixture

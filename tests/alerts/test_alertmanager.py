@@ -16,14 +16,13 @@ import pytest
 from prometheus_client import CollectorRegistry
 from webhook_receiver import Receiver, _handler, start_receiver
 
+from alerts.alert import AlertEvent
+from alerts.alert_settings import AlertSettings
 from alerts.alertmanager import api_url, label_name, postable_alert, push_body, scope_url
-from alerts.backtest import ManualClock
-from alerts.model import AlertEvent
 from alerts.notifier import Notifier, NotifierConfig
-from alerts.outbox import MemoryOutbox
-from alerts.settings import AlertSettings
 from monitor.app.settings import SettingsError, load_settings
 from monitor.telemetry.alert_series import AlertMetrics
+from tests.support.alerts_doubles import ManualClock, MemoryOutbox
 
 LABELS = {"alertname": "NegativeNewsSpike", "rule": "topic", "scope": "topic", "severity": "warning", "topic": "m&a"}
 START = datetime(2024, 1, 2, 11, 30, tzinfo=UTC)

@@ -16,12 +16,12 @@ import httpx
 import pytest
 from webhook_receiver import Receiver, start_receiver
 
-from alerts.model import AlertEvent
+from alerts.alert import AlertEvent
+from alerts.alert_settings import AlertSettings
 from alerts.notifier import Notifier, NotifierConfig
-from alerts.outbox import MemoryOutbox
-from alerts.settings import AlertSettings
 from tests.helpers import wait_for
 from tests.production.prometheus_servers import Running, alertmanager, amtool, shipped_alertmanager_config
+from tests.support.alerts_doubles import MemoryOutbox
 
 pytestmark = pytest.mark.integration
 

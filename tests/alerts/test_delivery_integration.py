@@ -18,17 +18,17 @@ import pytest
 from elasticsearch import Elasticsearch
 from webhook_receiver import SECRET, Receiver, start_receiver
 
-from alerts.backtest import ManualClock
+from alerts.alert import AlertEvent
+from alerts.alert_settings import AlertSettings
 from alerts.es_store import EsOutbox
-from alerts.model import AlertEvent
 from alerts.notifier import Notifier, NotifierConfig
 from alerts.outbox import Delivery
-from alerts.settings import AlertSettings
 from monitor.app.alerting import build_alert_service
 from monitor.app.settings import Settings
 from monitor.settings import ElasticsearchSettings
 from monitor.store.es import make_client
 from tests.helpers import wait_for
+from tests.support.alerts_doubles import ManualClock
 
 pytestmark = pytest.mark.integration
 

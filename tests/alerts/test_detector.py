@@ -9,14 +9,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from alerts.alert import AlertEvent
+from alerts.counts import Observation
 from alerts.cusum import evidence_per_news, share_raised, threshold, volume_raised
 from alerts.detector import AlertState, Detector
-from alerts.model import AlertEvent, Observation
 from alerts.rules import Rules, parse_rules
+from alerts.scopes import ScopeKey
+from monitor.times import iso
 
 STEP = timedelta(minutes=5)
 START = datetime(2024, 1, 1, tzinfo=UTC)
-TOPIC = ("topic", "earnings")
+TOPIC = ScopeKey("topic", "earnings")
 
 
 def rules(**rule: object) -> Rules:
@@ -30,7 +33,7 @@ class Feed:
         self.detector, self.now = detector, start
         self.rng = random.Random(5)
 
-    def step(self, neg: int, n: int, scope: tuple[str, str] = TOPIC) -> list[AlertEvent]:
+    def step(self, neg: int, n: int, scope: ScopeKey = TOPIC) -> list[AlertEvent]:
         self.now += STEP
         obs = [Observation("topic", scope, self.now - STEP, self.now, neg, n)] if n else []
         return self.detector.step(obs, (neg, n), at=self.now)
@@ -118,6 +121,16 @@ def test_repeats_while_firing() -> None:
     assert [e.repeat for e in events] == [0, 1]
 
 
+def test_events_carry_their_scope_and_onset_typed() -> None:
+    """What the evidence is looked up by travels as values, not as labels and annotation text to parse back."""
+    feed = Feed(Detector(rules()))
+    feed.normal(48, 40)
+    fired = feed.surge(6, 24, 40)[0]
+    assert fired.scope == TOPIC and isinstance(fired.scope, ScopeKey)
+    assert fired.onset is not None and fired.onset < fired.at
+    assert iso(fired.onset) == fired.annotations["onset"]
+
+
 def test_state_survives_a_restart_through_json() -> None:
     detector = Detector(rules())
     feed = Feed(detector)
@@ -126,6 +139,7 @@ def test_state_survives_a_restart_through_json() -> None:
     restarted = Detector(rules())
     restarted.restore(json.loads(json.dumps(detector.snapshot())))
     assert [e.labels for e in restarted.firing()] == [e.labels for e in detector.firing()]
+    assert [e.scope for e in restarted.firing()] == [TOPIC]  # the scope, kept typed, comes back with the labels
     feed.detector = restarted
     assert feed.surge(3, 24, 40) == []  # no second firing
     assert [e.status for e in feed.normal(6, 40)] == ["resolved"]
@@ -297,7 +311,7 @@ def test_a_quiet_ticker_is_judged_on_its_own_share_not_all_news() -> None:
     raised its share is asked against its own history, so a company event at 3x its share fires."""
     detector = Detector(rules())
     rng, now = random.Random(11), START
-    ticker = ("topic", "pfe")
+    ticker = ScopeKey("topic", "pfe")
 
     def step(neg: int, n: int) -> list[AlertEvent]:
         nonlocal now
@@ -353,7 +367,7 @@ def _issue_burst(seed: int) -> tuple[str, int]:
         negatives = sum(rng.random() < (0.62 if burst else 0.18) for _ in range(n))
         copies = sum(rng.randint(1, 4) for _ in range(n) if rng.random() < 0.06)
         now += STEP
-        obs = Observation("ticker", ("ticker", "X"), now - STEP, now, negatives, n + copies, negatives, n)
+        obs = Observation("ticker", ScopeKey("ticker", "X"), now - STEP, now, negatives, n + copies, negatives, n)
         for event in detector.step([obs] if n else [], (negatives + 40, n + 200), at=now):
             if event.status == "firing":
                 return ("hit", (i - onset + 1) * 5) if i >= onset else ("early", 0)

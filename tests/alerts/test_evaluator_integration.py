@@ -12,19 +12,20 @@ import pytest
 from elasticsearch import Elasticsearch, helpers
 from webhook_receiver import SECRET, Receiver
 
-from alerts.backtest import ManualClock
+from alerts.alert import AlertEvent
+from alerts.alert_service import AlertService, build_alert_service
+from alerts.alert_settings import AlertSettings
 from alerts.es_source import EsCountSource
 from alerts.es_store import EsOutbox
 from alerts.indices import AlertIndices
-from alerts.model import AlertEvent
+from alerts.lab.memory_source import MemorySource, NewsEvent
 from alerts.notifier import Notifier, NotifierConfig
 from alerts.rules import Rules, parse_rules
-from alerts.service import AlertService, build_evaluator
-from alerts.settings import AlertSettings
-from alerts.sources import MemorySource, NewsEvent
+from alerts.scopes import ScopeKey
 from monitor.app.settings import Settings
 from monitor.settings import ElasticsearchSettings
 from monitor.store.es import ensure_news_index, make_client
+from tests.support.alerts_doubles import ManualClock
 
 pytestmark = pytest.mark.integration
 
@@ -114,7 +115,9 @@ def client(settings: Settings) -> Iterator[Elasticsearch]:
 
 
 def service(settings: Settings, clock: ManualClock, rules: Rules = RULES) -> AlertService:
-    return build_evaluator(settings.alerts, settings.es, clock=clock, rules=rules, http_client=httpx.Client(timeout=5))
+    return build_alert_service(
+        settings.alerts, settings.es, clock=clock, rules=rules, http_client=httpx.Client(timeout=5)
+    )
 
 
 def run_until(svc: AlertService, clock: ManualClock, until: datetime) -> list[AlertEvent]:
@@ -141,7 +144,7 @@ def test_es_counts_equal_in_memory_counts(settings: Settings, client: Elasticsea
     ticker = es_source.counts(items, start, SPIKE[1], step)[("ticker", "ACME")]
     stories = es_source.counts(RULES.rules[2].model_copy(update={"count": "stories"}), start, SPIKE[1], step)
     assert sum(stories[("ticker", "ACME")].totals) * 2 == sum(ticker.totals)  # two news per story
-    found = es_source.headlines(("topic", "earnings"), SPIKE[0], SPIKE[1], 3)
+    found = es_source.headlines(ScopeKey("topic", "earnings"), SPIKE[0], SPIKE[1], 3)
     assert len(found) == 3 and all(h["score"] == -0.1 and h["title"] and h["url"] for h in found)
 
 

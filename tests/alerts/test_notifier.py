@@ -14,11 +14,11 @@ import httpx
 import pytest
 from webhook_receiver import SECRET, Receiver, start_receiver
 
-from alerts.backtest import ManualClock
-from alerts.model import AlertEvent
+from alerts.alert import AlertEvent
+from alerts.alert_settings import AlertSettings
 from alerts.notifier import Notifier, NotifierConfig
-from alerts.outbox import MemoryOutbox, Outbox
-from alerts.settings import AlertSettings
+from alerts.outbox import Outbox
+from tests.support.alerts_doubles import ManualClock, MemoryOutbox
 
 LABELS = {
     "alertname": "NegativeNewsSpike",

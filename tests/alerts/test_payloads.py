@@ -3,10 +3,12 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
+from alerts.alert import AlertEvent
 from alerts.evidence import discover_url, headline_line, kuery
-from alerts.model import AlertEvent
 from alerts.payloads import ZERO_TIME, alertmanager_payload, slack_payload
-from alerts.signing import sign, verify
+from alerts.scopes import ALL, ScopeKey
+from alerts.signing import sign
+from tests.support.signatures import verify
 
 LABELS = {
     "alertname": "NegativeNewsSpike",
@@ -108,12 +110,12 @@ def test_evidence_in_the_alertmanager_payload_and_the_slack_message() -> None:
 
 def test_kibana_discover_link_and_headline_lines() -> None:
     start, end = datetime(2024, 1, 2, 9, 0, tzinfo=UTC), datetime(2024, 1, 2, 10, 0, tzinfo=UTC)
-    url = discover_url("http://kibana:5601/", ("ticker", "AAPL"), start, end)
+    url = discover_url("http://kibana:5601/", ScopeKey("ticker", "AAPL"), start, end)
     assert url.startswith(
         "http://kibana:5601/app/discover#/?_g=(time:(from:'2024-01-02T09:00:00Z',to:'2024-01-02T10:00:00Z'))"
     )
     assert "_a=(query:(language:kuery,query:'sentiment:negative%20and%20tickers:%22AAPL%22'))" in url
-    assert kuery(("all", "")) == "sentiment:negative"
+    assert kuery(ALL) == "sentiment:negative"
     assert (
         headline_line(HEADLINES[0])
         == "AAPL <recalls> & more (wire, 2024-01-02T09:20:00Z, score -0.93) https://w.test/1"

@@ -8,17 +8,16 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from alerts.alert import AlertEvent
+from alerts.alert_service import ActiveAlert, AlertService
+from alerts.alert_settings import AlertSettings
 from alerts.evaluator import CATCH_UP, Evaluator, window_end
-from alerts.model import AlertEvent
+from alerts.lab.memory_source import MemorySource, NewsEvent
 from alerts.notifier import Notifier, NotifierConfig
-from alerts.outbox import MemoryOutbox
 from alerts.rules import load_rules
-from alerts.service import ActiveAlert, AlertService
-from alerts.settings import AlertSettings
-from alerts.sources import MemorySource, NewsEvent
-from alerts.stores import AlwaysLease, MemoryHistory, MemoryStateStore
 from monitor.app.settings import SettingsError, load_settings
 from tests.helpers import wait_for
+from tests.support.alerts_doubles import AlwaysLease, MemoryHistory, MemoryOutbox, MemoryStateStore
 
 
 def test_alert_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:

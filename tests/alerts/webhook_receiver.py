@@ -10,7 +10,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from alerts.signing import verify
+from tests.support.signatures import verify
 
 SECRET = "test-secret"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.settings import AlertSettings
+from alerts.alert_settings import AlertSettings
 from monitor.app.alerting import with_dashboard_url
 from monitor.app.settings import Settings
 from monitor.settings import DashboardSettings

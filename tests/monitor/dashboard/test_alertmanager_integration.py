@@ -16,9 +16,9 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
+from alerts.alert import AlertEvent
 from alerts.alertmanager import postable_alert, push_body
 from alerts.es_store import history_document
-from alerts.model import AlertEvent
 from monitor.app.embedded import free_port
 from monitor.app.indices import index_specs
 from monitor.app.settings import Settings

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from alerts.backtest import EventError, read_events, run_backtest
-from alerts.model import Series
+from alerts.counts import Series
+from alerts.lab.backtest import EventError, read_events, run_backtest
+from alerts.lab.memory_source import MemorySource, NewsEvent
 from alerts.rules import Scope, load_rules
-from alerts.sources import MemorySource, NewsEvent
 from monitor.app.cli import main
 
 START = datetime(2024, 3, 4, tzinfo=UTC)

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 
+from alerts.alert import AlertEvent
+from alerts.counts import Observation
 from alerts.detector import Detector
 from alerts.evidence import enrich
-from alerts.model import AlertEvent, Observation, ScopeKey
+from alerts.lab.memory_source import MemorySource, NewsEvent
 from alerts.rules import Rules
-from alerts.sources import MemorySource, NewsEvent
+from alerts.scopes import ScopeKey
 
 SENTIMENTS = frozenset({"negative", "neutral", "positive"})
 HEADLINE_FIELDS = ("title", "source", "url", "score")
@@ -35,7 +37,7 @@ def parse_event(line: str, number: int) -> NewsEvent:
     if not isinstance(data, dict):
         raise EventError(f"line {number}: expected an object")
     try:
-        ts = datetime.fromisoformat(str(data["ts"]).replace("Z", "+00:00"))
+        ts = datetime.fromisoformat(str(data["ts"]))
     except (KeyError, ValueError):
         raise EventError(f"line {number}: ts: missing or not ISO-8601") from None
     if ts.tzinfo is None:
@@ -63,19 +65,6 @@ def read_events(lines: Iterable[str]) -> Iterator[NewsEvent]:
     for number, line in enumerate(lines, 1):
         if line.strip():
             yield parse_event(line, number)
-
-
-class ManualClock:
-    """A clock that only moves when told to (backtests and tests advance it instead of sleeping)."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 def run_backtest(events: Iterable[NewsEvent], rules: Rules) -> list[AlertEvent]:

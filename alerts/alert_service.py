@@ -1,8 +1,8 @@
 """Wiring for `finmon alerts` and `finmon up`: the evaluator and the notifier on an APScheduler scheduler.
 
-service = build_evaluator(alerts, es)   # the alerts and es settings sections, es naming a running cluster
-service.start()                         # evaluates every `evaluate_every` s, delivers every `deliver_every` s
-service.firing()                        # list[ActiveAlert] for a live view
+service = build_alert_service(alerts, es)  # the alerts and es settings sections, es naming a running cluster
+service.start()                            # evaluates every `evaluate_every` s, delivers every `deliver_every` s
+service.firing()                           # list[ActiveAlert] for a live view
 service.stop()
 
 The app shell builds it from the composed settings (alerts takes only the sections it needs).
@@ -24,14 +24,14 @@ import httpx
 from apscheduler.schedulers.background import BackgroundScheduler
 from elasticsearch import Elasticsearch
 
+from alerts.alert import AlertEvent
+from alerts.alert_settings import AlertSettings
 from alerts.es_source import EsCountSource
 from alerts.es_store import EsHistory, EsLease, EsOutbox, EsStateStore
 from alerts.evaluator import Evaluator
 from alerts.indices import AlertIndices
-from alerts.model import AlertEvent
 from alerts.notifier import DeliveryStats, Notifier, NotifierConfig
 from alerts.rules import Rules, load_rules
-from alerts.settings import AlertSettings
 from monitor.settings import ElasticsearchSettings
 from monitor.store.es import make_client
 from monitor.store.es_setup import ensure_setup_at_start
@@ -126,26 +126,11 @@ class AlertService:
             return sorted(self._firing, key=lambda a: a.starts_at)
 
     def start(self) -> None:
+        """Evaluate every `evaluate_every` s and deliver every `deliver_every` s, both starting now."""
         scheduler = BackgroundScheduler(timezone=UTC)
         now = datetime.now(UTC)
-        scheduler.add_job(
-            self._guarded(lambda: self.evaluate(wait=False), "evaluate"),
-            "interval",
-            seconds=self.settings.evaluate_every,
-            id="alerts-evaluate",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=now,
-        )
-        scheduler.add_job(
-            self._guarded(lambda: self.deliver(wait=False), "deliver"),
-            "interval",
-            seconds=self.settings.deliver_every,
-            id="alerts-deliver",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=now,
-        )
+        _every(scheduler, lambda: self.evaluate(wait=False), "evaluate", self.settings.evaluate_every, now)
+        _every(scheduler, lambda: self.deliver(wait=False), "deliver", self.settings.deliver_every, now)
         scheduler.start()
         self._scheduler = scheduler
         kinds = Counter(t.kind for t in self.notifier.config.targets)
@@ -167,18 +152,33 @@ class AlertService:
         for close in self._closers:
             close()
 
-    @staticmethod
-    def _guarded(job: Callable[[], object], name: str) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                job()
-            except Exception:  # a failed run is retried by the next one; the scheduler must live on
-                log.exception("alert job %s failed", name)
 
-        return run
+def _every(
+    scheduler: BackgroundScheduler, job: Callable[[], object], name: str, seconds: float, first: datetime
+) -> None:
+    """Run `job` every `seconds` from `first`, one run at a time (a late run is coalesced, not queued)."""
+    scheduler.add_job(
+        _guarded(job, name),
+        "interval",
+        seconds=seconds,
+        id=f"alerts-{name}",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=first,
+    )
 
 
-def build_evaluator(
+def _guarded(job: Callable[[], object], name: str) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job()
+        except Exception:  # a failed run is retried by the next one; the scheduler must live on
+            log.exception("alert job %s failed", name)
+
+    return run
+
+
+def build_alert_service(
     alerts: AlertSettings,
     es: ElasticsearchSettings,
     *,

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from short_stream import SHORT, stream
 
-from alerts.model import AlertEvent
-from alerts.rules import load_rules
-from alerts.simulate import (
+from alerts.alert import AlertEvent
+from alerts.lab.memory_source import MemorySource
+from alerts.lab.simulate import (
     EVENT_MINUTES,
     START,
     TICKERS,
@@ -31,7 +31,8 @@ from alerts.simulate import (
     simulate_seeds,
     source_of,
 )
-from alerts.sources import MemorySource
+from alerts.rules import load_rules
+from alerts.scopes import ScopeKey
 
 
 def test_generator_covers_volume_bands_surge_kinds_and_the_daily_cycle() -> None:
@@ -53,13 +54,18 @@ def test_realised_p_is_computed_from_the_generated_news() -> None:
     assert 0.0 <= p <= 1.0 and 0 <= neg <= n
 
 
+def firing(scope: ScopeKey, starts_at: datetime, at: datetime) -> AlertEvent:
+    """A firing alert of the scope as the detector would emit it."""
+    labels = {"alertname": "NegativeNewsSpike", "rule": scope.kind, "scope": scope.kind, "severity": "warning"}
+    return AlertEvent("firing", {**labels, scope.kind: scope.value}, {}, starts_at, None, at, scope=scope)
+
+
 def test_scoring_counts_detections_delays_and_false_alerts() -> None:
     s = stream()
     surge = Surge(("topic", "macro"), "step", START + timedelta(days=3), 60, 3.0, 250.0)
     s = Stream(s.minute, s.second, s.topic, s.ticker, s.negative, s.story, s.base, [surge])
-    labels = {"alertname": "NegativeNewsSpike", "rule": "topic", "scope": "topic", "severity": "warning"}
-    hit = AlertEvent("firing", {**labels, "topic": "macro"}, {}, surge.start + timedelta(minutes=10), None, surge.start)
-    stray = AlertEvent("firing", {**labels, "topic": "crypto"}, {}, START + timedelta(days=5), None, START)
+    hit = firing(ScopeKey("topic", "macro"), surge.start + timedelta(minutes=10), surge.start)
+    stray = firing(ScopeKey("topic", "crypto"), START + timedelta(days=5), START)
     report = score(s, [hit, stray], SHORT)
     figures = report.summary()
     pooled = figures["target_by_band"].get("all bands") or figures["weaker_by_band"]["all bands"]
@@ -135,13 +141,8 @@ def test_events_are_scored_in_their_own_bands_and_floods_count_their_alerts() ->
     event = Surge(("ticker", "AAPL"), "event", START + timedelta(days=3), 60, 3.0, 30.0, volume=6.0)
     flood = Surge(("topic", "crypto"), "flood", START + timedelta(days=5), 60, 0.0, 5.0, volume=3.0)
     s = dataclasses.replace(s, surges=[event], floods=[flood])
-    labels = {"alertname": "NegativeNewsSpike", "rule": "r", "severity": "warning"}
-    hit = AlertEvent(
-        "firing", {**labels, "scope": "ticker", "ticker": "AAPL"}, {}, event.start + timedelta(minutes=5), None, START
-    )
-    stray = AlertEvent(
-        "firing", {**labels, "scope": "topic", "topic": "crypto"}, {}, flood.start + timedelta(minutes=20), None, START
-    )
+    hit = firing(ScopeKey("ticker", "AAPL"), event.start + timedelta(minutes=5), START)
+    stray = firing(ScopeKey("topic", "crypto"), flood.start + timedelta(minutes=20), START)
     figures = score(s, [hit, stray], SHORT).summary()
     events = figures["events_by_band"].get("20-60/h") or figures["weaker_events_by_band"]["20-60/h"]
     assert events["detected"] == 1 and events["delay_min_median"] == 5.0

@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from alerts.model import ScopeKey
-from alerts.simulate import (
+from alerts.lab.simulate import (
     GRACE,
     START,
     TARGET_NEGATIVES,
@@ -41,6 +40,7 @@ from alerts.simulate import (
     realised_count_p,
     realised_p,
 )
+from alerts.scopes import ScopeKey
 
 STEP_MIN = 5
 MAX_WINDOW_STEPS = 96  # 8 hours of 5-minute steps
@@ -65,8 +65,8 @@ def scope_steps(stream: Stream, step_min: int = STEP_MIN) -> dict[ScopeKey, Coun
                 np.bincount(bucket[rows], weights=w, minlength=steps).astype(float)
                 for w in (None, stream.negative[rows].astype(float), expected[rows])
             )
-            true_rate = _per_step(stream.expected[(kind, name)][1], step_min, steps)
-            out[(kind, name)] = (news, negatives, drawn, true_rate)
+            true_rate = _per_step(stream.expected[ScopeKey(kind, name)][1], step_min, steps)
+            out[ScopeKey(kind, name)] = (news, negatives, drawn, true_rate)
     return out
 
 

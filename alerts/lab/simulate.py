@@ -29,11 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from alerts.backtest import replay
-from alerts.evidence import scope_of
-from alerts.model import AlertEvent, ScopeKey
+from alerts.alert import AlertEvent
+from alerts.lab.backtest import replay
+from alerts.lab.memory_source import MemorySource, NewsEvent
 from alerts.rules import Rules
-from alerts.sources import MemorySource, NewsEvent
+from alerts.scopes import ALL, ScopeKey
 from alerts.tail_probabilities import binomial_sf, poisson_sf
 
 START = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday
@@ -182,7 +182,7 @@ def _lift(surges: Sequence[Surge], minutes: int) -> np.ndarray:
 
 
 def _surges(config: SimConfig, rng: np.random.Generator) -> list[Surge]:
-    scopes = [(("topic", n), r) for n, r in TOPICS] + [(("ticker", n), r) for n, r in TICKERS]
+    scopes = [(ScopeKey("topic", n), r) for n, r in TOPICS] + [(ScopeKey("ticker", n), r) for n, r in TICKERS]
     surges: list[Surge] = []
     shifted = rng.choice(len(scopes), size=config.shifts, replace=False)
     for i, (scope, rate) in enumerate(scopes):
@@ -208,8 +208,8 @@ def generate(config: SimConfig) -> Stream:
     rng = np.random.default_rng(config.seed)
     n_min = config.minutes
     factor = volume_factor(np.arange(n_min)) * config.scale / 60.0
-    base = {("topic", n): _shares(rng, n_min) for n, _ in TOPICS} | {
-        ("ticker", n): _shares(rng, n_min) for n, _ in TICKERS
+    base = {ScopeKey("topic", n): _shares(rng, n_min) for n, _ in TOPICS} | {
+        ScopeKey("ticker", n): _shares(rng, n_min) for n, _ in TICKERS
     }
     surges = _surges(config, rng)
     expected = _expected(config, base, factor)
@@ -221,11 +221,11 @@ def generate(config: SimConfig) -> Stream:
     for t, (name, rate) in enumerate(TICKERS):
         minute = _arrivals(rng, rate * factor)
         topics = rng.choice(len(TOPICS), size=len(minute), p=topic_rates / topic_rates.sum())
-        p = base[("ticker", name)][minute] * np.maximum(lift[("ticker", name)], 1.0)[minute]
+        p = base[ScopeKey("ticker", name)][minute] * np.maximum(lift[ScopeKey("ticker", name)], 1.0)[minute]
         parts.append((minute, topics, np.full(len(minute), t), rng.random(len(minute)) < np.minimum(p, 0.95)))
     for t, (name, rate) in enumerate(TOPICS):
         minute = _arrivals(rng, _topic_only(rate) * factor)
-        p = base[("topic", name)][minute] * lift[("topic", name)][minute]
+        p = base[ScopeKey("topic", name)][minute] * lift[ScopeKey("topic", name)][minute]
         parts.append(
             (minute, np.full(len(minute), t), np.full(len(minute), -1), rng.random(len(minute)) < np.minimum(p, 0.95))
         )
@@ -258,15 +258,15 @@ def _expected(config: SimConfig, base: dict[ScopeKey, np.ndarray], factor: np.nd
     topic_total = sum(r for _, r in TOPICS)
     for name, rate in TICKERS:
         news = rate * factor * copies
-        out[("ticker", name)] = np.stack([news, news * base[("ticker", name)]])
+        out[ScopeKey("ticker", name)] = np.stack([news, news * base[ScopeKey("ticker", name)]])
     for name, rate in TOPICS:
         own = _topic_only(rate) * factor * copies
-        news, negatives = own.copy(), own * base[("topic", name)]
+        news, negatives = own.copy(), own * base[ScopeKey("topic", name)]
         for ticker, ticker_rate in TICKERS:
             share = ticker_rate * rate / topic_total * factor * copies
             news += share
-            negatives += share * base[("ticker", ticker)]
-        out[("topic", name)] = np.stack([news, negatives])
+            negatives += share * base[ScopeKey("ticker", ticker)]
+        out[ScopeKey("topic", name)] = np.stack([news, negatives])
     return out
 
 
@@ -359,7 +359,9 @@ def _volume_bursts(
                 ticker = np.full(len(minute), i) if kind == "ticker" else np.full(len(minute), -1)
                 out.append((minute, topic, ticker, np.zeros(len(minute), dtype=bool)))
                 at = START + timedelta(minutes=a)
-                floods.append(Surge((kind, name), "flood", at, length, 0.0, rate * float(factor[a]) * 60.0, times))
+                floods.append(
+                    Surge(ScopeKey(kind, name), "flood", at, length, 0.0, rate * float(factor[a]) * 60.0, times)
+                )
     return floods, out
 
 
@@ -381,9 +383,9 @@ def source_of(stream: Stream, rules: Rules) -> MemorySource:
     size = int(bucket.max()) + 1 if len(bucket) else 0
     stories = any(rule.count == "stories" for rule in rules.rules)
     keys: dict[str, list[ScopeKey]] = {
-        "all": [("all", "")],
-        "topic": [("topic", n) for n, _ in TOPICS],
-        "ticker": [("ticker", n) for n, _ in TICKERS],
+        "all": [ALL],
+        "topic": [ScopeKey("topic", n) for n, _ in TOPICS],
+        "ticker": [ScopeKey("ticker", n) for n, _ in TICKERS],
     }
     neg, tot, story_neg, story_tot = (
         {k: np.zeros((len(v), size), dtype=np.int64) for k, v in keys.items()} for _ in "1234"
@@ -415,10 +417,10 @@ def null_shares(stream: Stream, mask: np.ndarray) -> np.ndarray:
     out = np.empty(len(minute))
     for i, (name, _) in enumerate(TICKERS):
         rows = ticker == i
-        out[rows] = stream.base[("ticker", name)][minute[rows]]
+        out[rows] = stream.base[ScopeKey("ticker", name)][minute[rows]]
     for i, (name, _) in enumerate(TOPICS):
         rows = (ticker < 0) & (topic == i)
-        out[rows] = stream.base[("topic", name)][minute[rows]]
+        out[rows] = stream.base[ScopeKey("topic", name)][minute[rows]]
     return out
 
 
@@ -458,12 +460,16 @@ class Episode:
 def episodes(alerts: Sequence[AlertEvent]) -> list[Episode]:
     by_key: dict[tuple[str, datetime], Episode] = {}
     for alert in alerts:
-        episode = by_key.setdefault(
-            (alert.fingerprint, alert.starts_at), Episode(scope_of(alert.labels), alert.starts_at)
-        )
+        episode = by_key.setdefault((alert.fingerprint, alert.starts_at), Episode(_scope(alert), alert.starts_at))
         if alert.status == "resolved":
             episode.ends_at = alert.ends_at
     return list(by_key.values())
+
+
+def _scope(alert: AlertEvent) -> ScopeKey:
+    if alert.scope is None:
+        raise ValueError(f"alert {alert.fingerprint}: no scope (not from the detector)")
+    return alert.scope
 
 
 def _related(scope: ScopeKey, surge: Surge) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from alerts.simulate import SimConfig, Stream, generate
+from alerts.lab.simulate import SimConfig, Stream, generate
 
 SHORT = SimConfig(weeks=1, seed=3, scale=0.2)
 

@@ -1,6 +1,6 @@
 """The alert data model (Alertmanager's): labels identify an alert, annotations describe it.
 
-Pure data: counts per scope and step, and the state changes the detector emits.
+Pure data: the state changes the detector emits, with the scope and onset their evidence is looked up by.
 """
 
 from __future__ import annotations
@@ -11,49 +11,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from alerts.scopes import ScopeKey
 from monitor.times import iso
 
 ALERT_NAME = "NegativeNewsSpike"
 Status = Literal["firing", "resolved"]
-ScopeKey = tuple[str, str]  # (kind, value): ("all", ""), ("topic", "earnings"), ("ticker", "AAPL")
 
 
 def fingerprint(labels: dict[str, str]) -> str:
     """A stable 16-hex-digit id of a label set (what Alertmanager calls the fingerprint)."""
     canonical = json.dumps(sorted(labels.items()), separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class Series:
-    """Negative and total counts per step bucket, oldest first."""
-
-    negatives: list[int]
-    totals: list[int]
-    # distinct stories (plus news without a story id) per bucket where the source knows them, whatever the rule
-    # counts: the burst tests judge stories (a syndicated story's copies are not a burst)
-    story_negatives: list[int] | None = None
-    story_totals: list[int] | None = None
-
-
-@dataclass(frozen=True)
-class Observation:
-    """One scope's counts in one step [start, end), for one rule: what the detector judges."""
-
-    rule: str
-    scope: ScopeKey
-    start: datetime
-    end: datetime
-    negatives: int
-    volume: int
-    story_negatives: int | None = None  # the same step's distinct stories, where the source knows them
-    story_volume: int | None = None
-
-    def stories(self) -> tuple[int, int] | None:
-        """(negative stories, stories) in the step, or None where the source counts items only."""
-        if self.story_negatives is None or self.story_volume is None:
-            return None
-        return self.story_negatives, self.story_volume
 
 
 @dataclass(frozen=True)
@@ -69,6 +37,9 @@ class AlertEvent:
     values: dict[str, float] = field(default_factory=dict)
     repeat: int = 0  # 0 for the first firing notification of an episode, 1.. for re-sends
     evidence: tuple[dict[str, Any], ...] = ()  # the episode's most negative headlines (title, source, url, ...)
+    # what the detector watched and when the episode began: where its evidence is looked up (not in payloads)
+    scope: ScopeKey | None = None
+    onset: datetime | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -92,17 +63,3 @@ class AlertEvent:
             "values": self.values,
             "evidence": list(self.evidence),
         }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> AlertEvent:
-        return cls(
-            status=data["status"],
-            labels=dict(data["labels"]),
-            annotations=dict(data["annotations"]),
-            starts_at=datetime.fromisoformat(data["startsAt"]),
-            ends_at=datetime.fromisoformat(data["endsAt"]) if data.get("endsAt") else None,
-            at=datetime.fromisoformat(data["at"]),
-            values=dict(data.get("values", {})),
-            repeat=int(data.get("repeat", 0)),
-            evidence=tuple(dict(item) for item in data.get("evidence", [])),
-        )

@@ -8,7 +8,7 @@ from datetime import timedelta
 import numpy as np
 from short_stream import SHORT, stream
 
-from alerts.oracle import (
+from alerts.lab.oracle import (
     STEP_MIN,
     WARM_UP_MIN,
     calibrate,
@@ -23,7 +23,7 @@ from alerts.oracle import (
     score,
     upcrossings,
 )
-from alerts.simulate import START, TICKERS, TOPICS, SimConfig, Stream, Surge, generate
+from alerts.lab.simulate import START, TICKERS, TOPICS, SimConfig, Stream, Surge, generate
 
 
 def test_scan_takes_the_best_window_ending_at_each_step() -> None:

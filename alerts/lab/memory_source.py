@@ -1,37 +1,18 @@
-"""Where per-step counts come from: the interface, and the in-memory source used by backtests.
-
-A source answers, for one scope kind and a span of steps, the negative/total counts per step of each of the
-`limit` scopes with the most news over the trailing day. Elasticsearch answers it with aggregations
-(alerts/es_source.py). News are placed by event time: published_at, else fetched_at, else scored_at.
-"""
+"""The in-memory count source of the lab's backtests and simulations: scored news events held in memory,
+counted per scope and step as Elasticsearch counts them (alerts/es_source.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from alerts.model import ScopeKey, Series
+from alerts.counts import RANKING, Series
 from alerts.rules import Rule
-
-RANKING = timedelta(days=1)  # topics and tickers are ranked by their news over this trailing span
-
-
-class CountSource(Protocol):
-    def counts(self, rule: Rule, start: datetime, end: datetime, step: timedelta) -> dict[ScopeKey, Series]:
-        """Counts per step in [start, end) of each scope the rule watches (aligned to the step)."""
-        ...
-
-    def parent(self, start: datetime, end: datetime, step: timedelta) -> Series:
-        """All news' counts per step in [start, end): the share sparse scopes are shrunk towards."""
-        ...
-
-    def headlines(self, scope: ScopeKey, start: datetime, end: datetime, size: int) -> list[dict[str, Any]]:
-        """The `size` most negative news of a scope in [start, end): title, source, url, published_at, score."""
-        ...
+from alerts.scopes import ALL, ScopeKey
 
 
 @dataclass(frozen=True)
@@ -47,7 +28,7 @@ class NewsEvent:
 
     def scopes(self) -> list[ScopeKey]:
         """Every scope whose counts this news item adds to: all news, its topic, each of its tickers."""
-        return [("all", ""), ("topic", self.topic), *(("ticker", ticker) for ticker in self.tickers)]
+        return [ALL, ScopeKey("topic", self.topic), *(ScopeKey("ticker", ticker) for ticker in self.tickers)]
 
 
 class MemorySource:
