@@ -32,7 +32,7 @@ from alerts.evaluator import Evaluator
 from alerts.indices import AlertIndices
 from alerts.notifier import DeliveryStats, Notifier, NotifierConfig
 from alerts.rules import Rules, load_rules
-from monitor.settings import ElasticsearchSettings
+from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.es import make_client
 from monitor.store.es_setup import ensure_setup_at_start
 from monitor.store.mappings import IndexSpec

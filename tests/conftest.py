@@ -15,7 +15,7 @@ from elasticsearch import Elasticsearch
 from monitor.app.embedded import ES_SERVERS, embedded_workdir, start_tansu, start_with_retry
 from monitor.app.indices import index_specs
 from monitor.app.settings import Settings, to_env
-from monitor.settings import ElasticsearchSettings, KafkaSettings
+from monitor.stage_settings import ElasticsearchSettings, KafkaSettings
 from monitor.store.es import make_client
 from monitor.store.es_setup import run_setup
 from tests.helpers import finmon_names

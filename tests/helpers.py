@@ -21,7 +21,7 @@ from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 
 from monitor.news.schemas import ScoredNews, SentimentProbs
-from monitor.settings import ElasticsearchSettings, KafkaSettings
+from monitor.stage_settings import ElasticsearchSettings, KafkaSettings
 from monitor.store.es import make_client
 from monitor.stream.kafka import client_options
 

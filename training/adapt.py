@@ -24,8 +24,8 @@ import torch
 from transformers import AutoModel
 
 from monitor.labels.records import Label
-from monitor.scoring.model import MultiTaskModel, load_heads, load_tokenizer
 from monitor.scoring.modeldir import SPEC_FILE, TASKS, ModelFormatError, ModelSpec, model_dir_for, resolve_base
+from monitor.scoring.network import MultiTaskModel, load_heads, load_tokenizer
 from monitor.scoring.textnorm import normalize
 from training.adapt_report import adapt_card, compare_reports, valid_files
 from training.args import AdaptArgs, TrainArgs

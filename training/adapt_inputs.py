@@ -6,7 +6,7 @@ from pathlib import Path
 
 from monitor.labels.files import read_label_files
 from monitor.labels.records import Label
-from monitor.settings import ElasticsearchSettings
+from monitor.stage_settings import ElasticsearchSettings
 from training.adapt import AdaptError, require_model
 from training.args import AdaptArgs
 

@@ -9,7 +9,7 @@ from typing import Any
 from monitor.contracts import BatchScorer
 from monitor.scoring.modeldir import TASKS
 from monitor.scoring.scorer import Scorer
-from monitor.settings import ModelSettings
+from monitor.stage_settings import ModelSettings
 from training.classification_report import classification_report
 from training.evaluate import evaluate_file, predicted_label
 from training.label_maps import LabelMap

@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 from torch.nn import functional
 
-from monitor.scoring.model import MultiTaskModel, load_model
 from monitor.scoring.modeldir import TASKS, model_dir_for
+from monitor.scoring.network import MultiTaskModel, load_model
 from monitor.scoring.textnorm import normalize
 from training.batches import encode, pad
 from training.labelled_files import IGNORE, DataError, Example, read_rows

@@ -9,8 +9,8 @@ from typing import Any
 
 from safetensors.torch import load_file, save_file
 
-from monitor.scoring.model import MultiTaskModel, save_heads
 from monitor.scoring.modeldir import HEADS_FILE, SPEC_FILE, ModelSpec
+from monitor.scoring.network import MultiTaskModel, save_heads
 
 ADAPTER_DIR = "adapter"
 ADAPTER_FILE = "adapter_model.safetensors"

@@ -19,8 +19,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from monitor.scoring.model import lora_scale
 from monitor.scoring.modeldir import HEADS_FILE, ModelFormatError, ModelSpec
+from monitor.scoring.network import lora_scale
 from training.export import ADAPTER_DIR, ADAPTER_FILE
 
 ADAPTER_CONFIG = "adapter_config.json"

@@ -19,7 +19,7 @@ from monitor.labels.records import Label
 from monitor.scoring.modeldir import TASKS
 from monitor.scoring.scorer import Scorer
 from monitor.scoring.textnorm import normalize
-from monitor.settings import ModelSettings
+from monitor.stage_settings import ModelSettings
 from training.labelled_files import DataError, read_rows
 
 DEFAULT_TEXTS = Path("..") / "shared" / "data" / "tfns" / "valid.csv"  # both benchmarks' default, from the cwd

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
-from monitor.scoring.model import MultiTaskModel
+from monitor.scoring.network import MultiTaskModel
 
 
 def _no_decay(name: str) -> bool:

@@ -13,7 +13,7 @@ import torch
 
 from monitor.scoring.modeldir import TASKS, ModelSpec
 from monitor.scoring.scorer import Scorer
-from monitor.settings import ModelSettings
+from monitor.stage_settings import ModelSettings
 from training.args import TrainArgs
 from training.batches import encode
 from training.calibrate import calibrate

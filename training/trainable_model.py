@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
-from monitor.scoring.model import MultiTaskModel
 from monitor.scoring.modeldir import is_offline_base, resolve_base
+from monitor.scoring.network import MultiTaskModel
 from training.args import TrainArgs
 
 PEFT_HINT = "pip install 'finmon[train]'"

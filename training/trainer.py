@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from monitor.scoring.model import MultiTaskModel
 from monitor.scoring.modeldir import TASKS
+from monitor.scoring.network import MultiTaskModel
 from training.batches import collate, epoch_batches, pad
 from training.checkpoint import Progress, has_checkpoint, load_best, load_checkpoint, save_best, save_checkpoint
 from training.classification_report import classification_report

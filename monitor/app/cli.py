@@ -18,7 +18,7 @@ from monitor.app.logs import configure_logging
 from monitor.app.settings import Settings, SettingsError, load_settings
 from monitor.contracts import Unreachable
 from monitor.scoring.modeldir import ModelFormatError
-from monitor.settings import ElasticsearchSettings
+from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.mappings import SetupError
 
 log = logging.getLogger("finmon")

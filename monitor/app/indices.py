@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from alerts.indices import AlertIndices
 from monitor.labels.labels_index import labels_index_spec
-from monitor.settings import ElasticsearchSettings
+from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.es_setup import news_index_specs
 from monitor.store.mappings import IndexSpec
 

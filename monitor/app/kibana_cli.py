@@ -10,7 +10,7 @@ from typing import Any
 
 from monitor.app.settings import Settings, SettingsError
 from monitor.kibana import NDJSON, PANELS, shipped
-from monitor.settings import ALERTS_INDEX, NEWS_INDEX
+from monitor.stage_settings import ALERTS_INDEX, NEWS_INDEX
 
 
 def register(commands: Any) -> None:

@@ -19,7 +19,7 @@ from monitor.app.settings import Settings
 from monitor.app.supervise import worker_process
 from monitor.app.training_cli import load_texts
 from monitor.scoring.scorer import Scorer
-from monitor.settings import ModelSettings
+from monitor.stage_settings import ModelSettings
 from monitor.store.es import make_client
 from monitor.stream.kafka import admin_client, ensure_topics, make_producer
 from monitor.stream.replay import replay

@@ -20,7 +20,7 @@ from pydantic_settings import (
 from alerts.alert_settings import AlertSettings
 from monitor.app.env_check import describe_unknown, unknown_variables
 from monitor.ingest.scrape_settings import ScrapeSettings
-from monitor.settings import (
+from monitor.stage_settings import (
     DashboardSettings,
     ElasticsearchSettings,
     KafkaSettings,

@@ -20,7 +20,7 @@ from monitor.dashboard.specs import Target
 from monitor.kibana.objects import NEWS_TIME
 from monitor.labels.files import LabelNames
 from monitor.news.schemas import SENTIMENT_LABELS, TOPIC_LABELS
-from monitor.settings import DashboardSettings, ElasticsearchSettings
+from monitor.stage_settings import DashboardSettings, ElasticsearchSettings
 
 
 def target_of(es: ElasticsearchSettings, board: DashboardSettings, time_field: str | None = None) -> Target:

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from monitor.setting_types import HttpUrl
-from monitor.settings import SettingsError
+from monitor.stage_settings import SettingsError
 
 
 class FeedConfig(BaseModel):

@@ -24,7 +24,7 @@ from monitor.ingest.scrape_settings import ScrapeSettings
 from monitor.ingest.similarity import from_bytes
 from monitor.ingest.sinks import KafkaSink, Sink
 from monitor.ingest.state import ScraperState
-from monitor.settings import KafkaSettings, SettingsError
+from monitor.stage_settings import KafkaSettings, SettingsError
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from monitor.kibana.shares import share_transforms
-from monitor.settings import ALERTS_INDEX, NEWS_INDEX
+from monitor.stage_settings import ALERTS_INDEX, NEWS_INDEX
 
 NEWS_VIEW_ID = "finmon-news-view"
 ALERTS_VIEW_ID = "finmon-alerts-view"

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from monitor.scoring.model import MultiTaskModel
 from monitor.scoring.modeldir import TASKS
+from monitor.scoring.network import MultiTaskModel
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ import torch
 from monitor.contracts import Prediction
 from monitor.news.schemas import SENTIMENT_LABELS
 from monitor.scoring.batching import mean_by_owner, plan_microbatches
-from monitor.scoring.model import MultiTaskModel, load_model
 from monitor.scoring.modeldir import ModelSpec, model_dir_for
 from monitor.scoring.modeldir import model_hash as content_hash
+from monitor.scoring.network import MultiTaskModel, load_model
 from monitor.scoring.onnx_backend import OnnxRunner, cached_onnx_model, softmax
 from monitor.scoring.textnorm import normalize
-from monitor.settings import ModelSettings
+from monitor.stage_settings import ModelSettings
 
 log = logging.getLogger(__name__)
 

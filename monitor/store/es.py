@@ -19,7 +19,7 @@ from elasticsearch import ApiError, Elasticsearch
 from monitor.backoff import backoff_delays
 from monitor.contracts import Rejected
 from monitor.news.schemas import ScoredNews
-from monitor.settings import ElasticsearchSettings, SettingsError
+from monitor.stage_settings import ElasticsearchSettings, SettingsError
 from monitor.store.es_setup import ensure_index
 from monitor.store.mappings import NEWS_MAPPING
 from monitor.telemetry.es_series import EsMetrics

@@ -20,7 +20,7 @@ from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 
 from monitor.contracts import Unreachable
-from monitor.settings import ElasticsearchSettings
+from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.mappings import (
     NEWS_MAPPING,
     IndexSpec,

@@ -11,7 +11,7 @@ import faust
 from faust.sensors import Monitor
 from faust.types import TP, EventT
 
-from monitor.settings import KafkaSettings
+from monitor.stage_settings import KafkaSettings
 from monitor.stream.kafka import security
 
 

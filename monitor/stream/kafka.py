@@ -14,7 +14,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from monitor.contracts import Unreachable
-from monitor.settings import KafkaSettings
+from monitor.stage_settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 

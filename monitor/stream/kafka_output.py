@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from monitor.news.schemas import ScoredNews
-from monitor.settings import KafkaSettings
+from monitor.stage_settings import KafkaSettings
 from monitor.stream.dead_letters import Source, dlq_record
 from monitor.stream.partitioning import partitions_for
 from monitor.stream.processing import BatchResult

@@ -36,7 +36,7 @@ from monitor.news.schemas import ScoredNews
 from monitor.scoring.fixed_scorer import FixedScorer
 from monitor.scoring.scorer import Scorer
 from monitor.scoring.timed_scorer import TimedScorer
-from monitor.settings import ElasticsearchSettings, KafkaSettings, ModelSettings, WorkerSettings
+from monitor.stage_settings import ElasticsearchSettings, KafkaSettings, ModelSettings, WorkerSettings
 from monitor.store.es import EsNewsSink, make_client
 from monitor.store.es_setup import ensure_setup, ensure_setup_at_start
 from monitor.store.mappings import IndexSpec

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 from prometheus_client.exposition import choose_encoder
 
-from monitor.settings import MetricsSettings
+from monitor.stage_settings import MetricsSettings
 from monitor.telemetry.http_server import Listening, Reply, Request, Route
 from monitor.telemetry.http_server import serving as http_serving
 from monitor.telemetry.series import Metrics

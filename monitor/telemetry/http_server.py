@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from monitor.settings import SettingsError
+from monitor.stage_settings import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -205,8 +205,6 @@ BUSY = (
     b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
     b'Retry-After: 1\r\n\r\n{"error": "too many open connections, try again", "status": 503}'
 )
-
-
 
 
 def handler_thread(name: str) -> str:

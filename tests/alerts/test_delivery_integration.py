@@ -25,7 +25,7 @@ from alerts.notifier import Notifier, NotifierConfig
 from alerts.outbox import Delivery
 from monitor.app.alerting import build_alert_service
 from monitor.app.settings import Settings
-from monitor.settings import ElasticsearchSettings
+from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.es import make_client
 from tests.helpers import wait_for
 from tests.support.alerts_doubles import ManualClock

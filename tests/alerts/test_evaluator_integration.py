@@ -23,7 +23,7 @@ from alerts.notifier import Notifier, NotifierConfig
 from alerts.rules import Rules, parse_rules
 from alerts.scopes import ScopeKey
 from monitor.app.settings import Settings
-from monitor.settings import ElasticsearchSettings
+from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.es import ensure_news_index, make_client
 from tests.support.alerts_doubles import ManualClock
 

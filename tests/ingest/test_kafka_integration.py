@@ -11,7 +11,7 @@ from monitor.app.settings import Settings
 from monitor.ingest.feeds import FeedConfig
 from monitor.ingest.scraper import MEMORY, build_scraper
 from monitor.news.schemas import NewsItem
-from monitor.settings import KafkaSettings
+from monitor.stage_settings import KafkaSettings
 from monitor.stream.kafka import ensure_topics
 from tests.helpers import read_records
 

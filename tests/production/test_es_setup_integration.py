@@ -10,7 +10,7 @@ from elasticsearch import Elasticsearch
 from monitor.app import cli
 from monitor.app.indices import index_specs
 from monitor.app.settings import Settings, to_env
-from monitor.settings import ElasticsearchSettings
+from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink
 from monitor.store.es_setup import IndexSetup, ensure_setup, run_setup, templates_missing
 from monitor.store.mappings import NEWS_MAPPING, IndexSpec, Lifecycle, SetupError

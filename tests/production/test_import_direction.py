@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # the modules of monitor's top level every unit may use (they import no other unit)
 SHARED = (
-    "monitor.settings",
+    "monitor.stage_settings",
     "monitor.setting_types",
     "monitor.backoff",
     "monitor.times",

@@ -15,7 +15,7 @@ from monitor.app.indices import index_specs
 from monitor.kibana import PANELS, shipped
 from monitor.kibana.objects import HEADLINE_COLUMNS
 from monitor.news.schemas import ScoredNews
-from monitor.settings import ElasticsearchSettings
+from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink
 from monitor.store.es_setup import run_setup
 

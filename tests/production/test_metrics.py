@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from monitor.app.logs import JsonFormatter
 from monitor.ingest.counters import ScrapeStats
-from monitor.settings import MetricsSettings
+from monitor.stage_settings import MetricsSettings
 from monitor.telemetry.endpoint import serving
 from monitor.telemetry.series import Metrics
 from tests.helpers import http_get

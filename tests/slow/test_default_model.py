@@ -14,7 +14,7 @@ import pytest
 
 from monitor.scoring.modeldir import default_model_dir
 from monitor.scoring.scorer import Scorer
-from monitor.settings import ModelSettings
+from monitor.stage_settings import ModelSettings
 from tests.helpers import FINMON, child_env, start_finmon, wait_for
 
 pytestmark = pytest.mark.slow

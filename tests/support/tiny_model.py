@@ -8,8 +8,8 @@ import torch
 from transformers import BertConfig, BertModel, BertTokenizer
 
 from monitor.news import schemas
-from monitor.scoring.model import MultiTaskModel, save_heads
 from monitor.scoring.modeldir import ModelSpec
+from monitor.scoring.network import MultiTaskModel, save_heads
 
 TOPIC_LABELS = list(schemas.TOPIC_LABELS)
 SENTIMENT_LABELS = list(schemas.SENTIMENT_LABELS)

@@ -13,7 +13,7 @@ from monitor.app.cli import main
 from monitor.labels.records import Label
 from monitor.scoring.modeldir import TASKS, ModelSpec
 from monitor.scoring.scorer import Scorer
-from monitor.settings import ModelSettings
+from monitor.stage_settings import ModelSettings
 from tests.helpers import write_csv
 from tests.training.conftest import TinyArgs
 from training.adapt import AdaptError, epoch_rows, examples_from_labels, holdout_share, label_maps, split_labels

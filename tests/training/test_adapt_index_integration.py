@@ -13,7 +13,7 @@ from monitor.app.cli import main
 from monitor.labels.labels_index import write_labels
 from monitor.labels.records import Label
 from monitor.news.schemas import SentimentProbs
-from monitor.settings import ElasticsearchSettings
+from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink
 from tests.helpers import scored_news
 from training.index_texts import recent_news_texts

@@ -10,7 +10,7 @@ import pytest
 from monitor.app.cli import main
 from monitor.app.settings import SettingsError
 from monitor.app.training_cli import load_texts as load_option_texts
-from monitor.settings import ModelSettings
+from monitor.stage_settings import ModelSettings
 from tests.helpers import SAMPLE_HEADLINES
 from training.model_bench import TextsError, bench_scorer, load_texts
 

@@ -11,7 +11,7 @@ import pytest
 
 from monitor.app.cli import main
 from monitor.scoring.scorer import Scorer
-from monitor.settings import ModelSettings
+from monitor.stage_settings import ModelSettings
 from tests import helpers
 from training.label_maps import DATASET_IDS
 

@@ -9,7 +9,7 @@ import pytest
 
 from monitor.app.cli import main
 from monitor.scoring.scorer import Scorer
-from monitor.settings import ModelSettings
+from monitor.stage_settings import ModelSettings
 from tests.helpers import write_csv
 from training.classification_report import classification_report
 

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from monitor.app.cli import main
-from monitor.scoring.model import load_model
 from monitor.scoring.modeldir import ModelSpec
+from monitor.scoring.network import load_model
 from monitor.scoring.scorer import Scorer
-from monitor.settings import ModelSettings
+from monitor.stage_settings import ModelSettings
 from tests.helpers import write_csv
 from tests.training.conftest import TinyArgs
 from tests.training.test_adapt import adapt_argv, label_rows

@@ -13,11 +13,11 @@ import torch
 from safetensors.torch import load_file
 
 from monitor.news.schemas import SENTIMENT_LABELS
-from monitor.scoring.model import load_model
 from monitor.scoring.modeldir import SPEC_FILE, ModelSpec
+from monitor.scoring.network import load_model
 from monitor.scoring.scorer import Scorer
 from monitor.scoring.textnorm import normalize
-from monitor.settings import ModelSettings
+from monitor.stage_settings import ModelSettings
 from training.train import finish, prepare
 
 TEXTS = ["Fed cuts rates; stocks rise https://t.co/x", "oil price falls", "apple earnings beat, shares jump"]

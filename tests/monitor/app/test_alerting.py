@@ -7,7 +7,7 @@ import pytest
 from alerts.alert_settings import AlertSettings
 from monitor.app.alerting import with_dashboard_url
 from monitor.app.settings import Settings
-from monitor.settings import DashboardSettings
+from monitor.stage_settings import DashboardSettings
 
 
 @pytest.mark.usefixtures("no_finmon_env")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from monitor.app.embedded import free_port
-from monitor.settings import KafkaSettings
+from monitor.stage_settings import KafkaSettings
 from monitor.stream.kafka import ensure_topics, make_producer
 from tests.helpers import FINMON, child_env, health_status, running_worker, wait_for
 

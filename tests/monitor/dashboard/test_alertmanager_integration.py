@@ -23,7 +23,7 @@ from monitor.app.embedded import free_port
 from monitor.app.indices import index_specs
 from monitor.app.settings import Settings
 from monitor.dashboard.page import dashboard
-from monitor.settings import DashboardSettings, ElasticsearchSettings
+from monitor.stage_settings import DashboardSettings, ElasticsearchSettings
 from monitor.store.es import make_client
 from monitor.store.es_setup import run_setup
 from tests.helpers import wait_for

@@ -21,7 +21,7 @@ from monitor.dashboard.browser import find_chromium
 from monitor.dashboard.data import DashboardData
 from monitor.dashboard.page import dashboard, target_of
 from monitor.dashboard.specs import Target
-from monitor.settings import ElasticsearchSettings
+from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink, make_client
 from monitor.store.es_setup import run_setup
 from monitor.store.mappings import NEWS_MAPPING

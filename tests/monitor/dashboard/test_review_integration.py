@@ -19,7 +19,7 @@ from monitor.dashboard.page import dashboard, target_of
 from monitor.dashboard.review import ReviewData, UnknownNews
 from monitor.labels.labels_index import read_labels
 from monitor.news.schemas import ScoredNews, SentimentProbs
-from monitor.settings import ElasticsearchSettings
+from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink, make_client
 from monitor.store.es_setup import run_setup
 from tests.helpers import scored_news

@@ -14,7 +14,7 @@ from elasticsearch import Elasticsearch
 from monitor.app import cli
 from monitor.labels.labels_index import read_labels
 from monitor.news.schemas import SentimentProbs
-from monitor.settings import ElasticsearchSettings
+from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink
 from tests.helpers import scored_news
 

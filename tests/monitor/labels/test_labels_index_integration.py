@@ -21,7 +21,7 @@ from monitor.labels.labels_index import (
     write_labels,
 )
 from monitor.labels.records import Label
-from monitor.settings import ElasticsearchSettings
+from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.es import make_client
 
 pytestmark = pytest.mark.integration

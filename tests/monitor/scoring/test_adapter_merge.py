@@ -1,4 +1,4 @@
-"""A saved PEFT LoRA adapter merged into a fresh base by monitor.scoring.model.merge_lora (no peft at load time) gives
+"""A saved PEFT LoRA adapter merged into a fresh base by monitor.scoring.network.merge_lora (no peft at load time) gives
 the PEFT-wrapped model's outputs."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 import torch
 from transformers import BertModel
 
-from monitor.scoring.model import merge_lora
 from monitor.scoring.modeldir import ModelFormatError
+from monitor.scoring.network import merge_lora
 
 peft = pytest.importorskip("peft")  # the `train` extra: it writes the adapters merged here
 

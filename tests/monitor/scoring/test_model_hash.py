@@ -13,7 +13,7 @@ from monitor.news.schemas import NewsItem
 from monitor.scoring.fixed_scorer import FixedScorer
 from monitor.scoring.modeldir import HEADS_FILE, model_hash
 from monitor.scoring.scorer import Scorer
-from monitor.settings import ModelSettings
+from monitor.stage_settings import ModelSettings
 from monitor.store.mappings import NEWS_MAPPING
 from monitor.stream.processing import to_scored
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from monitor.scoring.model import load_model
 from monitor.scoring.modeldir import TASKS
+from monitor.scoring.network import load_model
 from monitor.scoring.onnx_backend import OnnxRunner, export_fp32
 from monitor.scoring.scorer import Scorer
-from monitor.settings import ModelSettings
+from monitor.stage_settings import ModelSettings
 from tests.helpers import SAMPLE_HEADLINES
 
 pytest.importorskip("onnxruntime")

@@ -4,7 +4,7 @@ import pytest
 
 from monitor.scoring.modeldir import ModelFormatError, ModelSpec
 from monitor.scoring.scorer import Scorer
-from monitor.settings import ModelSettings
+from monitor.stage_settings import ModelSettings
 from tests.support.tiny_model import SENTIMENT_LABELS, TOPIC_LABELS
 
 

@@ -3,7 +3,7 @@ import ssl
 import faust
 from pydantic import SecretStr
 
-from monitor.settings import KafkaSettings
+from monitor.stage_settings import KafkaSettings
 from monitor.stream.faust_app import faust_credentials
 from monitor.stream.kafka import client_options, security
 

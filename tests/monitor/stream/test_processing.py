@@ -8,7 +8,7 @@ import pytest
 from monitor.contracts import Prediction
 from monitor.news.decoding import InvalidMessage, decode_news
 from monitor.scoring.scorer import Scorer
-from monitor.settings import ModelSettings
+from monitor.stage_settings import ModelSettings
 from monitor.stream.processing import BatchProcessor
 from tests.support.sinks import MemoryScoredSink
 
