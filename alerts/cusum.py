@@ -38,7 +38,7 @@ import math
 from dataclasses import dataclass
 
 WEEK_S = 7 * 86400.0
-CALIBRATION = -1.25  # nats off the Wald bound, measured by simulation (README, Alerts), counting stories
+CALIBRATION = -1.25  # nats off the Wald bound, measured by simulation (docs/alerts.md), counting stories
 ITEMS_CALIBRATION = -0.5  # counting items: a syndicated story's copies add evidence, so the bound is less loose
 MIN_THRESHOLD = math.log(200.0)  # never fire on less than 200:1 evidence, whatever the rule asks
 INDIFFERENCE = 1.2  # the null of the lowest-lift CUSUM: up to 1.2x the baseline (baselines are never exact)
@@ -46,14 +46,14 @@ STEP_CAP = 0.6  # one step adds at most this fraction of h: a clump of duplicate
 MAX_P = 0.995
 MAX_P1 = 0.9  # an alternative share above this would make one non-negative news item veto a surge
 BURST_BUDGET = 0.25  # the share of the false-alarm rate the burst (count) CUSUMs spend
-BURST_CALIBRATION = -0.5  # nats off the bursts' Wald bound, measured by simulation (README, Alerts)
+BURST_CALIBRATION = -0.5  # nats off the bursts' Wald bound, measured by simulation (docs/alerts.md)
 RAISED_NATS = 3.0  # a burst fires only if its news favour a raised volume by e^3 ≈ 20 to 1
 VOLUME_LIFT = 2.0  # ... with at least twice the scope's usual news
 BURST_SHARE_LIFT = 1.6  # ... and a share at least 1.6x the central share (or min_lift if higher): a drifting
 # share and a busy morning together do not make a company event (its share is 2-4x)
 SHARE_RAISED_NATS = 1.0  # ... favoured over the central share by e^1 at least: the count CUSUM already holds the
 # evidence against chance; this asks only that the negatives did not come with the volume (e^3 here missed events
-# whose share a concurrent flood of other news diluted: README, Alerts)
+# whose share a concurrent flood of other news diluted: docs/alerts.md)
 MIN_BURST_NEGATIVES = 5  # and at least as many negatives as one story and its copies (syndicated 1-4 times) make
 BURST_PRIOR_WEIGHT = 20.0  # news the all-news share counts as in the central share the bursts' share test uses
 

@@ -649,7 +649,7 @@ def simulate_seeds(config: SimConfig, rules: Rules, seeds: Sequence[int]) -> dic
 
 
 def band_table(figures: dict[str, Any]) -> str:
-    """The per-band figures as a markdown table (the README's)."""
+    """The per-band figures as a markdown table (docs/alerts.md's)."""
     rows = [
         "| band (news/h at onset) | target surges | recall | median delay (min) | weaker surges caught |",
         "|---|---|---|---|---|",
