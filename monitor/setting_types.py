@@ -1,4 +1,4 @@
-"""Field types shared by the settings sections (monitor.stage_settings, alerts.alert_settings); imports nothing of finmon."""
+"""Field types shared by the settings sections (monitor.stage_settings, alerts.alert_settings); no finmon imports."""
 
 from __future__ import annotations
 

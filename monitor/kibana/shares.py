@@ -1,8 +1,8 @@
 """The negative share of a few news, made readable (pure): shrunk towards the series' baseline and drawn with a
 Wilson interval, so one negative item in an hour of two no longer reads as 50% of the news.
 
-Each function has its Vega expression twin, written from the same constants; the charts compute in the
-browser (or in Kibana) with the expressions, the tests hold both to the same figures.
+The charts compute in the browser (or in Kibana) with the Vega expressions written here from these constants;
+the tests hold them to a Python reference of the same formulas and to the textbook figures.
 
 - baseline: the scope's (topic's, ticker's) share over the whole chart, itself shrunk by `PSEUDO_COUNTS`
   items towards the share of all the chart's news (a ticker with 3 items in a week has no baseline of its own);
@@ -14,25 +14,8 @@ browser (or in Kibana) with the expressions, the tests hold both to the same fig
 
 from __future__ import annotations
 
-import math
-
 PSEUDO_COUNTS = 4.0
 Z90 = 1.645
-
-
-def shrunk(negative: float, total: float, prior: float, k: float = PSEUDO_COUNTS) -> float:
-    """(negative + k·prior) / (total + k)."""
-    return (negative + k * prior) / (total + k)
-
-
-def wilson(negative: float, total: float, z: float = Z90) -> tuple[float, float]:
-    """The Wilson score interval of negative/total; (0, 1) for no items."""
-    if total <= 0:
-        return 0.0, 1.0
-    share, z2 = negative / total, z * z
-    centre = (share + z2 / (2 * total)) / (1 + z2 / total)
-    half = z / (1 + z2 / total) * math.sqrt(share * (1 - share) / total + z2 / (4 * total * total))
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 # Vega expressions over a datum with `negative`, `total` (the point), `scope_negative`, `scope_total` (its

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -123,7 +122,3 @@ class ScoredNews(NewsItem):
         scored_at (a feed's clock ahead of ours must not place news in a step not judged yet)."""
         scored = _as_utc(self.scored_at) or self.scored_at
         return min(self.published_at or self.fetched_at or scored, scored)
-
-    def es_document(self) -> dict[str, Any]:
-        document = self.model_dump(mode="json", by_alias=True, exclude_none=True)
-        return {**document, "event_at": self.event_at.isoformat()}

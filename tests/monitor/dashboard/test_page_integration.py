@@ -26,6 +26,7 @@ from monitor.store.es import EsNewsSink, make_client
 from monitor.store.es_setup import run_setup
 from monitor.store.mappings import NEWS_MAPPING
 from tests.support.browser_pages import drawn_marks, dump_dom
+from tests.support.documents import es_document
 
 from .demo_data import NOW, demo_alerts, demo_news
 
@@ -182,7 +183,7 @@ def test_the_models_that_scored_the_range(demo_settings: tuple[Settings, Elastic
     client.indices.create(index=index, mappings=mapping)
     old, new = in_day[:3], in_day[3:8]
     for item in old + new:
-        document = item.es_document()
+        document = es_document(item)
         if item in new:
             document.update(model_name="finmon-adapted", model_version="3", model_hash="ab12cd34")
         client.index(index=index, id=item.id, document=document)

@@ -11,15 +11,31 @@ import pytest
 
 from monitor.kibana.shares import (
     PSEUDO_COUNTS,
+    Z90,
     baseline_expr,
     overall_expr,
     share_transforms,
-    shrunk,
     shrunk_expr,
-    wilson,
     wilson_high_expr,
     wilson_low_expr,
 )
+
+
+# the Python reference the Vega expressions are held to
+def shrunk(negative: float, total: float, prior: float, k: float = PSEUDO_COUNTS) -> float:
+    """(negative + k·prior) / (total + k)."""
+    return (negative + k * prior) / (total + k)
+
+
+def wilson(negative: float, total: float, z: float = Z90) -> tuple[float, float]:
+    """The Wilson score interval of negative/total; (0, 1) for no items."""
+    if total <= 0:
+        return 0.0, 1.0
+    share, z2 = negative / total, z * z
+    centre = (share + z2 / (2 * total)) / (1 + z2 / total)
+    half = z / (1 + z2 / total) * math.sqrt(share * (1 - share) / total + z2 / (4 * total * total))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
 
 TERNARY = re.compile(r"^(?P<test>[^?]+)\?(?P<then>.+?):(?P<else>[^:]+)$")
 

@@ -6,6 +6,7 @@ from pydantic import ValidationError
 
 from monitor.news.ids import canonical_url, news_id
 from monitor.news.schemas import NewsItem, ScoredNews, SentimentProbs
+from tests.support.documents import es_document
 
 
 def test_canonical_url_drops_tracking_fragment_default_port_and_sorts_query() -> None:
@@ -78,7 +79,7 @@ def test_scored_news_document_keeps_scores_and_bounds_the_signed_score() -> None
         model_version="1",
         scored_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
-    doc = scored.es_document()
+    doc = es_document(scored)
     assert doc["sentiment_probs"] == {"negative": 0.8, "neutral": 0.15, "positive": 0.05}
     assert doc["id"] == scored.id and doc["scored_at"] == "2026-01-01T00:00:00Z"
     with pytest.raises(ValidationError, match="sentiment_score"):

@@ -16,6 +16,7 @@ from monitor.scoring.scorer import Scorer
 from monitor.stage_settings import ModelSettings
 from monitor.store.mappings import NEWS_MAPPING
 from monitor.stream.processing import to_scored
+from tests.support.documents import es_document
 
 
 def test_the_hash_is_stable_and_follows_the_weights(tiny_model_dir: Path, tmp_path: Path) -> None:
@@ -46,7 +47,7 @@ def test_scored_documents_carry_the_models_hash(tiny_model_dir: Path) -> None:
     assert scorer.model_hash == model_hash(tiny_model_dir)
     item = NewsItem(title="Oil falls", url="https://example.com/1")
     (prediction,) = scorer.score([item.content])
-    doc = to_scored(item, prediction, scorer, datetime(2026, 12, 3, tzinfo=UTC)).es_document()
+    doc = es_document(to_scored(item, prediction, scorer, datetime(2026, 12, 3, tzinfo=UTC)))
     assert (doc["model_name"], doc["model_version"], doc["model_hash"]) == ("tiny-random", "0", scorer.model_hash)
     assert NEWS_MAPPING["properties"]["model_hash"] == {"type": "keyword"}
 
@@ -54,5 +55,5 @@ def test_scored_documents_carry_the_models_hash(tiny_model_dir: Path) -> None:
 def test_a_scorer_without_a_model_records_none() -> None:
     item = NewsItem(title="Oil falls", url="https://example.com/2")
     prediction = Prediction("Markets", 1.0, "neutral", (0.0, 1.0, 0.0), 1)
-    doc = to_scored(item, prediction, FixedScorer(), datetime(2026, 12, 3, tzinfo=UTC)).es_document()
+    doc = es_document(to_scored(item, prediction, FixedScorer(), datetime(2026, 12, 3, tzinfo=UTC)))
     assert doc["model_hash"] == "none"
