@@ -25,11 +25,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from elasticsearch import Elasticsearch
 
 from alerts.alert import AlertEvent
+from alerts.alert_indices import AlertIndices
 from alerts.alert_settings import AlertSettings
 from alerts.es_source import EsCountSource
 from alerts.es_store import EsHistory, EsLease, EsOutbox, EsStateStore
 from alerts.evaluator import Evaluator
-from alerts.indices import AlertIndices
 from alerts.notifier import DeliveryStats, Notifier, NotifierConfig
 from alerts.rules import Rules, load_rules
 from monitor.stage_settings import ElasticsearchSettings

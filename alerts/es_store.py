@@ -1,5 +1,5 @@
 """What the evaluator keeps in Elasticsearch: detector state, the one-evaluator lease, the delivery outbox
-and the alert history (`finmon-alerts`, for Kibana). Thin adapters on the indices of `alerts.indices`, each
+and the alert history (`finmon-alerts`, for Kibana). Thin adapters on the indices of `alerts.alert_indices`, each
 created when missing; the logic lives in pure modules.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
 from alerts.alert import AlertEvent
-from alerts.indices import HISTORY_MAPPING, OUTBOX_MAPPING, STATE_MAPPING
+from alerts.alert_indices import HISTORY_MAPPING, OUTBOX_MAPPING, STATE_MAPPING
 from alerts.outbox import KINDS, Delivery, Kind
 from monitor.store.es_setup import ensure_index
 from monitor.times import iso

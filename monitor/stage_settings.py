@@ -19,7 +19,7 @@ from pydantic import (
 from monitor.setting_types import CommaList, HttpUrlList, ReadableFile, split_commas
 
 # The default index names (FINMON_ES__NEWS_INDEX, FINMON_ES__ALERTS_INDEX); alerts derives its other indices
-# from the alerts one (alerts.indices).
+# from the alerts one (alerts.alert_indices).
 NEWS_INDEX = "finmon-news"
 ALERTS_INDEX = "finmon-alerts"
 LABELS_INDEX = "finmon-labels"

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from alerts.indices import AlertIndices
+from alerts.alert_indices import AlertIndices
 from monitor.labels.labels_index import labels_index_spec
 from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.es_setup import news_index_specs

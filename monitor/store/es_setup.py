@@ -4,7 +4,7 @@ Scored news is time-based where the server has ILM: a rollover alias (`finmon-ne
 `finmon-news-000001`, ... that an ILM policy rolls over and deletes. Servers without ILM (the test servers,
 OpenSearch) get a plain index with the same mapping, and a log line says so. Setup works on any list of
 `IndexSpec`s: the app shell (`monitor.app.indices`) passes the news index's with alerts' own (plain indices,
-`alerts.indices`). Running setup twice reports every step `unchanged`; an existing index that maps a field
+`alerts.alert_indices`). Running setup twice reports every step `unchanged`; an existing index that maps a field
 differently stops setup with a `SetupError` naming the field.
 """
 

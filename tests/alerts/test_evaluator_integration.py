@@ -13,11 +13,11 @@ from elasticsearch import Elasticsearch, helpers
 from webhook_receiver import SECRET, Receiver
 
 from alerts.alert import AlertEvent
+from alerts.alert_indices import AlertIndices
 from alerts.alert_service import AlertService, build_alert_service
 from alerts.alert_settings import AlertSettings
 from alerts.es_source import EsCountSource
 from alerts.es_store import EsOutbox
-from alerts.indices import AlertIndices
 from alerts.lab.memory_source import MemorySource, NewsEvent
 from alerts.notifier import Notifier, NotifierConfig
 from alerts.rules import Rules, parse_rules

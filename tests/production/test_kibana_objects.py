@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from alerts.indices import HISTORY_MAPPING
+from alerts.alert_indices import HISTORY_MAPPING
 from monitor.kibana import PANELS, shipped
 from monitor.kibana.objects import (
     DASHBOARD_ID,
