@@ -97,21 +97,21 @@ class AlertService:
                 self.metrics.evaluations.labels("error").inc()
                 raise
             self.metrics.evaluations.labels("ok").inc()
-            self._observe(events)
             firing = self.evaluator.firing()
+            self._observe(events, len(firing))
             self._firing = [ActiveAlert.of(e) for e in firing]
             pushed = self.notifier.refresh(firing) if self.evaluator.leader else []
         if events or pushed:
             self.deliver(wait)
         return events
 
-    def _observe(self, events: list[AlertEvent]) -> None:
+    def _observe(self, events: list[AlertEvent], firing: int) -> None:
         for event in events:
             self.metrics.events.labels(event.status).inc()
         self.metrics.last_evaluation.set_to_current_time()
         if self.evaluator.last_end is not None:
             self.metrics.evaluated_until.set(self.evaluator.last_end.timestamp())
-        self.metrics.firing.set(len(self.evaluator.firing()))
+        self.metrics.firing.set(firing)
 
     def deliver(self, wait: bool = True) -> DeliveryStats:
         """Serve every receiver with what is due (counted in the metrics by the notifier)."""
