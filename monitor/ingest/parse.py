@@ -122,10 +122,11 @@ def _str_or_none(value: Any) -> str | None:
 
 
 def _iso_time(value: Any) -> datetime | None:
+    """An RFC 3339 time (JSON Feed's), its `t` and `z` in either case; without a zone, UTC."""
     if not isinstance(value, str):
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value.strip().upper())
     except ValueError:
         return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

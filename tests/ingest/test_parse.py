@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -43,6 +44,25 @@ def test_json_feed() -> None:
     assert first.language == "en"
     assert german.summary.startswith("<p>Die Deutsche Bank")
     assert linkless.link is None and linkless.guid == "deal-3" and linkless.published is None
+
+
+@pytest.mark.parametrize(
+    ("date_published", "expected"),
+    [
+        ("2025-11-03T07:00:00Z", datetime(2025, 11, 3, 7, tzinfo=UTC)),
+        ("2025-11-03t07:00:00z", datetime(2025, 11, 3, 7, tzinfo=UTC)),  # RFC 3339 allows lower case
+        ("2025-11-03 08:00:00.5+01:00", datetime(2025, 11, 3, 7, 0, 0, 500000, tzinfo=UTC)),
+        (" 2025-11-03T07:00:00-00:00 ", datetime(2025, 11, 3, 7, tzinfo=UTC)),
+        ("2025-11-03T07:00:00", datetime(2025, 11, 3, 7, tzinfo=UTC)),  # no zone: taken as UTC
+        ("yesterday", None),
+        ("", None),
+    ],
+)
+def test_json_feed_times(date_published: str, expected: datetime | None) -> None:
+    item = {"id": "a", "title": "t", "url": "http://json.test/a", "date_published": date_published}
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": [item]}).encode()
+    (entry,) = parse_feed(body, "http://json.test/feed.json", "application/feed+json").entries
+    assert entry.published == expected
 
 
 def test_relative_links_are_resolved_against_the_feed_url() -> None:
