@@ -75,7 +75,7 @@ class AlertState:
 
     labels: dict[str, str]
     first: float  # epoch seconds of the first step the scope was seen
-    scope: ScopeKey  # what the labels name, kept typed for the evidence (not in the snapshot)
+    scope: ScopeKey  # what the labels name, kept typed for the evidence (and in the snapshot)
     base: Ewma = field(default_factory=Ewma)
     recent: Ewma = field(default_factory=Ewma)  # short half-life: the peak an episode reports
     cusum: list[float] = field(default_factory=list)
@@ -114,6 +114,7 @@ class AlertState:
             "recent": [self.recent.neg, self.recent.tot, self.recent.at],
             "starts_at": self.starts_at.isoformat() if self.starts_at else None,
             "last_sent": self.last_sent.isoformat() if self.last_sent else None,
+            "scope": [self.scope.kind, self.scope.value],
         }
 
     @classmethod
@@ -122,14 +123,16 @@ class AlertState:
         for key in ("starts_at", "last_sent"):
             values[key] = datetime.fromisoformat(data[key]) if data.get(key) else None
         values["base"], values["recent"] = Ewma(*data["base"]), Ewma(*data["recent"])
-        values["scope"] = scope_of(data["labels"])  # snapshots keep the labels alone
+        scope = data.get("scope")  # older snapshots kept the labels alone
+        values["scope"] = ScopeKey(*scope) if scope else scope_of(data["labels"])
         values["run"] = [[*run, 0.0][:4] if len(run) < 4 else run for run in data.get("run", [])]  # older states
         values["burst_run"] = [run if len(run) >= 6 else [*run, *run[1:3]] for run in data.get("burst_run", [])]
         return cls(**values)
 
 
 def alert_labels(rule: Rule, scope: ScopeKey) -> dict[str, str]:
-    """Labels identify an alert: which rule, which scope; extra labels from the rule."""
+    """Labels identify an alert: which rule, which scope; extra labels from the rule (never one of these:
+    alerts/rules.py refuses RESERVED_LABELS in a rule's labels)."""
     labels = {"alertname": ALERT_NAME, "rule": rule.name, "scope": scope.kind, "severity": rule.severity}
     if scope.kind != "all":
         labels[scope.kind] = scope.value

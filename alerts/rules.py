@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from alerts.scopes import FIELDS
 
 DEFAULT_RULES_FILE = "default_rules.yaml"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
@@ -26,6 +28,9 @@ _RETIRED = {
     "fire": "firing follows from false_alarms_per_week; there is no n of m",
     "resolve": "an alert resolves on evidence that the share is back to normal (resolve_odds)",
 }
+# The labels finmon sets on every alert (alerts/detector.py): they identify it, so a rule's own labels may not
+# replace them (the scope's kind names the label holding its value: topic, ticker).
+RESERVED_LABELS = ("alertname", "rule", "scope", *FIELDS, "severity")
 _RETIRED_BASELINE = {
     "kind": "the baseline is an exponentially weighted share; set half_life",
     "length": "use half_life",
@@ -137,6 +142,14 @@ class Rule(_Strict):
                     raise ValueError(f"baseline.{key}: no longer supported: {hint}")
         return data
 
+    @field_validator("labels")
+    @classmethod
+    def _own_labels(cls, labels: dict[str, str]) -> dict[str, str]:
+        for key in labels:
+            if key in RESERVED_LABELS:
+                raise ValueError(f"{key}: reserved (finmon sets {', '.join(RESERVED_LABELS)})")
+        return labels
+
     @model_validator(mode="after")
     def _valid(self) -> Rule:
         if self.repeat_interval <= timedelta(0):
@@ -178,7 +191,10 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 def _message(err: Any) -> str:
     msg = str(err["msg"]).removeprefix("Value error, ")
     path = _field_path(err["loc"])
-    if msg.split(":")[0] in {*_RETIRED, *(f"baseline.{k}" for k in _RETIRED_BASELINE)}:
+    named = {*_RETIRED, *(f"baseline.{k}" for k in _RETIRED_BASELINE)}
+    if err["loc"] and err["loc"][-1] == "labels":
+        named = set(RESERVED_LABELS)
+    if msg.split(":")[0] in named:
         return f"{path}.{msg}" if path else msg
     return ": ".join(filter(None, (path, msg)))
 

@@ -145,6 +145,24 @@ def test_state_survives_a_restart_through_json() -> None:
     assert [e.status for e in feed.normal(6, 40)] == ["resolved"]
 
 
+def test_a_snapshot_keeps_the_typed_scope_and_an_older_one_without_it_still_restores() -> None:
+    detector = Detector(rules(labels={"team": "news"}))
+    feed = Feed(detector)
+    feed.normal(48, 40, share=0.2)
+    feed.step(1, 2, scope=ScopeKey("topic", "all"))  # a topic named like the `all` scope kind
+    snapshot = json.loads(json.dumps(detector.snapshot()))
+    assert sorted(tuple(s["scope"]) for s in snapshot["states"].values()) == [("topic", "all"), TOPIC]
+    restarted = Detector(rules(labels={"team": "news"}))
+    restarted.restore(snapshot)
+    assert sorted(s.scope for s in restarted.states.values()) == [ScopeKey("topic", "all"), TOPIC]
+    assert restarted.snapshot() == detector.snapshot()
+    for state in snapshot["states"].values():
+        del state["scope"]  # as snapshots were saved before the scope was kept
+    older = Detector(rules(labels={"team": "news"}))
+    older.restore(snapshot)
+    assert sorted(s.scope for s in older.states.values()) == [ScopeKey("topic", "all"), TOPIC]
+
+
 def test_warm_up_learns_baselines_without_alerting() -> None:
     detector = Detector(rules())
     for hour in range(48):

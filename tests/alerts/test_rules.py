@@ -70,6 +70,20 @@ def test_old_rule_files_fail_at_load_naming_the_field_and_its_replacement(
     assert message in str(err.value)
 
 
+@pytest.mark.parametrize("label", ["alertname", "rule", "scope", "topic", "ticker", "severity"])
+def test_a_rule_label_that_would_replace_an_identifying_label_fails_at_load_naming_it(
+    tmp_path: Path, label: str
+) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(f"rules:\n  - name: r\n    labels: {{team: news, {label}: other}}\n")
+    with pytest.raises(RulesError) as err:
+        load_rules(path)
+    assert f"rules[0].labels.{label}: reserved (finmon sets alertname, rule, scope, topic, ticker, severity)" in str(
+        err.value
+    )
+    assert parse_rules({"rules": [{"name": "r", "labels": {"team": "news"}}]}).rules[0].labels == {"team": "news"}
+
+
 def test_duplicate_names_and_empty_rules_are_refused() -> None:
     with pytest.raises(RulesError, match="unique"):
         parse_rules({"rules": [{"name": "a"}, {"name": "a"}]})
