@@ -23,8 +23,10 @@ class CountSource(Protocol):
         """Counts per step in [start, end) of each scope the rule watches (aligned to the step)."""
         ...
 
-    def parent(self, start: datetime, end: datetime, step: timedelta) -> Series:
-        """All news' counts per step in [start, end): the share sparse scopes are shrunk towards."""
+    def parent(self, start: datetime, end: datetime, step: timedelta, stories: bool = False) -> Series:
+        """All news' counts per step in [start, end): the share sparse scopes are shrunk towards. The same
+        counts as `counts` gives an all-news rule counting stories (`stories`) or items, so the evaluator asks once.
+        """
         ...
 
     def headlines(self, scope: ScopeKey, start: datetime, end: datetime, size: int) -> list[dict[str, Any]]:

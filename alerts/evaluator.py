@@ -20,7 +20,8 @@ from alerts.counts import CountSource, Observation, Series
 from alerts.detector import Detector
 from alerts.evidence import enrich
 from alerts.notifier import Notifier
-from alerts.rules import Rules
+from alerts.rules import Rule, Rules
+from alerts.scopes import ALL, ScopeKey
 from alerts.stores import History, Lease, StateStore
 
 log = logging.getLogger(__name__)
@@ -126,10 +127,12 @@ class Evaluator:
         count = int((end - start) / step)
         if count <= 0:
             return []
-        parent = _parent_counts(self.source.parent(start, end, step), self.rules)
+        by_story = any(rule.scope.kind == "all" and rule.count == "stories" for rule in self.rules.rules)
+        all_news = self.source.parent(start, end, step, by_story)
+        parent = _parent_counts(all_news, self.rules)
         per_step: list[list[Observation]] = [[] for _ in range(count)]
         for rule in self.rules.rules:
-            for scope, series in sorted(self.source.counts(rule, start, end, step).items()):
+            for scope, series in sorted(self._counts(rule, all_news, by_story, start, end, step).items()):
                 story_neg, story_tot = series.story_negatives, series.story_totals
                 for i, (neg, tot) in enumerate(zip(series.negatives[:count], series.totals[:count], strict=False)):
                     if tot:
@@ -137,6 +140,15 @@ class Evaluator:
                         stories = (story_neg[i], story_tot[i]) if story_neg and story_tot else (None, None)
                         per_step[i].append(Observation(rule.name, scope, lo, lo + step, neg, tot, *stories))
         return [(start + step * (i + 1), per_step[i], (parent[0][i], parent[1][i])) for i in range(count)]
+
+    def _counts(
+        self, rule: Rule, all_news: Series, by_story: bool, start: datetime, end: datetime, step: timedelta
+    ) -> dict[ScopeKey, Series]:
+        """The rule's counts per scope; an all-news rule counting as `all_news` was counted (stories when
+        `by_story`) reuses it (the same query: not sent twice)."""
+        if rule.scope.kind == "all" and (rule.count == "stories") == by_story:
+            return {ALL: all_news}
+        return self.source.counts(rule, start, end, step)
 
     def firing(self) -> list[AlertEvent]:
         return self.detector.firing()

@@ -144,7 +144,9 @@ class MemorySource:
                 )
         return out
 
-    def parent(self, start: datetime, end: datetime, step: timedelta) -> Series:
+    def parent(self, start: datetime, end: datetime, step: timedelta, stories: bool = False) -> Series:
+        """All news as the source was built to count them (items or stories), whatever `stories` asks: as its
+        `counts` answer every rule."""
         lo, hi = self._span(start, end)
         if "all" not in self.tot:
             return Series(*([0] * (hi - lo) for _ in range(4)))

@@ -18,6 +18,7 @@ from alerts.alert_service import AlertService, build_alert_service
 from alerts.alert_settings import AlertSettings
 from alerts.es_source import EsCountSource
 from alerts.es_store import EsOutbox
+from alerts.evaluator import Evaluator
 from alerts.lab.memory_source import MemorySource, NewsEvent
 from alerts.notifier import Notifier, NotifierConfig
 from alerts.rules import Rules, parse_rules
@@ -25,7 +26,14 @@ from alerts.scopes import ScopeKey
 from monitor.app.settings import Settings
 from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.es import ensure_news_index, make_client
-from tests.support.alerts_doubles import ManualClock
+from tests.support.alerts_doubles import (
+    AlwaysLease,
+    CountingSource,
+    ManualClock,
+    MemoryHistory,
+    MemoryStateStore,
+    observations_by_counts,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -126,6 +134,22 @@ def run_until(svc: AlertService, clock: ManualClock, until: datetime) -> list[Al
         clock.advance(RULES.step)
         events += svc.evaluate()
     return events
+
+
+def test_the_evaluator_asks_all_news_once_and_judges_what_each_rule_counts(
+    settings: Settings, client: Elasticsearch
+) -> None:
+    index_news(client, settings.es.news_index, news(T0, 120) + news(SPIKE[0], 30, spike=True))
+    start, end = SPIKE[1] - timedelta(hours=2), SPIKE[1]
+    for count in ("items", "stories"):
+        rules = RULES.model_copy(update={"rules": [r.model_copy(update={"count": count}) for r in RULES.rules]})
+        source = CountingSource(EsCountSource(client, settings.es.news_index))
+        notifier = Notifier(NotifierConfig.of(settings.alerts), EsOutbox(client, "unused"), httpx.Client(), lambda: end)
+        state, history = MemoryStateStore(), MemoryHistory()
+        evaluator = Evaluator(rules, source, state, history, notifier, AlwaysLease(), lambda: end)
+        observed = [obs for _, obs, _ in evaluator._observe(start, end)]
+        assert source.calls == [("parent", count == "stories"), ("counts", "topic"), ("counts", "ticker")]
+        assert observed == observations_by_counts(source.source, rules, start, end, rules.step), count
 
 
 def test_es_counts_equal_in_memory_counts(settings: Settings, client: Elasticsearch) -> None:

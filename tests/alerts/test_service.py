@@ -14,10 +14,17 @@ from alerts.alert_settings import AlertSettings
 from alerts.evaluator import CATCH_UP, Evaluator, window_end
 from alerts.lab.memory_source import MemorySource, NewsEvent
 from alerts.notifier import Notifier, NotifierConfig
-from alerts.rules import load_rules
+from alerts.rules import load_rules, parse_rules
 from monitor.app.settings import SettingsError, load_settings
 from tests.helpers import wait_for
-from tests.support.alerts_doubles import AlwaysLease, MemoryHistory, MemoryOutbox, MemoryStateStore
+from tests.support.alerts_doubles import (
+    AlwaysLease,
+    CountingSource,
+    MemoryHistory,
+    MemoryOutbox,
+    MemoryStateStore,
+    observations_by_counts,
+)
 
 
 def test_alert_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -170,3 +177,24 @@ def test_the_evaluator_counts_all_news_as_the_backtest_does() -> None:
         evaluator = Evaluator(rules, source, MemoryStateStore(), MemoryHistory(), notifier, AlwaysLease(), lambda: end)
         ((moment, _, parent),) = evaluator._observe(start, end)
         assert (moment, parent) == (end, (1, 3))  # one negative story of three, not four copies of six news
+
+
+@pytest.mark.parametrize("count", ["stories", "items"])
+@pytest.mark.parametrize("all_first", [True, False])
+def test_all_news_is_counted_once_per_evaluation_and_judged_on_the_same_figures(count: str, all_first: bool) -> None:
+    """The all-news rule's counts are all news' counts: one query, not the same aggregation twice."""
+    both = [{"name": "all-news", "count": count}, {"name": "topic", "scope": {"kind": "topic"}, "count": count}]
+    rules = parse_rules({"rules": both if all_first else both[::-1]})
+    start, end = datetime(2024, 1, 2, 12, 0, tzinfo=UTC), datetime(2024, 1, 2, 12, 30, tzinfo=UTC)
+    events = [
+        NewsEvent(start + timedelta(minutes=m), topic, "negative" if m % 3 == 0 else "neutral", (), f"s{m // 2}")
+        for m in range(30)
+        for topic in ("markets", "macro")
+    ]
+    source = CountingSource(MemorySource(events, rules.step, stories=count == "stories"))
+    notifier = Notifier(NotifierConfig.of(AlertSettings()), MemoryOutbox(), httpx.Client(), lambda: end)
+    evaluator = Evaluator(rules, source, MemoryStateStore(), MemoryHistory(), notifier, AlwaysLease(), lambda: end)
+    observed = evaluator._observe(start, end)
+    assert source.calls == [("parent", count == "stories"), ("counts", "topic")]  # was parent, all-news, topic
+    assert [obs for _, obs, _ in observed] == observations_by_counts(source.source, rules, start, end, rules.step)
+    assert sum(len(obs) for _, obs, _ in observed) == 6 * 3  # every step: all news and the two topics

@@ -10,7 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from alerts.alert import AlertEvent
+from alerts.counts import CountSource, Observation, Series
 from alerts.outbox import KINDS, Delivery, Kind
+from alerts.rules import Rule, Rules
+from alerts.scopes import ScopeKey
 
 
 class ManualClock:
@@ -114,3 +117,40 @@ class MemoryHistory:
     def record(self, events: list[AlertEvent]) -> None:
         for event in events:
             self.events[event.key] = event
+
+
+class CountingSource:
+    """A count source that records the queries it passes on to the real one (`calls`, in order): what an
+    evaluation asks Elasticsearch, on any source."""
+
+    def __init__(self, source: CountSource) -> None:
+        self.source = source
+        self.calls: list[tuple[str, str | bool]] = []
+
+    def counts(self, rule: Rule, start: datetime, end: datetime, step: timedelta) -> dict[ScopeKey, Series]:
+        self.calls.append(("counts", rule.name))
+        return self.source.counts(rule, start, end, step)
+
+    def parent(self, start: datetime, end: datetime, step: timedelta, stories: bool = False) -> Series:
+        self.calls.append(("parent", stories))
+        return self.source.parent(start, end, step, stories)
+
+    def headlines(self, scope: ScopeKey, start: datetime, end: datetime, size: int) -> list[dict[str, Any]]:
+        return self.source.headlines(scope, start, end, size)
+
+
+def observations_by_counts(
+    source: CountSource, rules: Rules, start: datetime, end: datetime, step: timedelta
+) -> list[list[Observation]]:
+    """Per step in [start, end), every rule's observations as `source.counts` gives them, all news included:
+    what the evaluator judges when it asks each rule's counts apart."""
+    count = int((end - start) / step)
+    per_step: list[list[Observation]] = [[] for _ in range(count)]
+    for rule in rules.rules:
+        for scope, s in sorted(source.counts(rule, start, end, step).items()):
+            for i, (neg, tot) in enumerate(zip(s.negatives[:count], s.totals[:count], strict=False)):
+                if tot:
+                    lo = start + step * i
+                    stories = (s.story_negatives[i], s.story_totals[i]) if s.story_negatives and s.story_totals else ()
+                    per_step[i].append(Observation(rule.name, scope, lo, lo + step, neg, tot, *stories))
+    return per_step
