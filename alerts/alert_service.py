@@ -1,8 +1,8 @@
 """Wiring for `finmon alerts` and `finmon up`: the evaluator and the notifier on an APScheduler scheduler.
 
-service = build_alert_service(alerts, es)  # the alerts and es settings sections, es naming a running cluster
-service.start()                            # evaluates every `evaluate_every` s, delivers every `deliver_every` s
-service.firing()                           # list[ActiveAlert] for a live view
+service = build_alert_service(alerts, es, setup=specs, wall_clock=now)  # es naming a running cluster
+service.start()  # evaluates every `evaluate_every` s, delivers every `deliver_every` s
+service.firing()  # list[ActiveAlert] for a live view
 service.stop()
 
 The app shell builds it from the composed settings (alerts takes only the sections it needs).
@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from apscheduler.schedulers.background import BackgroundScheduler
-from elasticsearch import Elasticsearch
 
 from alerts.alert import AlertEvent
 from alerts.alert_indices import AlertIndices
@@ -182,27 +181,23 @@ def build_alert_service(
     alerts: AlertSettings,
     es: ElasticsearchSettings,
     *,
+    setup: Sequence[IndexSpec],
+    wall_clock: Callable[[], datetime],
     clock: Callable[[], datetime] | None = None,
-    http_client: httpx.Client | None = None,
     rules: Rules | None = None,
-    es_client: Elasticsearch | None = None,
     metrics: AlertMetrics | None = None,
-    setup: Sequence[IndexSpec] | None = None,
-    wall_clock: Callable[[], datetime] | None = None,
 ) -> AlertService:
     """An AlertService on the Elasticsearch named by `es` (which must be running). `setup`: the indices to
-    create or check at start when their templates are missing (default: alerts' own). `clock` is the news
-    time the evaluator judges (a demo's replay clock); deliveries (signatures, retries, Alertmanager's
-    endsAt) follow `wall_clock`, real time unless a test gives its own (default: `clock` when given, so a
-    test's manual clock drives both; `finmon up --demo` passes the real one)."""
+    create or check at start when their templates are missing. `clock` is the news time the evaluator judges
+    (a demo's replay clock; default real time); deliveries (signatures, retries, Alertmanager's endsAt) follow
+    `wall_clock` (the app shell passes real time, a test its manual clock)."""
     clock = clock or (lambda: datetime.now(UTC))
-    wall_clock = wall_clock or clock
     rules = rules or load_rules(alerts.rules_file)
     indices = AlertIndices(es.alerts_index)
-    client = es_client or make_client(es)
+    client = make_client(es)
     # bounded; one line naming FINMON_ES__URLS when unreachable
-    ensure_setup_at_start(client, es, indices.specs() if setup is None else setup)
-    http = http_client or httpx.Client(timeout=alerts.request_timeout)
+    ensure_setup_at_start(client, es, setup)
+    http = httpx.Client(timeout=alerts.request_timeout)
     owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     notifier = Notifier(NotifierConfig.of(alerts), EsOutbox(client, indices.outbox), http, wall_clock, metrics=metrics)
     evaluator = Evaluator(
@@ -216,9 +211,4 @@ def build_alert_service(
         lag=timedelta(seconds=alerts.lag),
         kibana_url=alerts.kibana_url,
     )
-    closers: list[Callable[[], None]] = []
-    if http_client is None:
-        closers.append(http.close)
-    if es_client is None:
-        closers.append(client.close)
-    return AlertService(evaluator, notifier, alerts, tuple(closers), metrics)
+    return AlertService(evaluator, notifier, alerts, (http.close, client.close), metrics)

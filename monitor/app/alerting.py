@@ -15,7 +15,7 @@ from monitor.app.settings import Settings
 from monitor.telemetry.series import Metrics
 
 
-def build_alert_service(
+def alert_service_for(
     settings: Settings,
     *,
     rules: Rules | None = None,

@@ -34,7 +34,7 @@ def _rules(path: Path | None, settings: Settings) -> Any:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the evaluator alone (embedded Elasticsearch when none is configured) until interrupted."""
-    from monitor.app.alerting import build_alert_service
+    from monitor.app.alerting import alert_service_for
     from monitor.app.servers import running_services
     from monitor.telemetry.endpoint import serving
     from monitor.telemetry.series import Metrics
@@ -45,7 +45,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with running_services(settings, kafka_needed=False) as live:
         metrics = Metrics()
-        service = build_alert_service(live, rules=rules, metrics=metrics)
+        service = alert_service_for(live, rules=rules, metrics=metrics)
         service.start()
         try:
             with serving(settings.metrics, metrics, "alerts", lambda: service.running):

@@ -16,7 +16,7 @@ from elasticsearch import Elasticsearch
 
 from alerts.alert_service import AlertService
 from alerts.rules import Rules
-from monitor.app.alerting import build_alert_service
+from monitor.app.alerting import alert_service_for
 from monitor.app.demo import ReplayClock, demo_alerting, demo_feed
 from monitor.app.indices import index_specs
 from monitor.app.live_queries import Sampler, alert_summaries, scrape_note
@@ -44,7 +44,7 @@ SCREENSHOT_QUIET = 5.0  # seconds after the replay is all indexed before `--scre
 def alert_service(
     settings: Settings, rules: Rules | None, clock: ReplayClock | None, metrics: Metrics | None = None
 ) -> Iterator[AlertService]:
-    service = build_alert_service(settings, rules=rules, clock=clock, metrics=metrics)
+    service = alert_service_for(settings, rules=rules, clock=clock, metrics=metrics)
     service.start()
     try:
         yield service

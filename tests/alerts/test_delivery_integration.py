@@ -23,7 +23,7 @@ from alerts.alert_settings import AlertSettings
 from alerts.es_store import EsOutbox
 from alerts.notifier import Notifier, NotifierConfig
 from alerts.outbox import Delivery
-from monitor.app.alerting import build_alert_service
+from monitor.app.alerting import alert_service_for
 from monitor.app.settings import Settings
 from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.es import make_client
@@ -149,7 +149,7 @@ def test_the_app_shell_signs_and_retries_on_the_wall_clock_while_judging_on_a_re
         es=es_settings.model_copy(update={"alerts_index": f"alerts-{unique}", "news_index": f"news-{unique}"}),
         alerts=AlertSettings(webhook_urls=[flaky.url], hmac_secret=SECRET, retry_initial=0.2, retry_max=0.5),
     )
-    service = build_alert_service(settings, clock=replay)
+    service = alert_service_for(settings, clock=replay)
     try:
         service.notifier.enqueue([spike("earnings")])
         assert service.deliver().retrying == 1

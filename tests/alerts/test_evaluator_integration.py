@@ -123,9 +123,8 @@ def client(settings: Settings) -> Iterator[Elasticsearch]:
 
 
 def service(settings: Settings, clock: ManualClock, rules: Rules = RULES) -> AlertService:
-    return build_alert_service(
-        settings.alerts, settings.es, clock=clock, rules=rules, http_client=httpx.Client(timeout=5)
-    )
+    setup = AlertIndices(settings.es.alerts_index).specs()
+    return build_alert_service(settings.alerts, settings.es, setup=setup, wall_clock=clock, clock=clock, rules=rules)
 
 
 def run_until(svc: AlertService, clock: ManualClock, until: datetime) -> list[AlertEvent]:

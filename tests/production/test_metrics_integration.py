@@ -75,12 +75,12 @@ def test_worker_metrics_after_processing(settings: Settings, worker: tuple[str, 
 
 def test_alert_evaluator_metrics(settings: Settings, request: pytest.FixtureRequest) -> None:
     """One evaluation and its counters, scraped from the metrics server `finmon alerts` runs."""
-    from monitor.app.alerting import build_alert_service
+    from monitor.app.alerting import alert_service_for
     from monitor.telemetry.endpoint import serving
     from monitor.telemetry.series import Metrics
 
     metrics = Metrics()
-    service = build_alert_service(settings, metrics=metrics)
+    service = alert_service_for(settings, metrics=metrics)
     try:
         service.evaluate()
         service.deliver()
