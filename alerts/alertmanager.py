@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from alerts.alert import AlertEvent
+from alerts.evidence import headline_line
 from monitor.times import iso
 
 API_PATH = "/api/v2/alerts"
@@ -50,24 +51,15 @@ def scope_url(dashboard_url: str, labels: dict[str, str]) -> str:
 
 
 def alert_annotations(event: AlertEvent) -> dict[str, str]:
-    """Summary, description and the evidence headlines (one per line), all as strings."""
+    """Summary, description and the evidence headlines (one per line), all as strings. An event sent before its
+    episode's annotations took the headlines (a re-send right after the first firing) writes them as they did."""
     found = {label_name(k): str(v) for k, v in event.annotations.items() if v not in (None, "")}
     if "headlines" not in found and event.evidence:
-        found["headlines"] = "\n".join(headline(h) for h in event.evidence)
+        found["headlines"] = "\n".join(headline_line(h) for h in event.evidence)
     for name, value in event.values.items():
         if value is not None:
             found.setdefault(label_name(name), f"{value:.4g}" if isinstance(value, int | float) else str(value))
     return found
-
-
-def headline(item: dict[str, Any]) -> str:
-    parts = [str(item.get("title", "")).strip()]
-    source = ", ".join(str(item[k]) for k in ("source", "published_at") if item.get(k))
-    if source:
-        parts.append(f"({source})")
-    if item.get("url"):
-        parts.append(str(item["url"]))
-    return " ".join(p for p in parts if p)
 
 
 def postable_alert(event: AlertEvent, dashboard_url: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from webhook_receiver import Receiver, _handler, start_receiver
 from alerts.alert import AlertEvent
 from alerts.alert_settings import AlertSettings
 from alerts.alertmanager import api_url, label_name, postable_alert, push_body, scope_url
+from alerts.evidence import headline_line
 from alerts.notifier import Notifier, NotifierConfig
 from monitor.app.settings import SettingsError, load_settings
 from monitor.telemetry.alert_series import AlertMetrics
@@ -61,6 +62,17 @@ def test_the_alert_body_is_what_alertmanager_takes() -> None:
     assert sent["endsAt"] == "2024-01-02T12:04:00Z"  # firing: resolves by itself unless re-sent
     (kept,) = json.loads(push_body([json.dumps(resolved)], NOW, timedelta(minutes=4)))
     assert kept["endsAt"] == "2024-01-02T12:10:00Z"
+
+
+def test_headlines_known_only_as_evidence_read_as_the_first_firing_wrote_them() -> None:
+    scored = {**HEADLINE, "score": -0.93}
+    resent = dataclasses.replace(event(), evidence=(scored, HEADLINE))
+    headlines = postable_alert(resent, "http://d")["annotations"]["headlines"]
+    assert headlines == (
+        "Acme misses (Wire, 2024-01-02T11:31:00Z, score -0.93) https://x.example/1\n"
+        "Acme misses (Wire, 2024-01-02T11:31:00Z) https://x.example/1"
+    )
+    assert headlines == "\n".join(headline_line(h) for h in resent.evidence)  # the first firing's annotation
 
 
 def test_odd_values_become_strings_and_nothing_fails() -> None:
