@@ -50,7 +50,7 @@ class Evaluator:
         notifier: Notifier,
         lease: Lease,
         clock: Callable[[], datetime],
-        lag: timedelta = timedelta(seconds=60),
+        lag: timedelta,
         kibana_url: str = "",
     ) -> None:
         self.rules, self.source, self.state, self.history = rules, source, state, history

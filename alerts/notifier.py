@@ -57,10 +57,10 @@ class NotifierConfig:
     retry_initial: float
     retry_max: float
     give_up_after: timedelta
-    request_timeout: float = 10.0
-    dashboard_url: str = "http://localhost:8050"
-    resend_every: timedelta = timedelta(0)
-    evaluate_every: timedelta = timedelta(seconds=30)
+    request_timeout: float
+    dashboard_url: str
+    resend_every: timedelta
+    evaluate_every: timedelta
 
     @classmethod
     def of(cls, settings: AlertSettings) -> NotifierConfig:

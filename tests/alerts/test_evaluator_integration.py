@@ -145,7 +145,7 @@ def test_the_evaluator_asks_all_news_once_and_judges_what_each_rule_counts(
         source = CountingSource(EsCountSource(client, settings.es.news_index))
         notifier = Notifier(NotifierConfig.of(settings.alerts), EsOutbox(client, "unused"), httpx.Client(), lambda: end)
         state, history = MemoryStateStore(), MemoryHistory()
-        evaluator = Evaluator(rules, source, state, history, notifier, AlwaysLease(), lambda: end)
+        evaluator = Evaluator(rules, source, state, history, notifier, AlwaysLease(), lambda: end, timedelta(0))
         observed = [obs for _, obs, _ in evaluator._observe(start, end)]
         assert source.calls == [("parent", count == "stories"), ("counts", "topic"), ("counts", "ticker")]
         assert observed == observations_by_counts(source.source, rules, start, end, rules.step), count

@@ -26,6 +26,8 @@ from tests.support.alerts_doubles import (
     observations_by_counts,
 )
 
+LAG = timedelta(seconds=60)  # the allowed lateness these evaluators run with
+
 
 def test_alert_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FINMON_CONFIG", raising=False)
@@ -58,7 +60,9 @@ def test_service_runs_its_jobs_on_the_scheduler_and_stops() -> None:
     clock = lambda: datetime(2024, 1, 2, 12, 0, tzinfo=UTC)  # noqa: E731
     notifier = Notifier(NotifierConfig.of(AlertSettings()), MemoryOutbox(), httpx.Client(), clock)
     state = MemoryStateStore()
-    evaluator = Evaluator(rules, MemorySource([], rules.step), state, MemoryHistory(), notifier, AlwaysLease(), clock)
+    evaluator = Evaluator(
+        rules, MemorySource([], rules.step), state, MemoryHistory(), notifier, AlwaysLease(), clock, LAG
+    )
     service = AlertService(evaluator, notifier, AlertSettings(evaluate_every=3600, deliver_every=3600))
     assert state.last_end is None
     service.start()
@@ -133,7 +137,9 @@ def test_hanging_receivers_neither_stall_evaluation_nor_pile_up_skipped_jobs(
     )
     notifier = Notifier(NotifierConfig.of(settings), MemoryOutbox(), httpx.Client(timeout=20), clock)
     state = MemoryStateStore()
-    evaluator = Evaluator(rules, MemorySource([], rules.step), state, MemoryHistory(), notifier, AlwaysLease(), clock)
+    evaluator = Evaluator(
+        rules, MemorySource([], rules.step), state, MemoryHistory(), notifier, AlwaysLease(), clock, LAG
+    )
     service = AlertService(evaluator, notifier, settings)
     with caplog.at_level(logging.WARNING):
         service.start()
@@ -174,7 +180,9 @@ def test_the_evaluator_counts_all_news_as_the_backtest_does() -> None:
     start, end = datetime(2024, 1, 2, 12, 0, tzinfo=UTC), datetime(2024, 1, 2, 12, 5, tzinfo=UTC)
     notifier = Notifier(NotifierConfig.of(AlertSettings()), MemoryOutbox(), httpx.Client(), lambda: end)
     for source in (MemorySource(events, rules.step), MemorySource(events, rules.step, stories=True)):
-        evaluator = Evaluator(rules, source, MemoryStateStore(), MemoryHistory(), notifier, AlwaysLease(), lambda: end)
+        evaluator = Evaluator(
+            rules, source, MemoryStateStore(), MemoryHistory(), notifier, AlwaysLease(), lambda: end, LAG
+        )
         ((moment, _, parent),) = evaluator._observe(start, end)
         assert (moment, parent) == (end, (1, 3))  # one negative story of three, not four copies of six news
 
@@ -193,7 +201,7 @@ def test_all_news_is_counted_once_per_evaluation_and_judged_on_the_same_figures(
     ]
     source = CountingSource(MemorySource(events, rules.step, stories=count == "stories"))
     notifier = Notifier(NotifierConfig.of(AlertSettings()), MemoryOutbox(), httpx.Client(), lambda: end)
-    evaluator = Evaluator(rules, source, MemoryStateStore(), MemoryHistory(), notifier, AlwaysLease(), lambda: end)
+    evaluator = Evaluator(rules, source, MemoryStateStore(), MemoryHistory(), notifier, AlwaysLease(), lambda: end, LAG)
     observed = evaluator._observe(start, end)
     assert source.calls == [("parent", count == "stories"), ("counts", "topic")]  # was parent, all-news, topic
     assert [obs for _, obs, _ in observed] == observations_by_counts(source.source, rules, start, end, rules.step)
