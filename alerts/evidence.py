@@ -28,15 +28,11 @@ def kuery(scope: ScopeKey) -> str:
     return f"sentiment:negative{where}"
 
 
-def discover_url(kibana_url: str, scope: ScopeKey, start: datetime, end: datetime, data_view: str = "") -> str:
+def discover_url(kibana_url: str, scope: ScopeKey, start: datetime, end: datetime) -> str:
     """A Kibana Discover link to the scope's negative news over the episode (rison app and global state)."""
     query = kuery(scope).replace("'", "!'")
     g = f"(time:(from:'{iso(start)}',to:'{iso(end)}'))"
-    a = (
-        f"(query:(language:kuery,query:'{query}'))"
-        if not data_view
-        else (f"(dataSource:(dataViewId:'{data_view}',type:dataView),query:(language:kuery,query:'{query}'))")
-    )
+    a = f"(query:(language:kuery,query:'{query}'))"
     safe = ":(),'!"
     return f"{kibana_url.rstrip('/')}/app/discover#/?_g={quote(g, safe=safe)}&_a={quote(a, safe=safe)}"
 
