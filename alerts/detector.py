@@ -8,7 +8,7 @@ is back to normal). Pure: no I/O; time is the judged step's end.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,7 +39,6 @@ from alerts.scopes import ScopeKey, scope_of
 from alerts.tail_probabilities import binomial_sf
 from monitor.times import iso
 
-Clock = Callable[[], datetime]
 FIRING_WEIGHT = 0.0  # while an alert fires, its scope's baseline is frozen (a surge never becomes its own baseline)
 QUARANTINE_S = 3600.0  # steps join the baseline an hour after they were judged
 CLEAR_STEPS = 24  # a usual step adds at most 1/24 of the odds to resolve: two hours of normal news at least
@@ -152,21 +151,17 @@ def duration_text(span: timedelta) -> str:
 class Detector:
     """Feeds each step's counts into per-fingerprint state and returns the alert events they cause."""
 
-    def __init__(self, rules: Rules, clock: Clock | None = None) -> None:
+    def __init__(self, rules: Rules) -> None:
         self.rules = rules
         self._rules = {rule.name: rule for rule in rules.rules}
-        self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self.states: dict[str, AlertState] = {}
         self.parents: dict[str, Ewma] = {}  # per rule: the all-news baseline its scopes shrink towards
         self.step_s = rules.step.total_seconds()
 
-    def step(
-        self, observations: Iterable[Observation], parent: tuple[int, int], at: datetime | None = None
-    ) -> list[AlertEvent]:
-        """Judge one step ending at `at` (default: the clock): `observations` are the scopes' counts in the step,
-        `parent` (negatives, news) of all news in it. Returns the firing/resolved/repeat events."""
-        now = at or self.clock()
-        end = now.timestamp()
+    def step(self, observations: Iterable[Observation], parent: tuple[int, int], at: datetime) -> list[AlertEvent]:
+        """Judge one step ending at `at`: `observations` are the scopes' counts in the step, `parent` (negatives,
+        news) of all news in it. Returns the firing/resolved/repeat events."""
+        end = at.timestamp()
         priors = {name: self._prior(rule) for name, rule in self._rules.items()}
         events: list[AlertEvent] = []
         seen: set[str] = set()
@@ -176,8 +171,8 @@ class Detector:
             fp = fingerprint(labels)
             seen.add(fp)
             state = self.states.get(fp) or self.states.setdefault(fp, self._new(rule, obs.scope, labels, end))
-            events += self._judge(state, rule, obs.negatives, obs.volume, priors[obs.rule], now, obs.stories())
-        events += self._idle(seen, now)
+            events += self._judge(state, rule, obs.negatives, obs.volume, priors[obs.rule], at, obs.stories())
+        events += self._idle(seen, at)
         self._add_parent(parent, end)
         self._prune(end)
         return events
@@ -564,11 +559,12 @@ class Detector:
 
     def firing(self) -> list[AlertEvent]:
         """The alerts firing now (as firing events carrying their latest annotations)."""
-        return [
-            self._event(s, "firing", s.last_sent or s.starts_at or self.clock())
-            for s in self.states.values()
-            if s.firing
-        ]
+        events = []
+        for state in self.states.values():
+            if state.firing:
+                assert state.starts_at is not None  # set when it fired (and kept in the snapshot)
+                events.append(self._event(state, "firing", state.last_sent or state.starts_at))
+        return events
 
     def _event(self, state: AlertState, status: Status, now: datetime, ends_at: datetime | None = None) -> AlertEvent:
         assert state.starts_at is not None

@@ -56,7 +56,7 @@ class Evaluator:
         self.rules, self.source, self.state, self.history = rules, source, state, history
         self.notifier, self.lease, self.clock, self.lag = notifier, lease, clock, lag
         self.kibana_url = kibana_url
-        self.detector = Detector(rules, clock)
+        self.detector = Detector(rules)
         self.last_end: datetime | None = None
         self.leader = False  # held the lease at the last run: its firing() is the truth to re-send
         self._loaded = False
