@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from monitor.news.schemas import ScoredNews
+from monitor.news.schemas import EncodedNews, ScoredNews
 
 
 @dataclass(frozen=True)
@@ -53,4 +53,4 @@ class BatchScorer(Protocol):
 class ScoredSink(Protocol):
     """Where scored news is indexed (EsNewsSink); returns the documents refused for good."""
 
-    def write(self, docs: Sequence[ScoredNews]) -> list[Rejected]: ...
+    def write(self, docs: Sequence[EncodedNews]) -> list[Rejected]: ...

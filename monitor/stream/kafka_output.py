@@ -76,12 +76,14 @@ class KafkaNewsOutput:
         if not self.forward_scored or not result.scored:
             return []
         topic = self.kafka.scored_topic
-        keys = [doc.id.encode() for doc in result.scored]
+        keys = [news.doc.id.encode() for news in result.scored]
         sent = []
-        for doc, key, partition in zip(result.scored, keys, self._partitions(topic, keys), strict=True):
-            value = doc.to_json()
-            if oversized(doc, value, self.kafka.producer_max_request_size):
-                log.warning("news %s indexed but not forwarded: %d bytes is over the request size", doc.id, len(value))
+        for news, key, partition in zip(result.scored, keys, self._partitions(topic, keys), strict=True):
+            value = news.json  # the bytes Elasticsearch got (less `event_at`), serialised once
+            if oversized(news.doc, value, self.kafka.producer_max_request_size):
+                log.warning(
+                    "news %s indexed but not forwarded: %d bytes is over the request size", news.doc.id, len(value)
+                )
                 continue
             sent.append(await self.producer().send(topic, key, value, partition, None, None))
         return sent

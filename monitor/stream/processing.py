@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from monitor.contracts import BatchScorer, Prediction, ScoredSink
 from monitor.news.decoding import InvalidMessage, decode_news
-from monitor.news.schemas import NewsItem, ScoredNews
+from monitor.news.schemas import EncodedNews, NewsItem, ScoredNews
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class DeadLetter:
 
 @dataclass(frozen=True)
 class BatchResult:
-    scored: list[ScoredNews]
+    scored: list[EncodedNews]  # indexed, with the JSON sent to Elasticsearch, for news.scored
     dead: list[DeadLetter]
 
 
@@ -139,7 +139,8 @@ class BatchProcessor:
 
     def index(self, decoded: Decoded, scored: list[ScoredNews]) -> BatchResult:
         """Write the scored documents; the ones the sink refuses for good join the dead letters."""
-        rejected = {r.doc.id: r.reason for r in self.sink.write(scored)} if scored else {}
+        encoded = [EncodedNews(doc) for doc in scored]
+        rejected = {r.doc.id: r.reason for r in self.sink.write(encoded)} if encoded else {}
         dead = list(decoded.dead)
         if rejected:
             positions: dict[str, list[int]] = {}
@@ -147,5 +148,5 @@ class BatchProcessor:
                 positions.setdefault(item.id, []).append(index)
             for doc_id, why in rejected.items():
                 dead += [DeadLetter(i, decoded.raws[i] or b"", "index", why) for i in positions[doc_id]]
-            scored = [doc for doc in scored if doc.id not in rejected]
-        return BatchResult(scored, sorted(dead, key=lambda d: d.index))
+            encoded = [news for news in encoded if news.doc.id not in rejected]
+        return BatchResult(encoded, sorted(dead, key=lambda d: d.index))

@@ -16,6 +16,7 @@ from monitor.news.schemas import SentimentProbs
 from monitor.stage_settings import ElasticsearchSettings
 from monitor.store.es import EsNewsSink
 from tests.helpers import scored_news
+from tests.support.sinks import encoded
 from training.index_texts import recent_news_texts
 
 pytestmark = pytest.mark.integration
@@ -29,7 +30,7 @@ def test_adapt_learns_the_labels_index_with_the_indexed_news(
     probs = SentimentProbs(negative=0.2, neutral=0.5, positive=0.3)
     news = [scored_news(f"n{n}", f"Market headline {n}", now - timedelta(hours=n), "Markets", "neutral", probs)
             for n in range(5)]  # fmt: skip
-    assert EsNewsSink(client, settings.news_index, sleep=lambda _: False).write(news) == []
+    assert EsNewsSink(client, settings.news_index, sleep=lambda _: False).write(encoded(news)) == []
     client.indices.refresh(index=settings.news_index)
     assert recent_news_texts(client, settings.news_index, 3) == [f"Market headline {n}" for n in range(3)]
 

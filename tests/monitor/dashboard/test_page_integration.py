@@ -27,6 +27,7 @@ from monitor.store.es_setup import run_setup
 from monitor.store.mappings import NEWS_MAPPING
 from tests.support.browser_pages import drawn_marks, dump_dom
 from tests.support.documents import es_document
+from tests.support.sinks import encoded
 
 from .demo_data import NOW, demo_alerts, demo_news
 
@@ -52,7 +53,7 @@ def demo_settings(es_settings: ElasticsearchSettings, unique: str) -> Iterator[t
     es = es_settings.model_copy(update={"news_index": f"news-{unique}", "alerts_index": f"alerts-{unique}"})
     client = make_client(es)
     run_setup(client, es, index_specs(es))
-    assert EsNewsSink(client, es.news_index, sleep=lambda _: False).write(demo_news()) == []
+    assert EsNewsSink(client, es.news_index, sleep=lambda _: False).write(encoded(demo_news())) == []
     for n, document in enumerate(demo_alerts()):
         client.index(index=es.alerts_index, id=f"a{n}", document=document)
     client.indices.refresh(index=[es.news_index, es.alerts_index])

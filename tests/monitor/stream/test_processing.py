@@ -49,8 +49,8 @@ def test_batch_routes_good_items_to_the_sink_and_bad_ones_to_dead_letters(scorer
     assert [d.index for d in result.dead] == [1, 3]
     assert [d.raw for d in result.dead] == [b"not json", b'{"title": ""}']
     assert all(d.reason for d in result.dead)
-    assert len(result.scored) == 3 and set(sink.docs) == {doc.id for doc in result.scored}
-    doc = result.scored[0]
+    assert len(result.scored) == 3 and set(sink.docs) == {news.doc.id for news in result.scored}
+    doc = result.scored[0].doc
     assert doc.scored_at == NOW and doc.model_name == "tiny-random" and doc.source == "wire"
 
 
@@ -59,7 +59,7 @@ def test_documents_the_sink_rejects_become_dead_letters(scorer: Scorer) -> None:
     sink = MemoryScoredSink(reject={bad_id: "mapper_parsing_exception"})
     result = BatchProcessor(scorer, sink, clock=lambda: NOW).process([good(0), good(1)])
     assert [(d.index, d.stage, d.reason) for d in result.dead] == [(1, "index", "mapper_parsing_exception")]
-    assert [doc.id for doc in result.scored] == [decode_news(good(0)).id]
+    assert [news.doc.id for news in result.scored] == [decode_news(good(0)).id]
 
 
 class ExplodingScorer:
