@@ -20,13 +20,11 @@ from monitor.backoff import backoff_delays
 from monitor.contracts import Rejected
 from monitor.news.schemas import EncodedNews
 from monitor.stage_settings import ElasticsearchSettings, SettingsError
-from monitor.store.es_setup import ensure_index
-from monitor.store.mappings import NEWS_MAPPING
 from monitor.telemetry.es_series import EsMetrics
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NEWS_MAPPING", "EsNewsSink", "SinkStopped", "ensure_news_index", "make_client"]
+__all__ = ["EsNewsSink", "make_client"]
 
 RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 BULK_DOCS = 500  # documents per bulk request, at most
@@ -90,11 +88,6 @@ def checked_client_options(extra: dict[str, Any]) -> dict[str, Any]:
     return extra
 
 
-def ensure_news_index(client: Elasticsearch, index: str) -> None:
-    """Create the news index with its mapping when missing (a plain index: `finmon setup` makes the alias)."""
-    ensure_index(client, index, NEWS_MAPPING)
-
-
 class SinkStopped(Exception):
     """The sink was asked to stop while it was still retrying; nothing of the batch may be acknowledged."""
 
@@ -115,16 +108,16 @@ class EsNewsSink:
         client: Elasticsearch,
         index: str,
         *,
+        prepare: Callable[[], None],
         max_backoff: float = 30.0,
         sleep: Callable[[float], bool] | None = None,
         metrics: EsMetrics | None = None,
-        prepare: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
         self.index = index
-        # runs (with the same retries) before the first write: the worker passes index setup here, so a
-        # worker started while Elasticsearch is down waits for it instead of failing
-        self._prepare = prepare or (lambda: ensure_news_index(client, index))
+        # index setup, run (with the same retries) before the first write: a worker started while
+        # Elasticsearch is down waits for it instead of failing
+        self._prepare = prepare
         self.metrics = metrics or EsMetrics()
         self.alias = False
         self.max_backoff = max_backoff
