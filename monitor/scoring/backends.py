@@ -16,5 +16,5 @@ def load_scorer(model: ModelSettings) -> BatchScorer:
     """The configured model, or the fixed-label benchmark instrument (backend `fixed`)."""
     if model.backend == "fixed":
         log.warning("FINMON_MODEL__BACKEND=fixed: no model, every news item gets the same labels (benchmarks only)")
-        return FixedScorer(model.max_batch)
+        return FixedScorer()
     return Scorer.from_settings(model)
