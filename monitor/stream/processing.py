@@ -91,17 +91,13 @@ def decode_batch(raws: Sequence[bytes | None]) -> Decoded:
 class BatchProcessor:
     """decode → score (one forward pass for both heads) → index; returns what to forward and to dead-letter.
 
-    `score` and `index` are the two halves the worker overlaps (batch N+1 scored while N is indexed);
-    `process` runs both.
+    `score` and `index` are the two halves the worker overlaps (batch N+1 scored while N is indexed).
     """
 
     def __init__(self, scorer: BatchScorer, sink: ScoredSink, clock: Callable[[], datetime] | None = None) -> None:
         self.scorer = scorer
         self.sink = sink
         self.clock = clock or (lambda: datetime.now(UTC))
-
-    def process(self, raws: Sequence[bytes | None]) -> BatchResult:
-        return self.index(*self.score(raws))
 
     def score(self, raws: Sequence[bytes | None]) -> tuple[Decoded, list[ScoredNews]]:
         decoded = decode_batch(raws)
