@@ -25,6 +25,9 @@ class Prediction:
         return max(-1.0, min(1.0, positive - negative))
 
 
+REASON_LIMIT = 1000  # characters of a failure reason kept: a document the sink refused, a dead letter's reason
+
+
 @dataclass(frozen=True)
 class Rejected:
     """A document the sink refused for good (not retriable), with its reason."""

@@ -17,7 +17,7 @@ from elastic_transport._node import NodeApiResponse
 from elasticsearch import ApiError, Elasticsearch
 
 from monitor.backoff import backoff_delays
-from monitor.contracts import Rejected
+from monitor.contracts import REASON_LIMIT, Rejected
 from monitor.news.schemas import EncodedNews
 from monitor.stage_settings import ElasticsearchSettings, SettingsError
 from monitor.telemetry.es_series import EsMetrics
@@ -175,7 +175,7 @@ class EsNewsSink:
             if len(docs) == 1:
                 self.metrics.es_bulk_errors.labels("rejected").inc()
                 return [], [
-                    (docs[0].doc.id, f"elasticsearch rejected the document: {type(exc).__name__}: {exc}"[:1000])
+                    (docs[0].doc.id, f"elasticsearch rejected the document: {type(exc).__name__}: {exc}"[:REASON_LIMIT])
                 ]
             middle = len(docs) // 2
             retry_a, failed_a = self._isolating_bulk(docs[:middle])
@@ -209,7 +209,7 @@ class EsNewsSink:
             self.metrics.es_bulk_errors.labels("rejected").inc()
             error = result.get("error", {})
             reason = error.get("reason", str(error)) if isinstance(error, dict) else str(error)
-            failed.append((result["_id"], f"elasticsearch rejected ({status}): {reason}"[:1000]))
+            failed.append((result["_id"], f"elasticsearch rejected ({status}): {reason}"[:REASON_LIMIT]))
 
 
 def _chunks(index: str, docs: Sequence[EncodedNews]) -> Iterator[list[bytes]]:

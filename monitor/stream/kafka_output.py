@@ -22,7 +22,9 @@ from monitor.stream.processing import BatchResult
 
 log = logging.getLogger(__name__)
 
-RECORD_HEADROOM = 4096  # bytes of record framing kept free under the producer's request size
+# bytes kept free for record framing under the producer's request size when deciding whether a news.scored
+# record is sent at all (a dead letter, which is cut to fit instead, keeps dead_letters.DLQ_FRAMING_MARGIN)
+SCORED_FRAMING_MARGIN = 4096
 
 
 class Message(Protocol):
@@ -101,4 +103,4 @@ class KafkaNewsOutput:
 
 def oversized(doc: ScoredNews, value: bytes, limit: int) -> bool:
     """A scored record the producer would refuse (text full of escaped control characters, say)."""
-    return len(value) + len(doc.id) + RECORD_HEADROOM > limit
+    return len(value) + len(doc.id) + SCORED_FRAMING_MARGIN > limit

@@ -13,13 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from monitor.contracts import BatchScorer, Prediction, ScoredSink
+from monitor.contracts import REASON_LIMIT, BatchScorer, Prediction, ScoredSink
 from monitor.news.decoding import InvalidMessage, decode_news
 from monitor.news.schemas import EncodedNews, NewsItem, ScoredNews
 
 log = logging.getLogger(__name__)
-
-REASON_LIMIT = 1000  # characters of an exception message kept in a dead letter's reason
 
 
 @dataclass(frozen=True)
