@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from monitor.news.schemas import ScoredNews
+from monitor.news.schemas import EncodedNews, ScoredNews
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,9 @@ class Prediction:
     def sentiment_score(self) -> float:
         negative, _, positive = self.sentiment_probs
         return max(-1.0, min(1.0, positive - negative))
+
+
+REASON_LIMIT = 1000  # characters of a failure reason kept: a document the sink refused, a dead letter's reason
 
 
 @dataclass(frozen=True)
@@ -53,4 +56,4 @@ class BatchScorer(Protocol):
 class ScoredSink(Protocol):
     """Where scored news is indexed (EsNewsSink); returns the documents refused for good."""
 
-    def write(self, docs: Sequence[ScoredNews]) -> list[Rejected]: ...
+    def write(self, docs: Sequence[EncodedNews]) -> list[Rejected]: ...

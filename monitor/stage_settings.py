@@ -143,8 +143,12 @@ class ModelSettings(BaseModel):
 
     path: str | None = Field(None, description="model directory, or a shipped model: default (empty), accurate")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    max_batch: int = Field(64, ge=1, le=4096, description="most news items scored in one batch")
-    max_wait: float = Field(0.5, gt=0, le=60, description="seconds to wait for a batch to fill")
+    max_batch: int = Field(
+        64, ge=1, le=4096, description="most windows (a text, or a part of a long one) in one forward pass of the model"
+    )
+    max_wait: float = Field(
+        0.5, gt=0, le=60, description="seconds the worker waits for worker.batch_size messages before taking fewer"
+    )
     max_length: int | None = Field(None, ge=16, le=8192, description="tokens per window; empty = model's")
     window_stride: int = Field(32, ge=0, description="tokens shared by consecutive windows of a long text")
     torch_threads: int | None = Field(None, ge=1)

@@ -11,8 +11,8 @@ from typing import Any, cast
 
 import torch
 
+from monitor.scoring.backends import load_scorer
 from monitor.scoring.modeldir import TASKS, ModelSpec
-from monitor.scoring.scorer import Scorer
 from monitor.stage_settings import ModelSettings
 from training.args import TrainArgs
 from training.batches import encode
@@ -198,7 +198,7 @@ def final_reports(args: TrainArgs, output: Path, prepared: Prepared) -> dict[str
     evals = [(task, path, args.label_column, task) for task, path in _single_evals(args) if path]
     evals += [(f"{task} ({Path(path).stem})", path, task, task) for path in args.eval_multi for task in TASKS]
     if evals:
-        scorer = Scorer.from_settings(ModelSettings(path=str(output), device="cpu"))
+        scorer = load_scorer(ModelSettings(path=str(output), device="cpu"))
         labels = {k: list(v) for k, v in trainer.labels.items()}
         for name, path, column, task in evals:
             reports[name] = evaluate_file(scorer, labels, Path(path), task, args.text_column, column)

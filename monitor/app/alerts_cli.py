@@ -36,7 +36,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the evaluator alone (embedded Elasticsearch when none is configured) until interrupted."""
     from monitor.app.alerting import alert_service_for
     from monitor.app.servers import running_services
-    from monitor.telemetry.endpoint import serving
+    from monitor.telemetry.endpoint import serve_metrics
     from monitor.telemetry.series import Metrics
 
     rules = _rules(args.rules, settings)
@@ -48,7 +48,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         service = alert_service_for(live, rules=rules, metrics=metrics)
         service.start()
         try:
-            with serving(settings.metrics, metrics, "alerts", lambda: service.running):
+            with serve_metrics(settings.metrics, metrics, "alerts", lambda: service.running):
                 while not stop.wait(args.duration or 3600):
                     if args.duration:
                         break

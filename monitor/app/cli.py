@@ -28,7 +28,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.app.indices import index_specs
     from monitor.app.servers import running_services
     from monitor.stream.worker import build_worker, run_worker
-    from monitor.telemetry.endpoint import serving
+    from monitor.telemetry.endpoint import serve_metrics
 
     with running_services(settings) as live:
         if settings.kafka.embedded:
@@ -38,7 +38,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
             )
         indices = index_specs(live.es)
         worker = build_worker(live.kafka, live.es, live.model, live.worker, data_dir=live.data_dir, indices=indices)
-        with serving(live.metrics, worker.metrics, "worker", worker.healthy):
+        with serve_metrics(live.metrics, worker.metrics, "worker", worker.healthy):
             return run_worker(worker, live.log_level)
 
 
@@ -79,11 +79,11 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from monitor.app.up import run_up
-    from monitor.telemetry.endpoint import serving
+    from monitor.telemetry.endpoint import serve_metrics
     from monitor.telemetry.series import Metrics
 
     metrics = Metrics()
-    with serving(settings.metrics, metrics, "up"):
+    with serve_metrics(settings.metrics, metrics, "up"):
         return run_up(
             settings,
             demo=args.demo,

@@ -18,7 +18,8 @@ from monitor.app.servers import running_services
 from monitor.app.settings import Settings
 from monitor.app.supervise import worker_process
 from monitor.app.training_cli import load_texts
-from monitor.scoring.scorer import Scorer
+from monitor.contracts import BatchScorer
+from monitor.scoring.backends import load_scorer
 from monitor.stage_settings import ModelSettings
 from monitor.store.es import make_client
 from monitor.stream.kafka import admin_client, ensure_topics, make_producer
@@ -32,7 +33,7 @@ ZERO_COST_REPEAT = 5
 POLL_SECONDS = 0.2
 
 
-def scorer_alone(scorer: Scorer, texts: list[str], batch: int) -> float:
+def scorer_alone(scorer: BatchScorer, texts: list[str], batch: int) -> float:
     """Docs/s of the scorer on the batches a worker hands it: `batch` texts (FINMON_WORKER__BATCH_SIZE) per
     call in arrival order, which the scorer length-sorts into micro-batches of max_batch. Calls of max_batch
     texts would pad more and understate the scorer (by 1.4x for the shipped model)."""
@@ -135,7 +136,7 @@ def bench_pipeline(settings: Settings, *, texts_file: Path | None, limit: int, a
         f"texts: {len(texts)}; model: {model.path or 'default'} ({model.backend}); batch_size "
         f"{settings.worker.batch_size}, max_batch {model.max_batch}, max_wait {model.max_wait}s"
     )
-    alone = scorer_alone(Scorer.from_settings(model), texts, settings.worker.batch_size)
+    alone = scorer_alone(load_scorer(model), texts, settings.worker.batch_size)
     console.print(f"scorer alone: {alone:.1f} docs/s")
     with running_services(settings) as live:
         path = path_run(live, texts, model)

@@ -55,7 +55,7 @@ def _dry_run(settings: Settings, out: Path, state: Path | None) -> int:
 def _to_kafka(settings: Settings, *, once: bool, duration: float | None) -> int:
     from monitor.ingest.scraper import build_scraper
     from monitor.stream.kafka import ensure_topics
-    from monitor.telemetry.endpoint import serving
+    from monitor.telemetry.endpoint import serve_metrics
     from monitor.telemetry.series import Metrics
 
     if settings.kafka.embedded:
@@ -72,7 +72,7 @@ def _to_kafka(settings: Settings, *, once: bool, duration: float | None) -> int:
         scraper.start()
         metrics = Metrics()
         metrics.observe_scrape(scraper.stats.snapshot)
-        with serving(settings.metrics, metrics, "scraper", lambda: scraper.running):
+        with serve_metrics(settings.metrics, metrics, "scraper", lambda: scraper.running):
             _wait(scraper, duration)
     _log_stats(scraper.stats.snapshot())
     return 0

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from monitor.dashboard.alerts_view import AlertsView, alerts_route
 from monitor.dashboard.data import DashboardData
 from monitor.dashboard.health_view import HealthView, Remote, fixed, health_route
-from monitor.dashboard.page_routes import Routes, serving
+from monitor.dashboard.page_routes import Routes, serve_dashboard
 from monitor.dashboard.review import ReviewData
 from monitor.dashboard.review_routes import ReviewRoutes
 from monitor.dashboard.specs import Target
@@ -64,7 +64,7 @@ def dashboard(
     }
     routes = Routes(data, board.refresh, board.range, board.host, extra=extra)
     try:
-        with serving(routes, board.host, board.port if port is None else port) as url:
+        with serve_dashboard(routes, board.host, board.port if port is None else port) as url:
             yield url
     finally:
         alerts.fetcher.close()

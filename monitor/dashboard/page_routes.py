@@ -23,8 +23,8 @@ from monitor.telemetry.http_server import (
     Route,
     error_reply,
     json_reply,
+    serve_routes,
 )
-from monitor.telemetry.http_server import serving as http_serving
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class Routes:
 
 
 @contextlib.contextmanager
-def serving(routes: Routes, host: str, port: int) -> Iterator[str]:
+def serve_dashboard(routes: Routes, host: str, port: int) -> Iterator[str]:
     """The page served in a background thread; yields its URL (port 0 picks a free one)."""
-    with http_serving(routes.answer, host, port, name="dashboard", port_setting="FINMON_DASHBOARD__PORT") as at:
+    with serve_routes(routes.answer, host, port, name="dashboard", port_setting="FINMON_DASHBOARD__PORT") as at:
         yield at.url

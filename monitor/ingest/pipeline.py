@@ -18,7 +18,7 @@ from monitor.ingest.counters import ScrapeStats
 from monitor.ingest.dedup import StoryLinker
 from monitor.ingest.feeds import FeedConfig
 from monitor.ingest.fetch import Fetcher, FetchError
-from monitor.ingest.normalize import FeedContext, Normalizer, html_to_text
+from monitor.ingest.normalize import MAX_TEXT, FeedContext, Normalizer, html_to_text
 from monitor.ingest.parse import FeedParseError, ParsedFeed, parse_feed
 from monitor.ingest.similarity import to_bytes
 from monitor.ingest.sinks import Sink
@@ -125,7 +125,7 @@ class Ingestor:
         if not text:
             return item
         self.stats.add(bodies=1)
-        text = html_to_text(text)[:20_000]
+        text = html_to_text(text)[:MAX_TEXT]
         tickers = self.normalizer.tickers.extract(f"{item.title}\n{text}")
         return item.model_copy(update={"text": text, "tickers": sorted(set(tickers))})
 

@@ -4,11 +4,9 @@ every feed once (`run_once`) or on its schedule (`start`/`stop`), and exposes `s
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from monitor.ingest.body import BodyFetcher, ExtractUnavailable, RobotsCache, load_extractor
 from monitor.ingest.companies import default_extractor
@@ -84,32 +82,33 @@ def build_scraper(
     kafka: KafkaSettings,
     *,
     data_dir: Path,
-    producer: Any = None,
     sink: Sink | None = None,
     feeds: list[FeedConfig] | None = None,
     state_path: Path | str | None = None,
-    clock: Callable[[], datetime] | None = None,
 ) -> Scraper:
-    """A ready Scraper. Items go to `sink`, else to Kafka's raw topic through `producer` (flushed, not closed, on
-    stop) or a producer of its own (closed on stop). `state_path=MEMORY` keeps no state on disk."""
-    clock = clock or (lambda: datetime.now(UTC))
+    """A ready Scraper. Items go to `sink`, else to Kafka's raw topic through a producer of its own (closed on
+    stop). `state_path=MEMORY` keeps no state on disk."""
     feeds = load_feeds(scrape.feeds_file) if feeds is None else feeds
     path = None if state_path == MEMORY else Path(state_path or state_file(scrape, data_dir))
-    store = ScraperState(path, scrape.seen_max_items, scrape.seen_ttl_days * 86400, clock)
+    store = ScraperState(path, scrape.seen_max_items, scrape.seen_ttl_days * 86400, _now)
     fetcher = Fetcher(scrape)
     ingestor = Ingestor(
         fetcher=fetcher,
         store=store,
-        linker=_restored_linker(scrape, store, clock()),
+        linker=_restored_linker(scrape, store, _now()),
         normalizer=Normalizer(default_extractor(), LanguageDetector(), scrape.max_future_skew),
-        sink=sink or _kafka_sink(scrape, kafka, producer),
-        clock=clock,
+        sink=sink or _kafka_sink(scrape, kafka),
+        clock=_now,
         body=_body_fetcher(scrape, feeds, fetcher),
         fetch_body_default=scrape.fetch_body,
         body_min_chars=scrape.body_min_chars,
     )
     log.info("scraper: %d feeds, state in %s", len(feeds), path or "memory")
     return Scraper(ingestor, feeds, scrape)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _restored_linker(scrape: ScrapeSettings, store: ScraperState, now: datetime) -> StoryLinker:
@@ -122,12 +121,10 @@ def _restored_linker(scrape: ScrapeSettings, store: ScraperState, now: datetime)
     return linker
 
 
-def _kafka_sink(scrape: ScrapeSettings, kafka: KafkaSettings, producer: Any) -> KafkaSink:
+def _kafka_sink(scrape: ScrapeSettings, kafka: KafkaSettings) -> KafkaSink:
     from monitor.stream.kafka import make_producer
 
-    owns = producer is None
-    producer = producer or make_producer(kafka)
-    return KafkaSink(producer, kafka.raw_topic, scrape.produce_timeout, owns_producer=owns)
+    return KafkaSink(make_producer(kafka), kafka.raw_topic, scrape.produce_timeout)
 
 
 def _body_fetcher(scrape: ScrapeSettings, feeds: list[FeedConfig], fetcher: Fetcher) -> BodyFetcher | None:

@@ -17,13 +17,13 @@ class Sink(Protocol):
 
 
 class KafkaSink:
-    """Sends items to a topic and waits for every acknowledgement, so a returned emit() is durable."""
+    """Sends items to a topic and waits for every acknowledgement, so a returned emit() is durable; owns the
+    producer (closed with the sink)."""
 
-    def __init__(self, producer: Any, topic: str, timeout: float = 30.0, owns_producer: bool = True) -> None:
+    def __init__(self, producer: Any, topic: str, timeout: float = 30.0) -> None:
         self.producer = producer
         self.topic = topic
         self.timeout = timeout
-        self.owns_producer = owns_producer
 
     def emit(self, items: list[NewsItem]) -> None:
         futures = [self.producer.send(self.topic, key=i.id.encode(), value=i.to_json()) for i in items]
@@ -33,8 +33,7 @@ class KafkaSink:
 
     def close(self) -> None:
         self.producer.flush(timeout=self.timeout)
-        if self.owns_producer:
-            self.producer.close(timeout=self.timeout)
+        self.producer.close(timeout=self.timeout)
 
 
 class JsonlSink:

@@ -122,3 +122,20 @@ class ScoredNews(NewsItem):
         scored_at (a feed's clock ahead of ours must not place news in a step not judged yet)."""
         scored = _as_utc(self.scored_at) or self.scored_at
         return min(self.published_at or self.fetched_at or scored, scored)
+
+
+class EncodedNews:
+    """A ScoredNews and its JSON (`to_json`), serialised on first use and then kept: the worker sends the same
+    bytes to Elasticsearch and to news.scored, so each document is serialised once."""
+
+    __slots__ = ("_json", "doc")
+
+    def __init__(self, doc: ScoredNews) -> None:
+        self.doc = doc
+        self._json: bytes | None = None
+
+    @property
+    def json(self) -> bytes:
+        if self._json is None:
+            self._json = self.doc.to_json()
+        return self._json

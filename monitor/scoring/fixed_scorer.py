@@ -20,8 +20,5 @@ class FixedScorer:
     version = "0"
     model_hash = "none"
 
-    def __init__(self, max_batch: int = 64) -> None:
-        self.max_batch = max_batch
-
     def score(self, texts: Sequence[str]) -> list[Prediction]:
         return [FIXED] * len(texts)

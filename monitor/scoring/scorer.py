@@ -54,7 +54,6 @@ class Scorer:
         max_batch: int = 64,
         max_length: int | None = None,
         stride: int = 32,
-        max_tokens: int | None = None,
         runner: OnnxRunner | None = None,
         model_hash: str = "",
     ) -> None:
@@ -67,7 +66,6 @@ class Scorer:
         self.max_batch = max_batch
         self.max_length = max_length or spec.max_length
         self.stride = min(stride, self.max_length // 2)
-        self.max_tokens = max_tokens
         self.pad_id = tokenizer.pad_token_id or 0
         sentiment_labels = spec.labels["sentiment"]
         self._sentiment_order = [sentiment_labels.index(name) for name in SENTIMENT_LABELS]
@@ -119,7 +117,7 @@ class Scorer:
         ids, owners = self.windows(texts)
         topic_rows: list[list[float]] = [[] for _ in ids]
         sentiment_rows: list[list[float]] = [[] for _ in ids]
-        for batch in plan_microbatches([len(row) for row in ids], self.max_batch, self.max_tokens):
+        for batch in plan_microbatches([len(row) for row in ids], self.max_batch):
             probs = self._forward([ids[i] for i in batch])
             for j, index in enumerate(batch):
                 topic_rows[index] = probs["topic"][j]

@@ -17,16 +17,14 @@ from elastic_transport._node import NodeApiResponse
 from elasticsearch import ApiError, Elasticsearch
 
 from monitor.backoff import backoff_delays
-from monitor.contracts import Rejected
-from monitor.news.schemas import ScoredNews
+from monitor.contracts import REASON_LIMIT, Rejected
+from monitor.news.schemas import EncodedNews
 from monitor.stage_settings import ElasticsearchSettings, SettingsError
-from monitor.store.es_setup import ensure_index
-from monitor.store.mappings import NEWS_MAPPING
 from monitor.telemetry.es_series import EsMetrics
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NEWS_MAPPING", "EsNewsSink", "SinkStopped", "ensure_news_index", "make_client"]
+__all__ = ["EsNewsSink", "make_client"]
 
 RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 BULK_DOCS = 500  # documents per bulk request, at most
@@ -90,11 +88,6 @@ def checked_client_options(extra: dict[str, Any]) -> dict[str, Any]:
     return extra
 
 
-def ensure_news_index(client: Elasticsearch, index: str) -> None:
-    """Create the news index with its mapping when missing (a plain index: `finmon setup` makes the alias)."""
-    ensure_index(client, index, NEWS_MAPPING)
-
-
 class SinkStopped(Exception):
     """The sink was asked to stop while it was still retrying; nothing of the batch may be acknowledged."""
 
@@ -115,16 +108,16 @@ class EsNewsSink:
         client: Elasticsearch,
         index: str,
         *,
+        prepare: Callable[[], None],
         max_backoff: float = 30.0,
         sleep: Callable[[float], bool] | None = None,
         metrics: EsMetrics | None = None,
-        prepare: Callable[[], None] | None = None,
     ) -> None:
         self.client = client
         self.index = index
-        # runs (with the same retries) before the first write: the worker passes index setup here, so a
-        # worker started while Elasticsearch is down waits for it instead of failing
-        self._prepare = prepare or (lambda: ensure_news_index(client, index))
+        # index setup, run (with the same retries) before the first write: a worker started while
+        # Elasticsearch is down waits for it instead of failing
+        self._prepare = prepare
         self.metrics = metrics or EsMetrics()
         self.alias = False
         self.max_backoff = max_backoff
@@ -135,8 +128,8 @@ class EsNewsSink:
     def stop(self) -> None:
         self._stopping.set()
 
-    def write(self, docs: Sequence[ScoredNews]) -> list[Rejected]:
-        pending = {doc.id: doc for doc in docs}
+    def write(self, docs: Sequence[EncodedNews]) -> list[Rejected]:
+        pending = {news.doc.id: news for news in docs}
         rejected: list[Rejected] = []
         delays: Iterator[float] = backoff_delays(0.2, self.max_backoff)
         while pending:
@@ -152,7 +145,7 @@ class EsNewsSink:
                 retry, failed = list(pending), []
                 self.metrics.es_bulk_errors.labels("unavailable").inc()
                 log.warning("Elasticsearch unavailable (%s); retrying", type(exc).__name__)
-            rejected += [Rejected(pending[i], reason) for i, reason in failed]
+            rejected += [Rejected(pending[i].doc, reason) for i, reason in failed]
             pending = {i: pending[i] for i in retry}
             if pending:
                 self.metrics.es_retries.inc()
@@ -160,18 +153,18 @@ class EsNewsSink:
                     raise SinkStopped(f"{len(pending)} documents not indexed")
         return rejected
 
-    def _not_indexed(self, docs: list[ScoredNews]) -> list[ScoredNews]:
+    def _not_indexed(self, docs: list[EncodedNews]) -> list[EncodedNews]:
         """Behind a rollover alias: leave out documents an older backing index already holds."""
         if not self.alias or not docs:
             return docs
         response = self.client.search(
-            index=self.index, query={"ids": {"values": [d.id for d in docs]}}, source=False, size=len(docs)
+            index=self.index, query={"ids": {"values": [d.doc.id for d in docs]}}, source=False, size=len(docs)
         )
         found = {hit["_id"] for hit in response["hits"]["hits"]}
         self.metrics.es_duplicates.inc(len(found))
-        return [d for d in docs if d.id not in found]
+        return [d for d in docs if d.doc.id not in found]
 
-    def _isolating_bulk(self, docs: list[ScoredNews]) -> tuple[list[str], list[tuple[str, str]]]:
+    def _isolating_bulk(self, docs: list[EncodedNews]) -> tuple[list[str], list[tuple[str, str]]]:
         """`_bulk`, except that a request refused as a whole (400, 413, a document that does not serialise)
         is split in halves until the documents at fault are alone, and those are rejected."""
         try:
@@ -181,14 +174,16 @@ class EsNewsSink:
                 raise
             if len(docs) == 1:
                 self.metrics.es_bulk_errors.labels("rejected").inc()
-                return [], [(docs[0].id, f"elasticsearch rejected the document: {type(exc).__name__}: {exc}"[:1000])]
+                return [], [
+                    (docs[0].doc.id, f"elasticsearch rejected the document: {type(exc).__name__}: {exc}"[:REASON_LIMIT])
+                ]
             middle = len(docs) // 2
             retry_a, failed_a = self._isolating_bulk(docs[:middle])
             retry_b, failed_b = self._isolating_bulk(docs[middle:])
             return retry_a + retry_b, failed_a + failed_b
 
-    def _bulk(self, docs: list[ScoredNews]) -> tuple[list[str], list[tuple[str, str]]]:
-        """Bulk requests of prepared NDJSON lines (`es_source`, serialised here once); returns
+    def _bulk(self, docs: list[EncodedNews]) -> tuple[list[str], list[tuple[str, str]]]:
+        """Bulk requests of prepared NDJSON lines (`es_document`); returns
         ids to retry and (id, reason) of documents rejected for good."""
         retry: list[str] = []
         failed: list[tuple[str, str]] = []
@@ -214,16 +209,16 @@ class EsNewsSink:
             self.metrics.es_bulk_errors.labels("rejected").inc()
             error = result.get("error", {})
             reason = error.get("reason", str(error)) if isinstance(error, dict) else str(error)
-            failed.append((result["_id"], f"elasticsearch rejected ({status}): {reason}"[:1000]))
+            failed.append((result["_id"], f"elasticsearch rejected ({status}): {reason}"[:REASON_LIMIT]))
 
 
-def _chunks(index: str, docs: Sequence[ScoredNews]) -> Iterator[list[bytes]]:
+def _chunks(index: str, docs: Sequence[EncodedNews]) -> Iterator[list[bytes]]:
     """NDJSON lines (`create` action, document) in requests of at most BULK_DOCS documents / BULK_BYTES."""
     lines: list[bytes] = []
     size = 0
-    for doc in docs:
-        action = b'{"create":{"_index":%s,"_id":%s}}' % (json.dumps(index).encode(), json.dumps(doc.id).encode())
-        source = es_source(doc)
+    for news in docs:
+        action = b'{"create":{"_index":%s,"_id":%s}}' % (json.dumps(index).encode(), json.dumps(news.doc.id).encode())
+        source = es_document(news)
         if lines and (len(lines) >= 2 * BULK_DOCS or size + len(source) > BULK_BYTES):
             yield lines
             lines, size = [], 0
@@ -233,8 +228,10 @@ def _chunks(index: str, docs: Sequence[ScoredNews]) -> Iterator[list[bytes]]:
         yield lines
 
 
-def es_source(doc: ScoredNews) -> bytes:
-    """A ScoredNews as its JSON document (its fields by alias, no None, plus `event_at`), serialised by pydantic
-    in one pass (the same fields and values as `json.dumps` over `model_dump`, a third of the time)."""
-    body = doc.to_json()
-    return b'%s,"event_at":"%s"}' % (body[:-1], doc.event_at.isoformat().encode())  # ISO: nothing to escape
+def es_document(news: EncodedNews) -> bytes:
+    """The news index's JSON document: the news.scored record (its fields by alias, no None) plus `event_at`.
+
+    Built from the bytes news.scored also gets, so a document is serialised by pydantic once, in one pass (the
+    same fields and values as `json.dumps` over `model_dump`, a third of the time)."""
+    body = news.json
+    return b'%s,"event_at":"%s"}' % (body[:-1], news.doc.event_at.isoformat().encode())  # ISO: nothing to escape

@@ -233,3 +233,13 @@ def ensure_setup_at_start(client: Elasticsearch, es: ElasticsearchSettings, spec
             f"FINMON_ES__URLS: cannot reach Elasticsearch at {','.join(es.urls)} within {es.connect_timeout:g} s "
             f"(FINMON_ES__CONNECT_TIMEOUT): {type(exc).__name__}"
         ) from None
+
+
+def prepare_index(client: Elasticsearch, es: ElasticsearchSettings, indices: Sequence[IndexSpec]) -> None:
+    """Index setup at start, bounded by FINMON_ES__CONNECT_TIMEOUT per request; when Elasticsearch does not
+    answer, say so in one line and leave setup to the sink, which retries before the first write."""
+    try:
+        # a mapping conflict stops the worker here, before it consumes
+        ensure_setup_at_start(client, es, indices)
+    except Unreachable as exc:
+        log.warning("%s; consuming anyway, writes retry until it answers (nothing is committed before)", exc)

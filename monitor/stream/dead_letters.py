@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-REASON_LIMIT = 1000  # characters of a reason kept in its header
+from monitor.contracts import REASON_LIMIT
+
 KEY_LIMIT = 4096  # bytes of a key kept; a longer key is cut (and its size and digest recorded)
-RECORD_OVERHEAD = 2048  # bytes kept free for the record and batch framing the producer adds
+# bytes kept free for the record and batch framing the producer adds when a dead letter is cut to fit its
+# request size (news.scored's check of whether a record fits keeps its own, larger margin: kafka_output)
+DLQ_FRAMING_MARGIN = 2048
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ def dlq_record(
         reason += f" (key truncated from {len(key)} to {KEY_LIMIT} bytes)"
         key = key[:KEY_LIMIT]
     headers = _headers(stage, reason, source, failed_at)
-    room = max_size - RECORD_OVERHEAD - len(key or b"") - _size(headers + extra) - 2 * REASON_LIMIT
+    room = max_size - DLQ_FRAMING_MARGIN - len(key or b"") - _size(headers + extra) - 2 * REASON_LIMIT
     if len(raw) > room:
         room = max(room, 0)
         extra += [("original-size", str(len(raw)).encode()), ("sha256", hashlib.sha256(raw).hexdigest().encode())]

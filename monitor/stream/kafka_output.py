@@ -22,7 +22,9 @@ from monitor.stream.processing import BatchResult
 
 log = logging.getLogger(__name__)
 
-RECORD_HEADROOM = 4096  # bytes of record framing kept free under the producer's request size
+# bytes kept free for record framing under the producer's request size when deciding whether a news.scored
+# record is sent at all (a dead letter, which is cut to fit instead, keeps dead_letters.DLQ_FRAMING_MARGIN)
+SCORED_FRAMING_MARGIN = 4096
 
 
 class Message(Protocol):
@@ -76,12 +78,14 @@ class KafkaNewsOutput:
         if not self.forward_scored or not result.scored:
             return []
         topic = self.kafka.scored_topic
-        keys = [doc.id.encode() for doc in result.scored]
+        keys = [news.doc.id.encode() for news in result.scored]
         sent = []
-        for doc, key, partition in zip(result.scored, keys, self._partitions(topic, keys), strict=True):
-            value = doc.to_json()
-            if oversized(doc, value, self.kafka.producer_max_request_size):
-                log.warning("news %s indexed but not forwarded: %d bytes is over the request size", doc.id, len(value))
+        for news, key, partition in zip(result.scored, keys, self._partitions(topic, keys), strict=True):
+            value = news.json  # the bytes Elasticsearch got (less `event_at`), serialised once
+            if oversized(news.doc, value, self.kafka.producer_max_request_size):
+                log.warning(
+                    "news %s indexed but not forwarded: %d bytes is over the request size", news.doc.id, len(value)
+                )
                 continue
             sent.append(await self.producer().send(topic, key, value, partition, None, None))
         return sent
@@ -99,4 +103,4 @@ class KafkaNewsOutput:
 
 def oversized(doc: ScoredNews, value: bytes, limit: int) -> bool:
     """A scored record the producer would refuse (text full of escaped control characters, say)."""
-    return len(value) + len(doc.id) + RECORD_HEADROOM > limit
+    return len(value) + len(doc.id) + SCORED_FRAMING_MARGIN > limit

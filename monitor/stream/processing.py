@@ -13,13 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from monitor.contracts import BatchScorer, Prediction, ScoredSink
+from monitor.contracts import REASON_LIMIT, BatchScorer, Prediction, ScoredSink
 from monitor.news.decoding import InvalidMessage, decode_news
-from monitor.news.schemas import NewsItem, ScoredNews
+from monitor.news.schemas import EncodedNews, NewsItem, ScoredNews
 
 log = logging.getLogger(__name__)
-
-REASON_LIMIT = 1000  # characters of an exception message kept in a dead letter's reason
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,7 @@ class DeadLetter:
 
 @dataclass(frozen=True)
 class BatchResult:
-    scored: list[ScoredNews]
+    scored: list[EncodedNews]  # indexed, with the JSON sent to Elasticsearch, for news.scored
     dead: list[DeadLetter]
 
 
@@ -91,17 +89,13 @@ def decode_batch(raws: Sequence[bytes | None]) -> Decoded:
 class BatchProcessor:
     """decode → score (one forward pass for both heads) → index; returns what to forward and to dead-letter.
 
-    `score` and `index` are the two halves the worker overlaps (batch N+1 scored while N is indexed);
-    `process` runs both.
+    `score` and `index` are the two halves the worker overlaps (batch N+1 scored while N is indexed).
     """
 
     def __init__(self, scorer: BatchScorer, sink: ScoredSink, clock: Callable[[], datetime] | None = None) -> None:
         self.scorer = scorer
         self.sink = sink
         self.clock = clock or (lambda: datetime.now(UTC))
-
-    def process(self, raws: Sequence[bytes | None]) -> BatchResult:
-        return self.index(*self.score(raws))
 
     def score(self, raws: Sequence[bytes | None]) -> tuple[Decoded, list[ScoredNews]]:
         decoded = decode_batch(raws)
@@ -139,7 +133,8 @@ class BatchProcessor:
 
     def index(self, decoded: Decoded, scored: list[ScoredNews]) -> BatchResult:
         """Write the scored documents; the ones the sink refuses for good join the dead letters."""
-        rejected = {r.doc.id: r.reason for r in self.sink.write(scored)} if scored else {}
+        encoded = [EncodedNews(doc) for doc in scored]
+        rejected = {r.doc.id: r.reason for r in self.sink.write(encoded)} if encoded else {}
         dead = list(decoded.dead)
         if rejected:
             positions: dict[str, list[int]] = {}
@@ -147,5 +142,5 @@ class BatchProcessor:
                 positions.setdefault(item.id, []).append(index)
             for doc_id, why in rejected.items():
                 dead += [DeadLetter(i, decoded.raws[i] or b"", "index", why) for i in positions[doc_id]]
-            scored = [doc for doc in scored if doc.id not in rejected]
-        return BatchResult(scored, sorted(dead, key=lambda d: d.index))
+            encoded = [news for news in encoded if news.doc.id not in rejected]
+        return BatchResult(encoded, sorted(dead, key=lambda d: d.index))

@@ -97,10 +97,9 @@ def replay(
     *,
     rate: float | None = None,
     on_sent: Callable[[int], None] | None = None,
-    pacer: Pacer | None = None,
 ) -> int:
     """Send every record of `path` to `topic`; returns how many were sent."""
-    pacer = pacer or Pacer(rate)
+    pacer = Pacer(rate)
     sent = 0
     for raw in read_records(path):
         pacer.wait()

@@ -28,17 +28,14 @@ from pathlib import Path
 from typing import Any
 
 import faust
-from elasticsearch import Elasticsearch
 from faust.types import TP, EventT
 
-from monitor.contracts import BatchScorer, Unreachable
 from monitor.news.schemas import ScoredNews
-from monitor.scoring.fixed_scorer import FixedScorer
-from monitor.scoring.scorer import Scorer
+from monitor.scoring.backends import load_scorer
 from monitor.scoring.timed_scorer import TimedScorer
 from monitor.stage_settings import ElasticsearchSettings, KafkaSettings, ModelSettings, WorkerSettings
 from monitor.store.es import EsNewsSink, make_client
-from monitor.store.es_setup import ensure_setup, ensure_setup_at_start
+from monitor.store.es_setup import ensure_setup, prepare_index
 from monitor.store.mappings import IndexSpec
 from monitor.stream.faust_app import make_app, release_acks, withhold_acks
 from monitor.stream.kafka import ensure_topics, topic_partitions
@@ -178,24 +175,6 @@ class NewsWorker:
         )
         logging.shutdown()
         os._exit(self.exit_code or 1)
-
-
-def load_scorer(model: ModelSettings) -> BatchScorer:
-    """The configured model, or the fixed-label benchmark instrument (backend `fixed`)."""
-    if model.backend == "fixed":
-        log.warning("FINMON_MODEL__BACKEND=fixed: no model, every news item gets the same labels (benchmarks only)")
-        return FixedScorer(model.max_batch)
-    return Scorer.from_settings(model)
-
-
-def prepare_index(client: Elasticsearch, es: ElasticsearchSettings, indices: Sequence[IndexSpec]) -> None:
-    """Index setup at start, bounded by FINMON_ES__CONNECT_TIMEOUT per request; when Elasticsearch does not
-    answer, say so in one line and leave setup to the sink, which retries before the first write."""
-    try:
-        # a mapping conflict stops the worker here, before it consumes
-        ensure_setup_at_start(client, es, indices)
-    except Unreachable as exc:
-        log.warning("%s; consuming anyway, writes retry until it answers (nothing is committed before)", exc)
 
 
 def build_worker(

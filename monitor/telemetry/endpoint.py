@@ -9,8 +9,7 @@ from collections.abc import Callable, Iterator
 from prometheus_client.exposition import choose_encoder
 
 from monitor.stage_settings import MetricsSettings
-from monitor.telemetry.http_server import Listening, Reply, Request, Route
-from monitor.telemetry.http_server import serving as http_serving
+from monitor.telemetry.http_server import Listening, Reply, Request, Route, serve_routes
 from monitor.telemetry.series import Metrics
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ def metrics_route(metrics: Metrics, health: Callable[[], bool]) -> Route:
 
 
 @contextlib.contextmanager
-def serving(
+def serve_metrics(
     settings: MetricsSettings, metrics: Metrics, component: str, health: Callable[[], bool] = lambda: True
 ) -> Iterator[Listening | None]:
     """Serve while the block runs (nothing when `settings.enabled` is false); logs the address."""
@@ -39,7 +38,7 @@ def serving(
         yield None
         return
     route = metrics_route(metrics, health)
-    with http_serving(route, settings.host, settings.port, name="metrics", port_setting="FINMON_METRICS__PORT") as at:
+    with serve_routes(route, settings.host, settings.port, name="metrics", port_setting="FINMON_METRICS__PORT") as at:
         metrics.up.labels(component).set(1)
         metrics.healthy.labels(component).set_function(lambda: float(health()))
         log.info("%s metrics on http://%s:%d/metrics (health: /healthz)", component, at.host, at.port)

@@ -262,7 +262,7 @@ class Listening:
 
 
 @contextlib.contextmanager
-def serving(
+def serve_routes(
     answer: Route,
     host: str,
     port: int,

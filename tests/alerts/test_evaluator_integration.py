@@ -25,7 +25,7 @@ from alerts.rules import Rules, parse_rules
 from alerts.scopes import ScopeKey
 from monitor.app.settings import Settings
 from monitor.stage_settings import ElasticsearchSettings
-from monitor.store.es import ensure_news_index, make_client
+from monitor.store.es import make_client
 from tests.support.alerts_doubles import (
     AlwaysLease,
     CountingSource,
@@ -34,6 +34,7 @@ from tests.support.alerts_doubles import (
     MemoryStateStore,
     observations_by_counts,
 )
+from tests.support.news_index import ensure_news_index
 
 pytestmark = pytest.mark.integration
 

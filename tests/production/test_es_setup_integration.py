@@ -11,9 +11,10 @@ from monitor.app import cli
 from monitor.app.indices import index_specs
 from monitor.app.settings import Settings, to_env
 from monitor.stage_settings import ElasticsearchSettings
-from monitor.store.es import EsNewsSink
 from monitor.store.es_setup import IndexSetup, ensure_setup, run_setup, templates_missing
 from monitor.store.mappings import NEWS_MAPPING, IndexSpec, Lifecycle, SetupError
+from tests.support.news_index import news_sink
+from tests.support.sinks import encoded
 
 from .dataset import known_news
 
@@ -103,14 +104,14 @@ def test_rollover_alias_keeps_exactly_one_copy_per_id(
     created = setup._create(spec)
     assert created.kind == "rollover alias" and created.outcome == "created"
     docs = known_news()
-    sink = EsNewsSink(es_client, es.news_index, sleep=lambda _: False)
-    assert sink.write(docs[:6]) == []
+    sink = news_sink(es_client, es.news_index)
+    assert sink.write(encoded(docs[:6])) == []
     es_client.indices.refresh(index=es.news_index)
     assert es_client.indices.rollover(alias=es.news_index)["rolled_over"]
     again = setup.index(spec)
     assert again.outcome == "unchanged", str(again)
-    redelivering = EsNewsSink(es_client, es.news_index, sleep=lambda _: False)
-    assert redelivering.write(docs) == []  # 6 redelivered, 4 new
+    redelivering = news_sink(es_client, es.news_index)
+    assert redelivering.write(encoded(docs)) == []  # 6 redelivered, 4 new
     es_client.indices.refresh(index=es.news_index)
     hits = es_client.search(index=es.news_index, size=100, source=False)["hits"]["hits"]
     assert sorted(h["_id"] for h in hits) == sorted(d.id for d in docs)

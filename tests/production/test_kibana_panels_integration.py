@@ -16,8 +16,9 @@ from monitor.kibana import PANELS, shipped
 from monitor.kibana.objects import HEADLINE_COLUMNS
 from monitor.news.schemas import ScoredNews
 from monitor.stage_settings import ElasticsearchSettings
-from monitor.store.es import EsNewsSink
 from monitor.store.es_setup import run_setup
+from tests.support.news_index import news_sink
+from tests.support.sinks import encoded
 
 from .dataset import T0, known_news
 
@@ -58,7 +59,7 @@ def panels() -> dict[str, dict[str, Any]]:
 def indexed(es_client: Elasticsearch, es_settings: ElasticsearchSettings, unique: str) -> ElasticsearchSettings:
     es = es_settings.model_copy(update={"news_index": f"news-{unique}", "alerts_index": f"alerts-{unique}"})
     run_setup(es_client, es, index_specs(es))
-    assert EsNewsSink(es_client, es.news_index, sleep=lambda _: False).write(known_news()) == []
+    assert news_sink(es_client, es.news_index).write(encoded(known_news())) == []
     for n, (status, at) in enumerate(ALERTS):
         document = {"status": status, "at": at.isoformat(), "fingerprint": f"fp{n}", "labels": {"rule": "r"}}
         es_client.index(index=es.alerts_index, id=f"a{n}", document=document)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from monitor.app.logs import JsonFormatter
 from monitor.ingest.counters import ScrapeStats
 from monitor.stage_settings import MetricsSettings
-from monitor.telemetry.endpoint import serving
+from monitor.telemetry.endpoint import serve_metrics
 from monitor.telemetry.series import Metrics
 from tests.helpers import http_get
 
@@ -23,7 +23,7 @@ def test_scraper_series_and_health_over_http() -> None:
     metrics = Metrics()
     metrics.observe_scrape(stats.snapshot)
     healthy = [True]
-    with serving(MetricsSettings(port=0), metrics, "scraper", lambda: healthy[0]) as server:
+    with serve_metrics(MetricsSettings(port=0), metrics, "scraper", lambda: healthy[0]) as server:
         assert server is not None and server.port > 0
         base = f"http://127.0.0.1:{server.port}"
         status, text = http_get(base + "/metrics")
@@ -46,7 +46,7 @@ def test_scraper_series_and_health_over_http() -> None:
 
 
 def test_disabled_metrics_serve_nothing() -> None:
-    with serving(MetricsSettings(enabled=False), Metrics(), "worker") as server:
+    with serve_metrics(MetricsSettings(enabled=False), Metrics(), "worker") as server:
         assert server is None
 
 

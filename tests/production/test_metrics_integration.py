@@ -76,7 +76,7 @@ def test_worker_metrics_after_processing(settings: Settings, worker: tuple[str, 
 def test_alert_evaluator_metrics(settings: Settings, request: pytest.FixtureRequest) -> None:
     """One evaluation and its counters, scraped from the metrics server `finmon alerts` runs."""
     from monitor.app.alerting import alert_service_for
-    from monitor.telemetry.endpoint import serving
+    from monitor.telemetry.endpoint import serve_metrics
     from monitor.telemetry.series import Metrics
 
     metrics = Metrics()
@@ -84,7 +84,7 @@ def test_alert_evaluator_metrics(settings: Settings, request: pytest.FixtureRequ
     try:
         service.evaluate()
         service.deliver()
-        with serving(settings.metrics, metrics, "alerts", lambda: True) as server:
+        with serve_metrics(settings.metrics, metrics, "alerts", lambda: True) as server:
             assert server is not None
             status, text = http_get(f"http://127.0.0.1:{server.port}/metrics")
     finally:

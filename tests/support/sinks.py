@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 
 from monitor.contracts import Rejected
-from monitor.news.schemas import NewsItem, ScoredNews
+from monitor.news.schemas import EncodedNews, NewsItem, ScoredNews
 
 
 class MemorySink:
@@ -31,9 +31,14 @@ class MemoryScoredSink:
         self.docs: dict[str, ScoredNews] = {}
         self.reject = reject or {}
 
-    def write(self, docs: Sequence[ScoredNews]) -> list[Rejected]:
-        rejected = [Rejected(doc, self.reject[doc.id]) for doc in docs if doc.id in self.reject]
-        for doc in docs:
-            if doc.id not in self.reject:
-                self.docs.setdefault(doc.id, doc)
+    def write(self, docs: Sequence[EncodedNews]) -> list[Rejected]:
+        rejected = [Rejected(news.doc, self.reject[news.doc.id]) for news in docs if news.doc.id in self.reject]
+        for news in docs:
+            if news.doc.id not in self.reject:
+                self.docs.setdefault(news.doc.id, news.doc)
         return rejected
+
+
+def encoded(docs: Sequence[ScoredNews]) -> list[EncodedNews]:
+    """Scored news as a ScoredSink takes them (the worker's batch processor wraps them the same way)."""
+    return [EncodedNews(doc) for doc in docs]

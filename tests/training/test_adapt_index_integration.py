@@ -14,8 +14,9 @@ from monitor.labels.labels_index import write_labels
 from monitor.labels.records import Label
 from monitor.news.schemas import SentimentProbs
 from monitor.stage_settings import ElasticsearchSettings
-from monitor.store.es import EsNewsSink
 from tests.helpers import scored_news
+from tests.support.news_index import news_sink
+from tests.support.sinks import encoded
 from training.index_texts import recent_news_texts
 
 pytestmark = pytest.mark.integration
@@ -29,7 +30,7 @@ def test_adapt_learns_the_labels_index_with_the_indexed_news(
     probs = SentimentProbs(negative=0.2, neutral=0.5, positive=0.3)
     news = [scored_news(f"n{n}", f"Market headline {n}", now - timedelta(hours=n), "Markets", "neutral", probs)
             for n in range(5)]  # fmt: skip
-    assert EsNewsSink(client, settings.news_index, sleep=lambda _: False).write(news) == []
+    assert news_sink(client, settings.news_index).write(encoded(news)) == []
     client.indices.refresh(index=settings.news_index)
     assert recent_news_texts(client, settings.news_index, 3) == [f"Market headline {n}" for n in range(3)]
 

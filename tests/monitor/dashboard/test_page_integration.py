@@ -22,11 +22,13 @@ from monitor.dashboard.data import DashboardData
 from monitor.dashboard.page import dashboard, target_of
 from monitor.dashboard.specs import Target
 from monitor.stage_settings import ElasticsearchSettings
-from monitor.store.es import EsNewsSink, make_client
+from monitor.store.es import make_client
 from monitor.store.es_setup import run_setup
 from monitor.store.mappings import NEWS_MAPPING
 from tests.support.browser_pages import drawn_marks, dump_dom
 from tests.support.documents import es_document
+from tests.support.news_index import news_sink
+from tests.support.sinks import encoded
 
 from .demo_data import NOW, demo_alerts, demo_news
 
@@ -52,7 +54,7 @@ def demo_settings(es_settings: ElasticsearchSettings, unique: str) -> Iterator[t
     es = es_settings.model_copy(update={"news_index": f"news-{unique}", "alerts_index": f"alerts-{unique}"})
     client = make_client(es)
     run_setup(client, es, index_specs(es))
-    assert EsNewsSink(client, es.news_index, sleep=lambda _: False).write(demo_news()) == []
+    assert news_sink(client, es.news_index).write(encoded(demo_news())) == []
     for n, document in enumerate(demo_alerts()):
         client.index(index=es.alerts_index, id=f"a{n}", document=document)
     client.indices.refresh(index=[es.news_index, es.alerts_index])

@@ -11,10 +11,9 @@ import httpx
 import pytest
 from elasticsearch import ApiError
 
-from monitor.dashboard.page_routes import Routes, host_allowed, serving
+from monitor.dashboard.page_routes import Routes, host_allowed, serve_dashboard
 from monitor.dashboard.timerange import RANGES, UnknownRange
-from monitor.telemetry.http_server import DeadlineReader, handler_thread
-from monitor.telemetry.http_server import serving as http_serving
+from monitor.telemetry.http_server import DeadlineReader, handler_thread, serve_routes
 from tests.helpers import wait_for
 
 
@@ -47,7 +46,7 @@ class Answers:
 def page() -> Iterator[tuple[httpx.Client, Answers]]:
     answers = Answers()
     routes = Routes(answers, refresh=12.0, default_range="7d")
-    with serving(routes, "127.0.0.1", 0) as url, httpx.Client(base_url=url) as client:
+    with serve_dashboard(routes, "127.0.0.1", 0) as url, httpx.Client(base_url=url) as client:
         yield client, answers
 
 
@@ -142,7 +141,7 @@ def test_idle_connections_neither_pile_up_threads_nor_lock_the_page_out() -> Non
         return sum(thread.name == handler_thread("dashboard") for thread in threading.enumerate())
 
     # the idle timeout is long enough for a busy machine to see the 8 handlers before they let go
-    with http_serving(
+    with serve_routes(
         routes.answer, "127.0.0.1", 0, name="dashboard", port_setting="PORT", idle_timeout=4.0, max_handlers=8
     ) as at:
         url = at.url

@@ -20,9 +20,11 @@ from monitor.dashboard.review import ReviewData, UnknownNews
 from monitor.labels.labels_index import read_labels
 from monitor.news.schemas import ScoredNews, SentimentProbs
 from monitor.stage_settings import ElasticsearchSettings
-from monitor.store.es import EsNewsSink, make_client
+from monitor.store.es import make_client
 from monitor.store.es_setup import run_setup
 from tests.helpers import scored_news
+from tests.support.news_index import news_sink
+from tests.support.sinks import encoded
 
 from .cdp import open_page
 
@@ -63,7 +65,7 @@ def review_settings(es_settings: ElasticsearchSettings, unique: str) -> Iterator
     es = es_settings.model_copy(update=names)
     client = make_client(es)
     run_setup(client, es, index_specs(es))
-    assert EsNewsSink(client, es.news_index, sleep=lambda _: False).write(review_news()) == []
+    assert news_sink(client, es.news_index).write(encoded(review_news())) == []
     client.indices.refresh(index=es.news_index)
     yield Settings(es=es, dashboard={"time_field": "published_at"}), client
     for index in names.values():

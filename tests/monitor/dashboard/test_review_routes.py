@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from monitor.dashboard.page_routes import Routes, serving
+from monitor.dashboard.page_routes import Routes, serve_dashboard
 from monitor.dashboard.review import UnknownNews
 from monitor.dashboard.review_routes import ReviewRoutes
 from monitor.labels.files import LabelNames
@@ -47,7 +47,7 @@ class MemoryReview:
 def review() -> Iterator[tuple[httpx.Client, MemoryReview, dict[str, str]]]:
     memory = MemoryReview()
     routes = Routes(Answers(), 5.0, extra=ReviewRoutes(memory, NAMES, "127.0.0.1").routes())
-    with serving(routes, "127.0.0.1", 0) as url, httpx.Client(base_url=url) as client:
+    with serve_dashboard(routes, "127.0.0.1", 0) as url, httpx.Client(base_url=url) as client:
         token = client.get("/api/review/session").json()["token"]
         yield client, memory, {"X-Finmon-Token": token, "Origin": url.rstrip("/")}
 

@@ -15,8 +15,9 @@ from monitor.app import cli
 from monitor.labels.labels_index import read_labels
 from monitor.news.schemas import SentimentProbs
 from monitor.stage_settings import ElasticsearchSettings
-from monitor.store.es import EsNewsSink
 from tests.helpers import scored_news
+from tests.support.news_index import news_sink
+from tests.support.sinks import encoded
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +30,7 @@ def es(es_env: tuple[ElasticsearchSettings, Elasticsearch]) -> tuple[Elasticsear
     probs = SentimentProbs(negative=0.2, neutral=0.5, positive=0.3)
     news = [scored_news(f"n{n}", f"Headline number {w}", now - timedelta(hours=n), "Markets", "neutral", probs)
             for n, w in enumerate(("one", "two", "three"))]  # fmt: skip
-    assert EsNewsSink(client, settings.news_index, sleep=lambda _: False).write(news) == []
+    assert news_sink(client, settings.news_index).write(encoded(news)) == []
     client.indices.refresh(index=settings.news_index)
     return es_env
 

@@ -9,7 +9,7 @@ from monitor.contracts import Prediction
 from monitor.news.decoding import InvalidMessage, decode_news
 from monitor.scoring.scorer import Scorer
 from monitor.stage_settings import ModelSettings
-from monitor.stream.processing import BatchProcessor
+from monitor.stream.processing import BatchProcessor, BatchResult
 from tests.support.sinks import MemoryScoredSink
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -38,6 +38,11 @@ def scorer(tiny_model_dir: Path) -> Scorer:
     return Scorer.from_settings(ModelSettings(path=str(tiny_model_dir), device="cpu"))
 
 
+def process(processor: BatchProcessor, raws: list[bytes]) -> BatchResult:
+    """Both halves of a batch, in order, as the worker runs them."""
+    return processor.index(*processor.score(raws))
+
+
 def good(i: int) -> bytes:
     return json.dumps({"title": f"stock {i} up", "url": f"https://e.com/{i}", "source": "wire"}).encode()
 
@@ -45,21 +50,21 @@ def good(i: int) -> bytes:
 def test_batch_routes_good_items_to_the_sink_and_bad_ones_to_dead_letters(scorer: Scorer) -> None:
     sink = MemoryScoredSink()
     raws = [good(0), b"not json", good(1), b'{"title": ""}', good(2)]
-    result = BatchProcessor(scorer, sink, clock=lambda: NOW).process(raws)
+    result = process(BatchProcessor(scorer, sink, clock=lambda: NOW), raws)
     assert [d.index for d in result.dead] == [1, 3]
     assert [d.raw for d in result.dead] == [b"not json", b'{"title": ""}']
     assert all(d.reason for d in result.dead)
-    assert len(result.scored) == 3 and set(sink.docs) == {doc.id for doc in result.scored}
-    doc = result.scored[0]
+    assert len(result.scored) == 3 and set(sink.docs) == {news.doc.id for news in result.scored}
+    doc = result.scored[0].doc
     assert doc.scored_at == NOW and doc.model_name == "tiny-random" and doc.source == "wire"
 
 
 def test_documents_the_sink_rejects_become_dead_letters(scorer: Scorer) -> None:
     bad_id = decode_news(good(1)).id
     sink = MemoryScoredSink(reject={bad_id: "mapper_parsing_exception"})
-    result = BatchProcessor(scorer, sink, clock=lambda: NOW).process([good(0), good(1)])
+    result = process(BatchProcessor(scorer, sink, clock=lambda: NOW), [good(0), good(1)])
     assert [(d.index, d.stage, d.reason) for d in result.dead] == [(1, "index", "mapper_parsing_exception")]
-    assert [doc.id for doc in result.scored] == [decode_news(good(0)).id]
+    assert [news.doc.id for news in result.scored] == [decode_news(good(0)).id]
 
 
 class ExplodingScorer:
@@ -85,7 +90,7 @@ def test_a_scoring_failure_dead_letters_only_the_message_that_causes_it(scorer: 
     raws[4] = json.dumps({"title": "stock boom", "url": "https://e.com/boom"}).encode()
     sink = MemoryScoredSink()
     exploding = ExplodingScorer(scorer)
-    result = BatchProcessor(exploding, sink, clock=lambda: NOW).process(raws)
+    result = process(BatchProcessor(exploding, sink, clock=lambda: NOW), raws)
     assert [(d.index, d.stage) for d in result.dead] == [(4, "score")]
     assert "RuntimeError: tensor shape mismatch" in result.dead[0].reason
     assert len(result.scored) == 6 and len(sink.docs) == 6
@@ -104,14 +109,13 @@ class NanScorer:
 
 def test_a_prediction_the_schema_refuses_is_a_dead_letter() -> None:
     raws = [good(0), json.dumps({"title": "nan stock", "url": "https://e.com/nan"}).encode()]
-    result = BatchProcessor(NanScorer(), MemoryScoredSink(), clock=lambda: NOW).process(raws[1:] + raws[:1])
+    result = process(BatchProcessor(NanScorer(), MemoryScoredSink(), clock=lambda: NOW), raws[1:] + raws[:1])
     assert [(d.index, d.stage) for d in result.dead] == [(0, "score")]
     assert len(result.scored) == 1
 
 
 def test_two_messages_with_one_id_that_the_sink_rejects_are_both_dead_letters(scorer: Scorer) -> None:
     bad_id = decode_news(good(1)).id
-    result = BatchProcessor(scorer, MemoryScoredSink(reject={bad_id: "refused"}), clock=lambda: NOW).process(
-        [good(1), good(0), good(1)]
-    )
+    processor = BatchProcessor(scorer, MemoryScoredSink(reject={bad_id: "refused"}), clock=lambda: NOW)
+    result = process(processor, [good(1), good(0), good(1)])
     assert [(d.index, d.reason) for d in result.dead] == [(0, "refused"), (2, "refused")]
